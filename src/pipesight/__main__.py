@@ -1,0 +1,3 @@
+from pipesight.cli import main
+
+raise SystemExit(main())

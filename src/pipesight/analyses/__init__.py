@@ -1,0 +1,22 @@
+"""One module per question. Each is a pure function of the trace and its metrics that
+returns findings; none reads files or prints.
+
+CANDIDATES name a possible bottleneck (their findings carry ``kind``); OBSERVATIONS report
+what else is wrong or worth knowing. Further readers (GPU, hardware samples) add their own
+functions to these lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pipesight.analyses import cpu, drops, latency, limits, messages
+from pipesight.analyses.context import Context
+from pipesight.findings import Finding
+
+Analysis = Callable[[Context], list[Finding]]
+
+CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze]
+OBSERVATIONS: list[Analysis] = [messages.analyze, drops.analyze, latency.analyze]
+
+__all__ = ["CANDIDATES", "OBSERVATIONS", "Analysis", "Context"]

@@ -1,0 +1,116 @@
+"""Samples the CPU time and run-queue wait of every thread of the target's process tree from
+/proc, at a set interval, into RUN/samples/proc.jsonl."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for tid in _tasks(pid):
+        s = _read(f"/proc/{pid}/task/{tid}/children")
+        if s:
+            out.extend(int(x) for x in s.split())
+    return out
+
+
+def _tasks(pid: int) -> list[int]:
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return []
+
+
+class ProcSampler:
+    """Background thread; start() then stop(). Costs one /proc read per thread per sample."""
+
+    def __init__(self, root_pid: int, out: Path, interval_s: float = 0.1) -> None:
+        self.root = root_pid
+        self.interval = interval_s
+        self.out = out
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pipesight-proc", daemon=True)
+        self._names: dict[int, str] = {}
+        self._pids: list[int] = [root_pid]
+        self.samples = 0
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def start(self) -> None:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        with open(self.out, "w") as f:
+            self._header(f)
+            n = 0
+            while not self._stop.is_set():
+                if n % 10 == 0:  # a new process is rare: look for one every 10 samples
+                    self._refresh()
+                self._sample(f)
+                n += 1
+                self._stop.wait(self.interval)
+            self._sample(f)
+
+    def _header(self, f: IO[str]) -> None:
+        try:
+            ncpu = len(os.sched_getaffinity(self.root))
+        except OSError:
+            ncpu = os.cpu_count() or 0
+        f.write(json.dumps({"t": "header", "interval_s": self.interval, "ncpu": ncpu,
+                            "clock": "monotonic", "root_pid": self.root}) + "\n")
+
+    def _refresh(self) -> None:
+        seen, stack = [], [self.root]
+        while stack:
+            p = stack.pop()
+            if p in seen or not os.path.exists(f"/proc/{p}"):
+                continue
+            seen.append(p)
+            stack.extend(_children(p))
+        if seen:
+            self._pids = seen
+
+    def _sample(self, f: IO[str]) -> None:
+        now = time.monotonic_ns()
+        lines = []
+        for pid in self._pids:
+            for tid in _tasks(pid):
+                base = f"/proc/{pid}/task/{tid}"
+                sched = _read(base + "/schedstat")
+                if sched:
+                    parts = sched.split()
+                    cpu, wait = int(parts[0]), int(parts[1])
+                else:
+                    stat = _read(base + "/stat")
+                    if not stat:
+                        continue
+                    fields = stat.rsplit(")", 1)[-1].split()
+                    cpu = (int(fields[11]) + int(fields[12])) * 1_000_000_000 // self.tick
+                    wait = -1
+                if tid not in self._names:
+                    self._names[tid] = (_read(base + "/comm") or "").strip()
+                    lines.append(json.dumps({"t": "thread", "pid": pid, "tid": tid,
+                                             "name": self._names[tid]}))
+                lines.append(f'{{"t":"s","ts":{now},"tid":{tid},"cpu":{cpu},"wait":{wait}}}')
+        if lines:
+            f.write("\n".join(lines) + "\n")
+            f.flush()
+        self.samples += 1

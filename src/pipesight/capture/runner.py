@@ -1,0 +1,222 @@
+"""Runs a command instrumented and writes a run directory that is never edited afterwards
+(analyses write their own files beside the captured ones)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipesight import __version__
+from pipesight.capture import host
+from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
+from pipesight.capture.proc_sampler import ProcSampler
+from pipesight.capture.tracer_build import plugin_dir
+from pipesight.errors import UserError
+
+GRACE_S = 10.0  # after SIGINT, time to reach EOS and exit before SIGTERM
+KILL_AFTER_S = 3.0
+
+
+@dataclass
+class CaptureOptions:
+    duration_s: float | None = None
+    delay_s: float = 0.0
+    grace_s: float = GRACE_S
+    tracers: list[str] = field(default_factory=lambda: list(DEFAULT_TRACERS))
+    sample_interval_s: float = 0.1
+    quiet: bool = False
+
+
+@dataclass
+class CaptureResult:
+    run_dir: Path
+    manifest: dict[str, Any]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.manifest.get("failed"))
+
+
+def _gst_launch_with_eos(cmd: list[str]) -> list[str]:
+    """gst-launch-1.0 sends EOS on SIGINT only with -e: add it so the trace ends cleanly."""
+    if cmd and Path(cmd[0]).name.startswith("gst-launch") and not any(
+        a in ("-e", "--eos-on-shutdown") for a in cmd[1:]
+    ):
+        return [cmd[0], "-e", *cmd[1:]]
+    return cmd
+
+
+def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResult:
+    if not cmd:
+        raise UserError("no command given: pipesight profile [options] -- COMMAND [ARGS...]")
+    exe = shutil.which(cmd[0])
+    if exe is None:
+        raise UserError(f"command not found: {cmd[0]}", exit_code=127)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("dot", "trace", "samples"):
+        (run_dir / sub).mkdir(exist_ok=True)
+    tracer_dir, note = plugin_dir(build=True) if "pipesight" in opts.tracers else (None, "")
+    tracers = list(opts.tracers)
+    notes = [note] if note else []
+    if "pipesight" in tracers and tracer_dir is None:
+        # without our tracer the stock stats tracer gives the buffer flow
+        tracers = ["stats" if t == "pipesight" else t for t in tracers]
+        notes.append("fell back to GStreamer's stats tracer: element times are estimates")
+    env, added = traced_env(os.environ, run_dir, tracer_dir, tracers)
+    argv = _gst_launch_with_eos(cmd)
+    manifest: dict[str, Any] = {
+        "pipesight": __version__,
+        "command": argv,
+        "command_line": shlex.join(argv),
+        "environment_added": added,
+        "tracers": tracers,
+        "duration_s": opts.duration_s,
+        "delay_s": opts.delay_s,
+        "host": host.describe(),
+        "notes": notes,
+    }
+    _write_manifest(run_dir, manifest)
+    out_f = open(run_dir / "stdout.log", "wb")
+    err_f = open(run_dir / "stderr.log", "wb")
+    start_real = datetime.now(UTC)
+    start_mono = time.monotonic_ns()
+    try:
+        proc = subprocess.Popen(argv, env=env, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    except OSError as e:
+        out_f.close()
+        err_f.close()
+        raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
+    sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl", opts.sample_interval_s)
+    sampler.start()
+    ended_by = "exit"
+    interrupted = False
+    try:
+        ended_by = _wait(proc, opts)
+    except KeyboardInterrupt:
+        interrupted = True
+        ended_by = _stop(proc, opts.grace_s, "interrupted by the user")
+    finally:
+        sampler.stop()
+        out_f.close()
+        err_f.close()
+    end_mono = time.monotonic_ns()
+    rc = proc.returncode
+    signame = None
+    if rc is not None and rc < 0:
+        try:
+            signame = signal.Signals(-rc).name
+        except ValueError:
+            signame = f"signal {-rc}"
+    hung = ended_by.endswith("after hanging")
+    stopped = ended_by.startswith("stopped at --duration")
+    # an app stopped by our interrupt may exit non-zero (KeyboardInterrupt): that is no failure
+    failed = hung or (ended_by == "exit" and rc != 0) or (
+        stopped and signame is not None and signame != "SIGINT"
+    )
+    reason = None
+    if failed:
+        if hung:
+            reason = (f"the command did not stop within {opts.grace_s:g}s of the interrupt at "
+                      f"--duration and was {ended_by.split()[0]}")
+        elif signame:
+            reason = f"the command crashed ({signame})"
+        else:
+            reason = f"the command exited with status {rc}"
+    manifest.update({
+        "start": start_real.isoformat(),
+        "start_monotonic_ns": start_mono,
+        "end_monotonic_ns": end_mono,
+        "wall_s": round((end_mono - start_mono) / 1e9, 3),
+        "exit_code": rc,
+        "signal": signame,
+        "ended_by": ended_by,
+        "interrupted": interrupted,
+        "failed": failed,
+        "failure": reason,
+        "proc_samples": sampler.samples,
+        "artifacts": sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file()),
+    })
+    _trim_trace_files(run_dir)
+    _write_manifest(run_dir, manifest)
+    if interrupted:
+        raise KeyboardInterrupt
+    return CaptureResult(run_dir, manifest)
+
+
+def _wait(proc: subprocess.Popen, opts: CaptureOptions) -> str:
+    if opts.duration_s is None:
+        proc.wait()
+        return "exit"
+    try:
+        proc.wait(timeout=opts.duration_s)
+        return "exit"
+    except subprocess.TimeoutExpired:
+        return _stop(proc, opts.grace_s, f"stopped at --duration {opts.duration_s:g}s")
+
+
+def _stop(proc: subprocess.Popen, grace_s: float, why: str) -> str:
+    """SIGINT (EOS for gst-launch-1.0 -e, a clean quit for most apps), then SIGTERM, then
+    SIGKILL, to the whole process group."""
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+    except ProcessLookupError:
+        return why
+    try:
+        proc.wait(timeout=grace_s)
+        return why
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=KILL_AFTER_S)
+        return "terminated after hanging"
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+    return "killed after hanging"
+
+
+def _trim_trace_files(run_dir: Path) -> None:
+    """A process that crashed leaves its events file at full (sparse) size: cut it to what was
+    written, so that the run directory can be copied."""
+    from pipesight.readers.pipesight_trace import HEADER, HEADER_SIZE
+
+    for ev in (run_dir / "trace").glob("events-*.bin"):
+        try:
+            with open(ev, "r+b") as f:
+                head = f.read(HEADER_SIZE)
+                if len(head) < HEADER.itemsize:
+                    continue
+                import numpy as np
+
+                h = np.frombuffer(head[: HEADER.itemsize], HEADER)[0]
+                want = HEADER_SIZE + min(int(h["used"]), int(h["capacity"]))
+                if ev.stat().st_size > want:
+                    f.truncate(want)
+        except OSError:
+            continue
+
+
+def _write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    tmp = run_dir / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    tmp.replace(run_dir / "manifest.json")
+
+
+def echo(msg: str) -> None:
+    print(msg, file=sys.stderr)

@@ -1,0 +1,120 @@
+"""What analyses conclude: findings with evidence, and the verdict built from them.
+
+These are plain data. verdict.json (schema 1) is their ``to_dict`` form; docs/verdict-schema.md
+describes every field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["critical", "warning", "info"]
+Confidence = Literal["confirmed", "suspected", "none"]
+BottleneckKind = Literal[
+    "element", "source", "live-source", "sink-sync", "cpu", "gpu", "gpu-starved", "unknown"
+]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Evidence:
+    metric: str
+    value: float | int | str | bool | None
+    unit: str
+    source: str  # which measurement it comes from: "tracer", "queue-flow", "proc", "nsys", ...
+
+
+@dataclass
+class Finding:
+    code: str
+    title: str
+    severity: Severity
+    subject: str | None
+    evidence: list[Evidence] = field(default_factory=list)
+    fix: str | None = None
+    predicted_fps: float | None = None
+    confidence: Confidence = "suspected"
+    # set on findings that name a candidate for THE bottleneck
+    kind: BottleneckKind | None = None
+    element: str | None = None
+    thread: str | None = None
+
+    @property
+    def signal_sources(self) -> set[str]:
+        return {e.source for e in self.evidence}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return d
+
+
+@dataclass
+class Bottleneck:
+    kind: BottleneckKind
+    element: str | None
+    thread: str | None
+    confidence: Confidence
+    summary: str
+    predicted_fps: float | None = None
+
+
+@dataclass
+class ElementRow:
+    name: str
+    type: str | None
+    thread: str | None
+    buffers_in: int
+    buffers_out: int
+    fps: float | None
+    mean_process_ms: float | None
+    p50_process_ms: float | None
+    p99_process_ms: float | None
+    mean_cpu_ms: float | None
+    thread_share: float | None
+    process_time_basis: str  # "exact" (entry/return tracer), "estimated" (push intervals), "none"
+
+
+@dataclass
+class Verdict:
+    throughput_fps: float | None
+    window_start_s: float | None
+    window_end_s: float | None
+    bottleneck: Bottleneck
+    findings: list[Finding]
+    elements: list[ElementRow]
+    threads: list[dict[str, Any]] = field(default_factory=list)
+    queues: list[dict[str, Any]] = field(default_factory=list)
+    sinks: list[dict[str, Any]] = field(default_factory=list)
+    latency: dict[str, Any] = field(default_factory=dict)
+    gpus: list[dict[str, Any]] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+    not_seen: list[str] = field(default_factory=list)
+    instrumentation: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "throughput_fps": _round(self.throughput_fps),
+            "window": {"start_s": _round(self.window_start_s), "end_s": _round(self.window_end_s)},
+            "bottleneck": asdict(self.bottleneck),
+            "findings": [f.to_dict() for f in self.findings],
+            "elements": [asdict(e) for e in self.elements],
+            "threads": self.threads,
+            "queues": self.queues,
+            "sinks": self.sinks,
+            "latency": self.latency,
+            "gpus": self.gpus,
+            "inputs": self.inputs,
+            "seen": self.seen,
+            "not_seen": self.not_seen,
+            "instrumentation": self.instrumentation,
+            "run": self.run,
+        }
+
+
+def _round(v: float | None, nd: int = 6) -> float | None:
+    return None if v is None else round(float(v), nd)

@@ -1,0 +1,46 @@
+"""Numbers measured from a trace: what users read and trust. No judgement here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipesight.metrics.activity import Activity, compute_activity
+from pipesight.metrics.cpu import CpuSummary, cpu_summary
+from pipesight.metrics.latency import LatencyStat, element_latency, pipeline_latency
+from pipesight.metrics.queues import QueueFill, handover_elements, queue_fill
+from pipesight.metrics.throughput import Rate, pipeline_fps, sink_rates, source_rates
+from pipesight.metrics.window import Window, choose_window
+from pipesight.model import Trace
+
+
+@dataclass
+class Metrics:
+    window: Window | None
+    throughput_fps: float | None = None
+    sinks: list[Rate] = field(default_factory=list)
+    sources: list[Rate] = field(default_factory=list)
+    activity: Activity | None = None
+    queues: dict[int, QueueFill] = field(default_factory=dict)
+    cpu: CpuSummary | None = None
+    pipeline_latency: list[LatencyStat] = field(default_factory=list)
+    element_latency: list[LatencyStat] = field(default_factory=list)
+
+
+def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
+    w = choose_window(trace, delay_s)
+    m = Metrics(window=w)
+    m.pipeline_latency = pipeline_latency(trace.latency)
+    m.element_latency = element_latency(trace.latency)
+    if w is None:
+        return m
+    m.sinks = sink_rates(trace, w)
+    m.sources = source_rates(trace, w)
+    m.throughput_fps = pipeline_fps(m.sinks)
+    m.activity = compute_activity(trace, w)
+    for q in handover_elements(trace):
+        m.queues[q] = queue_fill(trace, w, q)
+    m.cpu = cpu_summary(trace, w)
+    return m
+
+
+__all__ = ["Metrics", "Window", "compute"]

@@ -1,0 +1,68 @@
+"""The steady-state window every rate and share is measured over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipesight.model import Trace
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int  # ns, tracer time
+    end: int
+    basis: str  # how it was chosen, said in the report
+
+    @property
+    def seconds(self) -> float:
+        return max(self.end - self.start, 0) / 1e9
+
+    def contains(self, ts: np.ndarray) -> np.ndarray:
+        return (ts >= self.start) & (ts <= self.end)
+
+
+def sink_elements(trace: Trace) -> list[int]:
+    """Elements where buffers end: flagged sinks, or (when the input has no flags) elements
+    that receive buffers and never pass any on."""
+    fl = trace.flow
+    topo = trace.topology
+    received = set(np.unique(fl.dst_element[fl.dst_element >= 0]).tolist())
+    sent = set(np.unique(fl.src_element[fl.src_element >= 0]).tolist())
+    out = []
+    for eid in sorted(received):
+        e = topo.element(eid)
+        flagged = e.is_sink if e is not None else None
+        if flagged or (flagged is None and eid not in sent):
+            out.append(eid)
+    if not out:  # flags said no sink received anything: fall back to the structure
+        out = sorted(received - sent)
+    return out
+
+
+def source_elements(trace: Trace) -> list[int]:
+    fl = trace.flow
+    received = set(np.unique(fl.dst_element[fl.dst_element >= 0]).tolist())
+    sent = set(np.unique(fl.src_element[fl.src_element >= 0]).tolist())
+    return sorted(sent - received)
+
+
+def choose_window(trace: Trace, delay_s: float = 0.0) -> Window | None:
+    fl = trace.flow
+    if len(fl) == 0:
+        return None
+    sinks = sink_elements(trace)
+    at_sink = np.isin(fl.dst_element, sinks) if sinks else np.ones(len(fl), bool)
+    ts = fl.ts[at_sink] if at_sink.any() else fl.ts
+    start, end = int(ts.min()), int(ts.max())
+    basis = "first to last buffer reaching a sink"
+    if delay_s > 0:
+        origin = trace.run_start_ts if trace.run_start_ts is not None else int(fl.ts.min())
+        skip = origin + int(delay_s * 1e9)
+        if skip >= end:
+            return Window(start, end, basis + f" (--delay {delay_s:g}s is past the end: ignored)")
+        if skip > start:
+            start = skip
+            basis = f"from {delay_s:g}s after the start to the last buffer reaching a sink"
+    return Window(start, end, basis)

@@ -1,0 +1,74 @@
+"""Timeline: what each streaming thread spent its time on, and sampled counters.
+
+Frames come from a tracer that records both entry to and return from each pad push or pull
+(pipesight's own). A frame is one element handling one push (or serving one pull); its self
+time excludes the nested pushes it made downstream, so each nanosecond of a thread belongs to
+exactly one element. Time outside any frame belongs to the thread's owner (the element whose
+task runs the thread: a source, a queue's src side, a demuxer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Frames:
+    start: np.ndarray  # int64 ns
+    end: np.ndarray  # int64 ns
+    thread: np.ndarray  # int32 thread index
+    element: np.ndarray  # int32 element doing the work, -1 for pads that only forward
+    caller: np.ndarray  # int32 element that made the call (pusher / puller)
+    pad: np.ndarray  # int32 pad the call went through
+    self_wall: np.ndarray  # int64 ns spent in this element, nested calls excluded
+    self_cpu: np.ndarray  # int64 ns of thread CPU time in this element
+    count: np.ndarray  # int32 buffers carried
+    depth: np.ndarray  # int16 nesting depth, 1 = called from the thread's own loop
+    mode: np.ndarray  # int8 0 push, 1 pull
+    result: np.ndarray  # int32 GstFlowReturn
+
+    def __len__(self) -> int:
+        return int(self.start.shape[0])
+
+
+@dataclass
+class Outside:
+    """Per thread, the time outside any frame (owned by the thread's task owner), as
+    intervals between consecutive top-level calls."""
+
+    start: np.ndarray  # int64 ns
+    end: np.ndarray  # int64 ns
+    thread: np.ndarray  # int32
+    owner: np.ndarray  # int32 element owning the thread's loop, -1 unknown
+    cpu: np.ndarray  # int64 ns of thread CPU time in the interval
+
+
+@dataclass
+class ThreadInfo:
+    index: int
+    name: str | None = None
+    os_tid: int | None = None  # kernel thread id, where the input has it
+    key: str | None = None  # input-specific identity (e.g. a GThread pointer)
+    owner: int | None = None  # element whose task runs this thread
+
+    def label(self) -> str:
+        if self.name:
+            return f"{self.name} ({self.os_tid})" if self.os_tid else self.name
+        if self.os_tid:
+            return f"tid {self.os_tid}"
+        return self.key or f"thread{self.index}"
+
+
+@dataclass
+class CpuSamples:
+    """Sampled kernel accounting of the target's threads (from /proc)."""
+
+    ts: np.ndarray  # int64 ns on the tracer clock
+    os_tid: np.ndarray  # int64
+    cpu_ns: np.ndarray  # int64 cumulative utime+stime
+    wait_ns: np.ndarray  # int64 cumulative run-queue wait (schedstat), -1 unknown
+    names: dict[int, str] = field(default_factory=dict)
+    ncpu: int = 0  # CPUs the target may run on
+    interval_s: float = 0.1

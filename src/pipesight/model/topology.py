@@ -1,0 +1,155 @@
+"""Topology: elements, pads, links and bins, as GStreamer names them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Element:
+    id: int
+    name: str
+    type: str | None = None  # GType name, e.g. GstQueue
+    factory: str | None = None  # factory name, e.g. queue
+    parent: int | None = None  # id of the enclosing bin
+    is_bin: bool = False
+    is_sink: bool | None = None  # None: the input did not say
+    is_source: bool | None = None
+    props: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None  # an input-specific identity (pointer), e.g. for latency records
+
+
+@dataclass
+class Pad:
+    id: int
+    name: str
+    direction: str  # "src", "sink" or "unknown"
+    element: int | None = None  # parent element id; None for a ghost pad's internal pad
+    parent_pad: int | None = None  # the ghost pad owning this internal (proxy) pad
+    ghost: bool = False
+    proxy: bool = False
+    caps: str | None = None  # last negotiated caps seen on the pad
+
+
+@dataclass(frozen=True)
+class Link:
+    src: int  # pad id
+    sink: int  # pad id
+
+
+class Topology:
+    def __init__(self) -> None:
+        self.elements: dict[int, Element] = {}
+        self.pads: dict[int, Pad] = {}
+        self.links: list[Link] = []
+        self._by_name: dict[str, int] | None = None
+
+    # -- building -------------------------------------------------------
+    def add_element(self, e: Element) -> None:
+        self.elements[e.id] = e
+        self._by_name = None
+
+    def add_pad(self, p: Pad) -> None:
+        self.pads[p.id] = p
+
+    def add_link(self, src: int, sink: int) -> None:
+        # a pad has one peer: a relink replaces the earlier link
+        self.links = [lk for lk in self.links if lk.src != src and lk.sink != sink]
+        self.links.append(Link(src, sink))
+
+    # -- questions ------------------------------------------------------
+    def element(self, eid: int | None) -> Element | None:
+        return None if eid is None else self.elements.get(eid)
+
+    def by_name(self, name: str) -> Element | None:
+        if self._by_name is None:
+            self._by_name = {}
+            for e in self.elements.values():
+                self._by_name.setdefault(e.name, e.id)
+        eid = self._by_name.get(name)
+        return None if eid is None else self.elements[eid]
+
+    def name(self, eid: int | None) -> str:
+        e = self.element(eid)
+        return e.name if e else "?"
+
+    def processing_element(self, pad_id: int) -> int | None:
+        """The element that does work on buffers crossing this pad, or None where the pad
+        only forwards (a ghost pad of a bin, or a ghost pad's internal proxy pad)."""
+        p = self.pads.get(pad_id)
+        if p is None or p.element is None or p.parent_pad is not None:
+            return None
+        e = self.elements.get(p.element)
+        if e is None or e.is_bin:
+            return None
+        return e.id
+
+    def pad_label(self, pad_id: int) -> str:
+        p = self.pads.get(pad_id)
+        if p is None:
+            return f"pad{pad_id}"
+        if p.element is not None:
+            return f"{self.name(p.element)}.{p.name}"
+        if p.parent_pad is not None:
+            return f"{self.pad_label(p.parent_pad)}(internal)"
+        return p.name
+
+    def element_pads(self, eid: int, direction: str | None = None) -> list[Pad]:
+        return [
+            p
+            for p in self.pads.values()
+            if p.element == eid and (direction is None or p.direction == direction)
+        ]
+
+    def leaf_elements(self) -> Iterator[Element]:
+        return (e for e in self.elements.values() if not e.is_bin)
+
+    def ancestors(self, eid: int) -> list[int]:
+        out: list[int] = []
+        e = self.elements.get(eid)
+        seen: set[int] = set()
+        while e is not None and e.parent is not None and e.parent not in seen:
+            seen.add(e.parent)
+            out.append(e.parent)
+            e = self.elements.get(e.parent)
+        return out
+
+    def element_edges(self) -> set[tuple[int, int]]:
+        """Links between processing elements, seen through ghost and proxy pads."""
+        peer_of = {lk.src: lk.sink for lk in self.links}
+        # a ghost pad forwards to its internal pad's peer (and the reverse for src ghosts)
+        internal_of: dict[int, int] = {}
+        for p in self.pads.values():
+            if p.parent_pad is not None:
+                internal_of[p.parent_pad] = p.id
+        edges: set[tuple[int, int]] = set()
+        for lk in self.links:
+            a = self.processing_element(lk.src)
+            if a is None:
+                continue
+            b = self._follow_downstream(lk.sink, peer_of, internal_of, 0)
+            for x in b:
+                edges.add((a, x))
+        return edges
+
+    def _follow_downstream(
+        self, pad_id: int, peer_of: dict[int, int], internal_of: dict[int, int], depth: int
+    ) -> Iterable[int]:
+        if depth > 16:
+            return []
+        e = self.processing_element(pad_id)
+        if e is not None:
+            return [e]
+        p = self.pads.get(pad_id)
+        if p is None:
+            return []
+        nxt: int | None = None
+        if p.ghost and pad_id in internal_of:  # sink ghost pad -> internal src proxy
+            nxt = peer_of.get(internal_of[pad_id])
+        elif p.parent_pad is not None:  # internal pad of a src ghost pad -> ghost's peer
+            nxt = peer_of.get(p.parent_pad)
+        if nxt is None:
+            return []
+        return self._follow_downstream(nxt, peer_of, internal_of, depth + 1)

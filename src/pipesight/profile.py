@@ -1,0 +1,93 @@
+"""`pipesight profile`: capture, analyze, print; with --repeat, the spread over runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipesight.analysis import analyze_trace
+from pipesight.capture.environment import DEFAULT_TRACERS
+from pipesight.capture.runner import CaptureOptions, capture
+from pipesight.findings import Verdict
+from pipesight.outputs import emit, write_run_outputs
+from pipesight.readers import run_dir as run_dir_reader
+
+EXIT_TARGET_FAILED = 3
+
+
+def options_from(a: argparse.Namespace) -> CaptureOptions:
+    tracers = [t for t in (a.tracers or "").split(";") if t.strip()] or list(DEFAULT_TRACERS)
+    return CaptureOptions(duration_s=a.duration, delay_s=a.delay, grace_s=a.grace,
+                          tracers=tracers)
+
+
+def run_once(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> tuple[Verdict, dict]:
+    res = capture(cmd, run_dir, opts)
+    trace = run_dir_reader.load(run_dir)
+    _, v = analyze_trace(trace, opts.delay_s)
+    write_run_outputs(v, run_dir)
+    return v, res.manifest
+
+
+def profile(cmd: list[str], run_dir: Path, a: argparse.Namespace) -> int:
+    opts = options_from(a)
+    if a.repeat == 1:
+        v, manifest = run_once(cmd, run_dir, opts)
+        return _finish(v, manifest, run_dir, a.json)
+    verdicts: list[tuple[Verdict, dict, Path]] = []
+    for i in range(1, a.repeat + 1):
+        sub = run_dir / "repeats" / str(i)
+        if not a.json:
+            print(f"pipesight: run {i} of {a.repeat} -> {sub}", file=sys.stderr)
+        v, m = run_once(cmd, sub, opts)
+        verdicts.append((v, m, sub))
+    summary = repeat_summary([v for v, _, _ in verdicts])
+    # the run nearest the median throughput speaks for all
+    fps = [v.throughput_fps or 0.0 for v, _, _ in verdicts]
+    med = statistics.median(fps)
+    v, manifest, _ = min(verdicts, key=lambda x: abs((x[0].throughput_fps or 0.0) - med))
+    v.run["repeat"] = summary
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "manifest.json").write_text(json.dumps(
+        {"repeats": [str(p.relative_to(run_dir)) for _, _, p in verdicts], "summary": summary,
+         "command": manifest.get("command")}, indent=2) + "\n")
+    failed = next((m for _, m, _ in verdicts if m.get("failed")), None)
+    return _finish(v, failed or manifest, run_dir, a.json, summary)
+
+
+def repeat_summary(vs: list[Verdict]) -> dict[str, Any]:
+    fps = [v.throughput_fps or 0.0 for v in vs]
+    mean = statistics.fmean(fps)
+    sd = statistics.stdev(fps) if len(fps) > 1 else 0.0
+    kinds = [f"{v.bottleneck.kind}:{v.bottleneck.element}" for v in vs]
+    return {
+        "n": len(vs),
+        "throughput_fps": [round(x, 3) for x in fps],
+        "mean_fps": round(mean, 3),
+        "stdev_fps": round(sd, 3),
+        "min_fps": round(min(fps), 3),
+        "max_fps": round(max(fps), 3),
+        "cv": round(sd / mean, 4) if mean else None,
+        "bottlenecks": kinds,
+        "stable_verdict": len(set(kinds)) == 1,
+    }
+
+
+def _finish(v: Verdict, manifest: dict, run_dir: Path, as_json: bool,
+            summary: dict | None = None) -> int:
+    emit(v, None, as_json)
+    if not as_json:
+        if summary:
+            print(f"Over {summary['n']} runs: {summary['mean_fps']:.1f} ± {summary['stdev_fps']:.1f}"
+                  f" fps (min {summary['min_fps']:.1f}, max {summary['max_fps']:.1f}); verdict "
+                  f"{'the same each time' if summary['stable_verdict'] else 'varied: ' + ', '.join(summary['bottlenecks'])}")
+        print(f"Run directory: {run_dir}")
+    if manifest.get("failed"):
+        print(f"pipesight: the target failed: {manifest.get('failure')}; what was captured is "
+              f"kept in {run_dir} and analyzed as far as it goes", file=sys.stderr)
+        return EXIT_TARGET_FAILED
+    return 0

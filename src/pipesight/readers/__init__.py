@@ -1,0 +1,70 @@
+"""One module per input format; each turns a file into parts of the trace model and never
+judges. ``load`` recognises an input by its content, not its name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipesight.errors import UserError
+from pipesight.model import Trace
+
+HEAD = 1 << 16
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    sniff: Callable[[bytes, Path], bool]
+    load: Callable[[Path], Trace]
+
+
+def _load_tracer_log(path: Path) -> Trace:
+    from pipesight.readers import gst_tracer_log
+
+    t = Trace()
+    gst_tracer_log.load_into(t, path)
+    return t
+
+
+def _sniff_tracer_log(head: bytes, path: Path) -> bool:
+    from pipesight.readers.gst_tracer_log import looks_like_tracer_log
+
+    return looks_like_tracer_log(head)
+
+
+FORMATS: list[Format] = [
+    Format("GStreamer tracer log", _sniff_tracer_log, _load_tracer_log),
+]
+
+
+def load(path: Path) -> tuple[Trace, str]:
+    from pipesight.readers import run_dir
+
+    if not path.exists():
+        raise UserError(f"{path}: no such file or directory")
+    if path.is_dir():
+        if run_dir.is_run_dir(path):
+            return run_dir.load(path), "run directory"
+        raise UserError(f"{path}: a directory, but not a pipesight run directory "
+                        "(no manifest.json or trace/events-*.bin)")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEAD)
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    if not head:
+        raise UserError(f"{path}: the file is empty")
+    for fmt in FORMATS:
+        if fmt.sniff(head, path):
+            return fmt.load(path), fmt.name
+    from pipesight.readers.gst_tracer_log import looks_like_gst_debug_log
+
+    if looks_like_gst_debug_log(head):
+        raise UserError(f"{path}: a GStreamer debug log without tracer records; "
+                        "`pipesight doctor` explains failures from such logs")
+    if b"\x00" in head[:4096]:
+        raise UserError(f"{path}: a binary file pipesight does not read")
+    raise UserError(f"{path}: not a format pipesight reads (GStreamer tracer log, run directory"
+                    ", Nsight Systems export, DeepStream or tegrastats output)")

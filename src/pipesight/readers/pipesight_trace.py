@@ -1,0 +1,418 @@
+"""Reader for pipesight's own tracer: events-PID.bin + defs-PID.jsonl (see tracer/*.c).
+
+Turns entry/return records of pad pushes and pulls into Flow rows and Frames (each element's
+own time on each thread, nested calls excluded). Readers never judge.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipesight.errors import UserError
+from pipesight.model import Element, Flow, Frames, Outside, Pad, Trace
+from pipesight.model.flow import PULL, PUSH
+
+MAGIC = 0x31545350
+HEADER_SIZE = 64
+RECORD = np.dtype(
+    [
+        ("kind", "u1"),
+        ("reserved", "u1"),
+        ("flags", "<u2"),
+        ("tid", "<u4"),
+        ("ts", "<u8"),
+        ("cpu", "<u8"),
+        ("pad", "<u4"),
+        ("peer", "<u4"),
+        ("size", "<u4"),
+        ("count", "<i4"),
+        ("pts", "<u8"),
+    ]
+)
+HEADER = np.dtype(
+    [
+        ("magic", "<u4"),
+        ("version", "<u4"),
+        ("record_size", "<u4"),
+        ("header_size", "<u4"),
+        ("used", "<u8"),
+        ("capacity", "<u8"),
+        ("pid", "<u4"),
+        ("dropped", "<u4"),
+    ]
+)
+PUSH_PRE, PUSH_POST, LIST_PRE, LIST_POST, PULL_PRE, PULL_POST = 1, 2, 3, 4, 5, 6
+NONE_U64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+# ids of different processes are kept apart by this stride
+PROCESS_STRIDE = 1_000_000
+
+_EVENTS_RE = re.compile(r"events-(\d+)\.bin$")
+
+
+def find_processes(directory: Path) -> list[tuple[int, Path, Path]]:
+    out = []
+    for ev in sorted(directory.glob("events-*.bin")):
+        m = _EVENTS_RE.search(ev.name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        out.append((pid, ev, directory / f"defs-{pid}.jsonl"))
+    return out
+
+
+def read_events(path: Path) -> tuple[np.ndarray, dict[str, int], list[str]]:
+    """The completed records of one events file, and notes on what was skipped."""
+    notes: list[str] = []
+    size = path.stat().st_size
+    if size < HEADER_SIZE:
+        raise UserError(f"{path}: too short to be a pipesight events file ({size} bytes)")
+    with open(path, "rb") as f:
+        head = np.frombuffer(f.read(HEADER_SIZE)[: HEADER.itemsize], HEADER)[0]
+    if int(head["magic"]) != MAGIC or int(head["record_size"]) != RECORD.itemsize:
+        raise UserError(f"{path}: not a pipesight events file (bad magic or record size)")
+    used = int(head["used"])
+    capacity = int(head["capacity"])
+    dropped = int(head["dropped"])
+    n = min(used, capacity, size - HEADER_SIZE) // RECORD.itemsize
+    if used > capacity:
+        notes.append(
+            f"{path.name}: the trace file filled up; {dropped} records after that were lost "
+            "(raise PIPESIGHT_TRACE_MAX_MB)"
+        )
+    recs = np.memmap(path, dtype=RECORD, mode="r", offset=HEADER_SIZE, shape=(n,)) if n else (
+        np.zeros(0, RECORD)
+    )
+    done = recs["kind"] != 0
+    incomplete = int(n - np.count_nonzero(done))
+    if incomplete:
+        notes.append(
+            f"{path.name}: {incomplete} records were reserved but never completed "
+            "(the process ended mid-write)"
+        )
+    recs = np.asarray(recs[done]) if incomplete else np.asarray(recs)
+    info = {"pid": int(head["pid"]), "records": int(recs.shape[0]), "dropped": dropped}
+    return recs, info, notes
+
+
+def read_defs(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    notes: list[str] = []
+    out: list[dict[str, Any]] = []
+    if not path.exists():
+        return out, [f"{path.name}: missing; element and pad names are unknown"]
+    bad = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                bad += 1  # a line cut by a crash
+                continue
+            if isinstance(d, dict) and "t" in d:
+                out.append(d)
+            else:
+                bad += 1
+    if bad:
+        notes.append(f"{path.name}: skipped {bad} unreadable lines")
+    return out, notes
+
+
+def load_into(trace: Trace, directory: Path) -> bool:
+    """Read every traced process found in ``directory`` into ``trace``. False if none."""
+    procs = find_processes(directory)
+    if not procs:
+        return False
+    # the process that moved the most buffers first: its ids stay as they are
+    loaded = []
+    for pid, ev, defs in procs:
+        recs, info, notes = read_events(ev)
+        trace.notes.extend(notes)
+        loaded.append((recs.shape[0], pid, recs, defs, info))
+    loaded.sort(key=lambda x: -x[0])
+    flows: list[Flow] = []
+    frames: list[Frames] = []
+    outsides: list[Outside] = []
+    for k, (_, pid, recs, defs_path, info) in enumerate(loaded):
+        offset = k * PROCESS_STRIDE
+        defs, notes = read_defs(defs_path)
+        trace.notes.extend(notes)
+        _apply_defs(trace, defs, offset, pid)
+        fl, fr, out = _build(trace, recs, offset, pid)
+        flows.append(fl)
+        frames.append(fr)
+        outsides.append(out)
+        trace.inputs.append(str(defs_path.parent / f"events-{pid}.bin"))
+    trace.flow = _concat(flows, Flow)
+    trace.frames = _concat(frames, Frames)
+    trace.outside = _concat(outsides, Outside)
+    _assign_owners(trace)
+    return True
+
+
+def _concat(parts: list[Any], cls: Any) -> Any:
+    if len(parts) == 1:
+        return parts[0]
+    return cls(
+        **{k: np.concatenate([getattr(p, k) for p in parts]) for k in cls.__dataclass_fields__}
+    )
+
+
+def _apply_defs(trace: Trace, defs: list[dict[str, Any]], off: int, pid: int) -> None:
+    topo = trace.topology
+    for d in defs:
+        t = d.get("t")
+        if t == "element":
+            eid = int(d["id"]) + off
+            topo.add_element(
+                Element(
+                    id=eid,
+                    name=str(d.get("name")),
+                    type=d.get("type"),
+                    factory=d.get("factory"),
+                    parent=(int(d["parent"]) + off) if d.get("parent") else None,
+                    is_bin=bool(d.get("is_bin")),
+                    is_sink=bool(d.get("is_sink")),
+                    is_source=bool(d.get("is_source")),
+                    key=d.get("ptr"),
+                )
+            )
+        elif t == "parent":
+            e = topo.element(int(d["element"]) + off)
+            if e is not None and d.get("parent"):
+                e.parent = int(d["parent"]) + off
+        elif t == "pad":
+            topo.add_pad(
+                Pad(
+                    id=int(d["id"]) + off,
+                    name=str(d.get("name")),
+                    direction=str(d.get("dir", "unknown")),
+                    element=(int(d["element"]) + off) if d.get("element") else None,
+                    parent_pad=(int(d["parent_pad"]) + off) if d.get("parent_pad") else None,
+                    ghost=bool(d.get("ghost")),
+                    proxy=bool(d.get("proxy")),
+                )
+            )
+        elif t == "link":
+            topo.add_link(int(d["src"]) + off, int(d["sink"]) + off)
+        elif t == "props":
+            e = topo.element(int(d["element"]) + off)
+            if e is not None and isinstance(d.get("props"), dict):
+                e.props.update(d["props"])
+        elif t == "caps":
+            p = topo.pads.get(int(d["pad"]) + off)
+            if p is not None:
+                p.caps = d.get("caps")
+        elif t == "thread":
+            idx = trace.thread_index(f"{pid}:{d['tid']}", os_tid=int(d["tid"]))
+            trace.threads[idx].name = d.get("name")
+        elif t == "clock":
+            if trace.monotonic_offset_ns is None:
+                trace.monotonic_offset_ns = int(d["monotonic_ns"]) - int(d["ts"])
+        elif t == "state":
+            trace.states.append(
+                {**d, "element": topo.name(int(d["element"]) + off), "element_id": int(d["element"]) + off}
+            )
+        elif t in ("message", "eos"):
+            rec = dict(d)
+            if "element" in d:
+                rec["element_id"] = int(d["element"]) + off
+                rec["element"] = topo.name(int(d["element"]) + off)
+            if "pad" in d:
+                rec["pad"] = topo.pad_label(int(d["pad"]) + off)
+            if "tid" in d:
+                rec["thread"] = trace.thread_index(f"{pid}:{d['tid']}", os_tid=int(d["tid"]))
+            trace.messages.append(rec)
+
+
+def _processing_lookup(trace: Trace, max_pad: int) -> np.ndarray:
+    """pad id -> processing element id (-1 where the pad only forwards)."""
+    lut = np.full(max_pad + 1, -1, np.int32)
+    for pid in trace.topology.pads:
+        if pid <= max_pad:
+            e = trace.topology.processing_element(pid)
+            if e is not None:
+                lut[pid] = e
+    return lut
+
+
+def _build(
+    trace: Trace, recs: np.ndarray, off: int, pid: int
+) -> tuple[Flow, Frames, Outside]:
+    n = recs.shape[0]
+    kind = recs["kind"].astype(np.int8)
+    tid = recs["tid"].astype(np.int64)
+    # stable sort by thread: a thread writes its records in order
+    order = np.argsort(tid, kind="stable")
+    kind = kind[order]
+    tid = tid[order]
+    ts = recs["ts"][order].astype(np.int64)
+    cpu = recs["cpu"][order].astype(np.int64)
+    pad = recs["pad"][order].astype(np.int64)
+    pad = np.where(pad > 0, pad + off, 0)
+    peer = recs["peer"][order].astype(np.int64)
+    peer = np.where(peer > 0, peer + off, 0)
+    size = recs["size"][order].astype(np.int64)
+    count = recs["count"][order].astype(np.int32)
+    pts_u = recs["pts"][order]
+    pts = np.where(pts_u == NONE_U64, -1, pts_u.astype(np.int64))
+    flags = recs["flags"][order].astype(np.uint32)
+    del recs
+
+    max_pad = int(max(pad.max(initial=0), peer.max(initial=0), max(trace.topology.pads, default=0)))
+    lut = _processing_lookup(trace, max_pad)
+
+    # thread index per record
+    uniq, first_idx, inverse = np.unique(tid, return_index=True, return_inverse=True)
+    thread_of_tid = np.array(
+        [trace.thread_index(f"{pid}:{int(t)}", os_tid=int(t)) for t in uniq], np.int32
+    )
+    thread = thread_of_tid[inverse]
+    starts = np.zeros(n, bool)
+    starts[first_idx] = True
+
+    is_pre = (kind == PUSH_PRE) | (kind == LIST_PRE) | (kind == PULL_PRE)
+    is_post = (kind == PUSH_POST) | (kind == LIST_POST) | (kind == PULL_POST)
+    delta = is_pre.astype(np.int32) - is_post.astype(np.int32)
+    # depth after each record, restarted per thread
+    csum = np.cumsum(delta, dtype=np.int64)
+    base = np.zeros(len(uniq), np.int64)
+    seg_start = np.sort(first_idx)
+    base = csum[seg_start] - delta[seg_start]
+    seg_id = np.cumsum(starts) - 1
+    depth = (csum - base[seg_id]).astype(np.int32)
+    # a trace that begins inside a call would go negative: such records are dropped from depth
+    depth = np.maximum(depth, 0)
+    max_depth = int(depth.max(initial=0))
+    thread_first = np.repeat(seg_start, np.diff(np.append(seg_start, n)))
+
+    idx = np.arange(n, dtype=np.int64)
+    current = np.full(n, -1, np.int64)  # frame (pre index) that owns the interval after i
+    closes = np.full(n, -1, np.int64)  # for a post: the pre it closes
+    for level in range(1, max_depth + 1):
+        opener = np.where(is_pre & (depth == level), idx, -1)
+        last = np.maximum.accumulate(opener)
+        last = np.where(last >= thread_first, last, -1)
+        sel = depth == level
+        current[sel] = last[sel]
+        selp = is_post & (depth == level - 1)
+        closes[selp] = last[selp]
+
+    # interval lengths to the next record of the same thread
+    nxt_same = np.ones(n, bool)
+    nxt_same[-1:] = False
+    if n:
+        nxt_same[:-1] = thread[1:] == thread[:-1]
+    dt = np.zeros(n, np.int64)
+    dcpu = np.zeros(n, np.int64)
+    if n > 1:
+        dt[:-1] = np.where(nxt_same[:-1], ts[1:] - ts[:-1], 0)
+        dcpu[:-1] = np.where(nxt_same[:-1], cpu[1:] - cpu[:-1], 0)
+    dt = np.maximum(dt, 0)
+    dcpu = np.maximum(dcpu, 0)
+
+    pre_idx = np.flatnonzero(is_pre)
+    pos = np.full(n, -1, np.int64)
+    pos[pre_idx] = np.arange(pre_idx.shape[0])
+    owned = current >= 0
+    self_wall = np.bincount(pos[current[owned]], weights=dt[owned], minlength=pre_idx.shape[0])
+    self_cpu = np.bincount(pos[current[owned]], weights=dcpu[owned], minlength=pre_idx.shape[0])
+
+    # frame ends: the post closing each pre; unclosed frames end at their thread's last record
+    end = np.full(pre_idx.shape[0], -1, np.int64)
+    result = np.zeros(pre_idx.shape[0], np.int32)
+    post_idx = np.flatnonzero(is_post & (closes >= 0))
+    end[pos[closes[post_idx]]] = ts[post_idx]
+    result[pos[closes[post_idx]]] = count[post_idx]
+    unclosed = end < 0
+    if unclosed.any():
+        last_of_thread = np.zeros(len(uniq), np.int64)
+        seg_end = np.append(seg_start[1:], n) - 1
+        last_of_thread = ts[seg_end]
+        end[unclosed] = last_of_thread[seg_id[pre_idx[unclosed]]]
+        trace.notes.append(
+            f"process {pid}: {int(unclosed.sum())} calls had not returned when the trace ended"
+        )
+
+    pk = kind[pre_idx]
+    is_pull = pk == PULL_PRE
+    ppad = pad[pre_idx]
+    ppeer = peer[pre_idx]
+    # push: work is done by the peer (receiver); pull: by the peer (provider)
+    element = np.where(ppeer > 0, lut[np.minimum(ppeer, max_pad)], -1).astype(np.int32)
+    caller = lut[np.minimum(ppad, max_pad)].astype(np.int32)
+    frames = Frames(
+        start=ts[pre_idx],
+        end=end,
+        thread=thread[pre_idx],
+        element=element,
+        caller=caller,
+        pad=ppad.astype(np.int32),
+        self_wall=np.rint(self_wall).astype(np.int64),
+        self_cpu=np.rint(self_cpu).astype(np.int64),
+        count=np.where(is_pull, 1, count[pre_idx]).astype(np.int32),
+        depth=depth[pre_idx].astype(np.int16),
+        mode=np.where(is_pull, PULL, PUSH).astype(np.int8),
+        result=result,
+    )
+
+    # time outside any call: owned by whoever makes the next top-level call
+    out_sel = (depth == 0) & nxt_same & ~is_pre
+    oi = np.flatnonzero(out_sel)
+    nxt = oi + 1
+    owner_pad = pad[nxt]
+    outside = Outside(
+        start=ts[oi],
+        end=ts[nxt],
+        thread=thread[oi],
+        owner=lut[np.minimum(owner_pad, max_pad)].astype(np.int32),
+        cpu=dcpu[oi],
+    )
+
+    # flow rows: every push / list push at its entry; every successful pull at its return
+    fsel_push = (kind == PUSH_PRE) | (kind == LIST_PRE)
+    fsel_pull = (kind == PULL_POST) & (count == 0) & (closes >= 0)
+    fi = np.concatenate([np.flatnonzero(fsel_push), np.flatnonzero(fsel_pull)])
+    fi.sort()
+    f_is_pull = kind[fi] == PULL_POST
+    # for a pull, the peer was recorded at its entry
+    f_peer = peer[fi].copy()
+    f_peer[f_is_pull] = peer[closes[fi[f_is_pull]]]
+    f_pad = pad[fi]
+    own = lut[np.minimum(f_pad, max_pad)]
+    oth = np.where(f_peer > 0, lut[np.minimum(f_peer, max_pad)], -1)
+    flow = Flow(
+        ts=ts[fi],
+        thread=thread[fi],
+        pad=f_pad.astype(np.int32),
+        peer=f_peer.astype(np.int32),
+        src_element=np.where(f_is_pull, oth, own).astype(np.int32),
+        dst_element=np.where(f_is_pull, own, oth).astype(np.int32),
+        size=size[fi],
+        count=np.where(f_is_pull, 1, count[fi]).astype(np.int32),
+        pts=pts[fi],
+        duration=np.full(fi.shape[0], -1, np.int64),
+        flags=flags[fi],
+        mode=np.where(f_is_pull, PULL, PUSH).astype(np.int8),
+    )
+    return flow, frames, outside
+
+
+def _assign_owners(trace: Trace) -> None:
+    """Each thread's owner: the element making most of its top-level calls."""
+    fr = trace.frames
+    if fr is None or len(fr) == 0:
+        return
+    top = fr.depth == 1
+    for t in trace.threads:
+        sel = top & (fr.thread == t.index) & (fr.caller >= 0)
+        if not sel.any():
+            continue
+        vals, cnt = np.unique(fr.caller[sel], return_counts=True)
+        t.owner = int(vals[np.argmax(cnt)])

@@ -1,0 +1,51 @@
+"""Reader for RUN/samples/proc.jsonl (pipesight's /proc sampler)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pipesight.model import CpuSamples
+
+
+def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None, list[str]]:
+    if not path.exists():
+        return None, []
+    ts, tid, cpu, wait = [], [], [], []
+    names: dict[int, str] = {}
+    ncpu, interval = 0, 0.1
+    bad = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                bad += 1
+                continue
+            t = d.get("t")
+            if t == "s":
+                ts.append(d["ts"])
+                tid.append(d["tid"])
+                cpu.append(d["cpu"])
+                wait.append(d["wait"])
+            elif t == "thread":
+                names[int(d["tid"])] = str(d.get("name", ""))
+            elif t == "header":
+                ncpu = int(d.get("ncpu", 0))
+                interval = float(d.get("interval_s", 0.1))
+    notes = [f"{path.name}: skipped {bad} unreadable lines"] if bad else []
+    if not ts:
+        return None, notes
+    if monotonic_offset_ns is None:
+        return None, notes + [f"{path.name}: no clock reference to align the samples; unused"]
+    return CpuSamples(
+        ts=np.array(ts, np.int64) - monotonic_offset_ns,
+        os_tid=np.array(tid, np.int64),
+        cpu_ns=np.array(cpu, np.int64),
+        wait_ns=np.array(wait, np.int64),
+        names=names,
+        ncpu=ncpu,
+        interval_s=interval,
+    ), notes

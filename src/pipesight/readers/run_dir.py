@@ -1,0 +1,55 @@
+"""Reads a run directory written by `pipesight profile` back into a Trace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipesight.errors import UserError
+from pipesight.model import Trace
+from pipesight.readers import gst_tracer_log, pipesight_trace, proc_samples
+
+
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and (
+        (path / "manifest.json").exists() or any((path / "trace").glob("events-*.bin"))
+        or any(path.glob("events-*.bin"))
+    )
+
+
+def load(path: Path) -> Trace:
+    trace = Trace()
+    manifest = path / "manifest.json"
+    if manifest.exists():
+        try:
+            trace.run = json.loads(manifest.read_text())
+        except json.JSONDecodeError:
+            trace.notes.append("manifest.json is damaged; run details unknown")
+    tdir = path / "trace" if (path / "trace").is_dir() else path
+    have_frames = pipesight_trace.load_into(trace, tdir)
+    log = path / "gst.log"
+    if log.exists() and log.stat().st_size > 0:
+        with open(log, "rb") as f:
+            head = f.read(1 << 20)
+        if gst_tracer_log.looks_like_tracer_log(head):
+            if have_frames:
+                # the flow comes from pipesight's tracer; take only what it does not record
+                side = Trace()
+                gst_tracer_log.load_into(side, log)
+                trace.latency = side.latency
+                trace.extras.update(side.extras)
+                trace.notes.extend(side.notes)
+                trace.inputs.extend(side.inputs)
+            else:
+                gst_tracer_log.load_into(trace, log)
+    if not have_frames and not trace.has_flow and not trace.latency:
+        if not trace.run:
+            raise UserError(f"{path}: no trace records found in this directory")
+        trace.notes.append("the run recorded no trace records")
+    start = trace.run.get("start_monotonic_ns")
+    if start is not None and trace.monotonic_offset_ns is not None:
+        trace.run_start_ts = int(start) - trace.monotonic_offset_ns
+    cpu, notes = proc_samples.read(path / "samples" / "proc.jsonl", trace.monotonic_offset_ns)
+    trace.cpu = cpu
+    trace.notes.extend(notes)
+    return trace

@@ -1,0 +1,70 @@
+"""One screen: throughput, the bottleneck in a sentence, its evidence, the costliest elements,
+and what the instrumentation itself cost."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pipesight.findings import Verdict
+
+MAX_ELEMENTS = 10
+MAX_FINDINGS = 5
+
+
+def render(v: Verdict, console: Console | None = None) -> None:
+    c = console or Console(highlight=False, soft_wrap=False)
+    fps = "n/a" if v.throughput_fps is None else f"{v.throughput_fps:.1f} fps"
+    win = ""
+    if v.window_start_s is not None and v.window_end_s is not None:
+        win = f"  (window {v.window_start_s:.2f}–{v.window_end_s:.2f} s)"
+    c.print(f"[bold]Throughput[/bold] {escape(fps)}{escape(win)}")
+    b = v.bottleneck
+    colour = {"confirmed": "red", "suspected": "yellow"}.get(b.confidence, "white")
+    where = f" {escape(b.element)}" if b.element else ""
+    c.print(f"[bold {colour}]Bottleneck: {escape(b.kind)}{where} ({escape(b.confidence)})"
+            f"[/bold {colour}]")
+    c.print(escape(b.summary))
+    if b.predicted_fps:
+        c.print(f"[green]If removed: up to {b.predicted_fps:.1f} fps[/green]")
+    top = next((f for f in v.findings if f.kind and f.title == b.summary), None)
+    if top is not None:
+        ev = ", ".join(f"{e.metric}={e.value}{e.unit if e.unit in ('%', '') else ' ' + e.unit}"
+                       f" [{e.source}]" for e in top.evidence[:8])
+        c.print(f"[dim]Evidence: {escape(ev)}[/dim]")
+        if top.fix:
+            c.print(f"Fix: {escape(top.fix)}")
+    if v.elements:
+        t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for col in ("element", "thread", "share", "ms/buf", "p99 ms", "cpu ms", "fps"):
+            t.add_column(col, justify="left" if col in ("element", "thread") else "right")
+        for r in v.elements[:MAX_ELEMENTS]:
+            t.add_row(
+                escape(r.name),
+                escape(r.thread or "-"),
+                "-" if r.thread_share is None else f"{100 * r.thread_share:.0f}%",
+                _ms(r.mean_process_ms),
+                _ms(r.p99_process_ms),
+                _ms(r.mean_cpu_ms),
+                "-" if r.fps is None else f"{r.fps:.1f}",
+            )
+        c.print(t)
+        if len(v.elements) > MAX_ELEMENTS:
+            c.print(f"[dim]… {len(v.elements) - MAX_ELEMENTS} more in verdict.json[/dim]")
+    others = [f for f in v.findings if f.title != b.summary][:MAX_FINDINGS]
+    for f in others:
+        mark = {"critical": "!", "warning": "~", "info": "·"}[f.severity]
+        c.print(f"{mark} {escape(f.title)}")
+    inst = v.instrumentation
+    if inst.get("estimated_overhead_pct") is not None:
+        c.print(f"[dim]Instrumentation: ~{inst['estimated_overhead_pct']}% of the busiest thread "
+                f"({inst['calls_per_s_busiest_thread']} traced calls/s)[/dim]")
+    if v.not_seen:
+        c.print(f"[dim]Not seen: {escape('; '.join(v.not_seen))}[/dim]")
+
+
+def _ms(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
