@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets up pipesight on Debian 12 / Ubuntu (as root, or with sudo): system packages, a virtual
+# environment in .venv with pipesight and its test tools, and pipesight's GStreamer tracer.
+#   ./setup.sh          everything
+#   ./setup.sh --no-apt skip the system packages (they are already there)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES=(
+  # GStreamer 1.22 and the plugins the lab pipelines and users' pipelines need
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-libav
+  # to build pipesight's tracer against the system's GStreamer
+  libgstreamer1.0-dev pkg-config gcc
+  # pipeline graphs
+  graphviz
+  # python
+  python3 python3-venv python3-dev
+)
+
+if [[ "${1:-}" != "--no-apt" ]]; then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if (( ${#missing[@]} )); then
+    echo "setup: installing ${missing[*]}" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[dev]'
+# build the tracer now rather than at the first profile
+.venv/bin/python -c "from pipesight.capture.tracer_build import plugin_dir; d, n = plugin_dir(); print('setup: tracer', d or n)"

@@ -1,0 +1,53 @@
+"""pipesight profile [-o RUN_DIR] [--duration S] [--delay S] [--repeat N] -- COMMAND ..."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+
+from pipesight.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    pr = sub.add_parser("profile", help="run a command instrumented and name its bottleneck",
+                        description="Run COMMAND (gst-launch-1.0, a Python app, deepstream-app) "
+                        "with tracers, write a run directory and print the verdict.")
+    pr.add_argument("-o", "--output", metavar="RUN_DIR", help="run directory to write "
+                    "(default: pipesight-runs/DATE-NAME)")
+    pr.add_argument("--duration", type=float, metavar="S",
+                    help="stop the pipeline cleanly (EOS via SIGINT) after S seconds")
+    pr.add_argument("--delay", type=float, default=0.0, metavar="S",
+                    help="leave the first S seconds (warm-up) out of the analysed window")
+    pr.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run N times and report the spread")
+    pr.add_argument("--grace", type=float, default=10.0, metavar="S",
+                    help="after the interrupt at --duration, wait S s before killing")
+    pr.add_argument("--tracers", metavar="LIST", help="';'-separated GStreamer tracers "
+                    "(default: pipesight;latency(flags=pipeline+element))")
+    pr.add_argument("--json", action="store_true", help="print verdict JSON only")
+    pr.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    pr.set_defaults(func=run)
+
+
+def _default_run_dir(cmd: list[str]) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("pipesight-runs") / f"{stamp}-{Path(cmd[0]).name}"
+
+
+def run(a: argparse.Namespace) -> int:
+    from pipesight.profile import profile
+
+    cmd = list(a.command)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise UserError("no command given: pipesight profile [options] -- COMMAND [ARGS...]")
+    if a.repeat < 1:
+        raise UserError("--repeat must be 1 or more")
+    if a.duration is not None and a.duration <= 0:
+        raise UserError("--duration must be positive")
+    if a.delay < 0:
+        raise UserError("--delay must be 0 or more")
+    run_dir = Path(a.output) if a.output else _default_run_dir(cmd)
+    return profile(cmd, run_dir, a)
