@@ -1,0 +1,247 @@
+"""Reader for GStreamer pipeline graphs (GST_DEBUG_DUMP_DOT_DIR dumps, any version): elements
+with their type, state and non-default properties, bins, pads (ghost and proxy pads marked),
+links and the caps negotiated on each link."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipesight.errors import UserError
+from pipesight.model import Element, Pad, Topology
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<arrow>->)|(?P<punct>[{}\[\];,=])|'
+    r"(?P<id>[A-Za-z0-9_.:#<>\-+]+)|(?P<comment>//[^\n]*|/\*.*?\*/))",
+    re.S,
+)
+_PTR = re.compile(r"_(0x[0-9a-fA-F]+)$")
+_SINK_COLOURS = {"#aaaaff", "#ddddff"}
+_SRC_COLOURS = {"#ffaaaa", "#ffdddd"}
+_GHOST_COLOURS = {"#ddddff", "#ffdddd"}
+
+
+@dataclass
+class DotGraph:
+    topology: Topology
+    pipeline_name: str | None = None
+    pipeline_state: str | None = None
+    states: dict[int, str] = field(default_factory=dict)  # element id -> "[>]" etc.
+    link_caps: dict[tuple[int, int], str] = field(default_factory=dict)  # (src pad, sink pad)
+    node_of_pad: dict[int, str] = field(default_factory=dict)  # pad id -> DOT node id
+    cluster_of_element: dict[int, str] = field(default_factory=dict)
+
+
+def _unquote(s: str) -> str:
+    if s.startswith('"') and s.endswith('"'):
+        s = s[1:-1]
+    return s.replace('\\"', '"')
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            # a character the grammar does not know: skip it rather than fail
+            pos += 1
+            continue
+        pos = m.end()
+        kind = m.lastgroup
+        if kind == "comment" or kind is None:
+            continue
+        out.append((kind, m.group(kind)))
+    return out
+
+
+def _attrs(toks: list[tuple[str, str]], i: int) -> tuple[dict[str, str], int]:
+    """Parse '[ k=v, k=v ]' starting at toks[i] == '['."""
+    attrs: dict[str, str] = {}
+    i += 1
+    while i < len(toks) and toks[i][1] != "]":
+        if i + 2 < len(toks) and toks[i + 1][1] == "=":
+            attrs[_unquote(toks[i][1])] = _unquote(toks[i + 2][1])
+            i += 3
+        else:
+            i += 1
+        if i < len(toks) and toks[i][1] in (",", ";"):
+            i += 1
+    return attrs, i + 1
+
+
+def caps_from_label(label: str) -> str:
+    """'video/x-raw\\l    format: NV12\\l width: 1280\\l' -> 'video/x-raw, format=NV12, width=1280'"""
+    lines = [ln.strip() for ln in label.replace("\\l", "\n").replace("\\n", "\n").split("\n")]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        return ""
+    out = [lines[0]]
+    for ln in lines[1:]:
+        if ":" in ln:
+            k, v = ln.split(":", 1)
+            out.append(f"{k.strip()}={v.strip()}")
+        else:
+            out.append(ln)
+    return ", ".join(out)
+
+
+def _element_label(label: str) -> tuple[str | None, str, str | None, dict[str, str]]:
+    parts = label.split("\\n")
+    if len(parts) < 2:
+        return None, label, None, {}
+    typ = parts[0].strip("<>") or None
+    name = parts[1]
+    state = parts[2] if len(parts) > 2 and parts[2].startswith("[") else None
+    props: dict[str, str] = {}
+    for p in parts[3 if state else 2:]:
+        if "=" in p:
+            k, v = p.split("=", 1)
+            props[k.strip()] = v.strip()
+    return typ, name, state, props
+
+
+def parse(text: str) -> DotGraph:
+    toks = _tokens(text)
+    if not toks or toks[0][1] not in ("digraph", "graph", "strict"):
+        raise UserError("not a Graphviz DOT graph (it does not start with 'digraph')")
+    topo = Topology()
+    g = DotGraph(topo)
+    # stack of (cluster id, element id or None, pad-direction hint)
+    stack: list[tuple[str, int | None, str | None]] = [("", None, None)]
+    pads_by_node: dict[str, int] = {}
+    edges: list[tuple[str, str, dict[str, str]]] = []
+    pending_label: dict[int, bool] = {}
+    i = 0
+    n = len(toks)
+    # skip 'digraph NAME {'
+    while i < n and toks[i][1] != "{":
+        i += 1
+    i += 1
+    depth_clusters: list[str] = []
+    while i < n:
+        kind, val = toks[i]
+        if val == "}":
+            if len(stack) > 1:
+                stack.pop()
+            i += 1
+            continue
+        if val == "subgraph":
+            cid = toks[i + 1][1] if i + 1 < n else ""
+            i += 2
+            if i < n and toks[i][1] == "{":
+                i += 1
+            parent_el = next((s[1] for s in reversed(stack) if s[1] is not None), None)
+            hint = None
+            parent_cluster = stack[-1][0]
+            if parent_cluster and cid in (parent_cluster + "_sink", parent_cluster + "_src"):
+                hint = "sink" if cid.endswith("_sink") else "src"
+                stack.append((cid, None, hint))
+            else:
+                eid = len(topo.elements) + 1
+                m = _PTR.search(cid)
+                topo.add_element(Element(id=eid, name=cid, parent=parent_el,
+                                         key=m.group(1) if m else None))
+                g.cluster_of_element[eid] = cid
+                pending_label[eid] = True
+                stack.append((cid, eid, None))
+            depth_clusters.append(cid)
+            continue
+        if kind in ("id", "str") and i + 1 < n and toks[i + 1][1] == "=":
+            # graph attribute: key = value
+            key = _unquote(val)
+            value = _unquote(toks[i + 2][1]) if i + 2 < n else ""
+            eid = stack[-1][1]
+            if key == "label":
+                if eid is not None and pending_label.get(eid):
+                    typ, name, state, props = _element_label(value)
+                    e = topo.elements[eid]
+                    e.type, e.name, e.props = typ, name, dict(props)
+                    if state:
+                        g.states[eid] = state
+                    pending_label[eid] = False
+                elif len(stack) == 1:
+                    typ, name, state, _ = _element_label(value)
+                    g.pipeline_name, g.pipeline_state = name, state
+            i += 3
+            if i < n and toks[i][1] == ";":
+                i += 1
+            continue
+        if kind in ("id", "str") and i + 1 < n and toks[i + 1][0] == "arrow":
+            a = _unquote(val)
+            b = _unquote(toks[i + 2][1]) if i + 2 < n else ""
+            i += 3
+            attrs: dict[str, str] = {}
+            if i < n and toks[i][1] == "[":
+                attrs, i = _attrs(toks, i)
+            edges.append((a, b, attrs))
+            continue
+        if kind in ("id", "str") and i + 1 < n and toks[i + 1][1] == "[":
+            node = _unquote(val)
+            attrs, i = _attrs(toks, i + 1)
+            if node in ("node", "edge", "graph", "legend"):
+                continue
+            owner = next((s for s in reversed(stack) if s[1] is not None), None)
+            hint = stack[-1][2]
+            colour = attrs.get("fillcolor", "").lower()
+            direction = hint or ("sink" if colour in _SINK_COLOURS else
+                                 "src" if colour in _SRC_COLOURS else "unknown")
+            label = attrs.get("label", "")
+            pname = label.split("\\n", 1)[0] if label else node
+            pid = len(topo.pads) + 1
+            is_proxy = node.startswith("_proxypad") or pname.startswith("proxypad")
+            topo.add_pad(Pad(
+                id=pid, name=pname, direction=direction,
+                element=None if is_proxy or owner is None else owner[1],
+                ghost=colour in _GHOST_COLOURS and not is_proxy,
+                proxy=is_proxy,
+            ))
+            pads_by_node[node] = pid
+            g.node_of_pad[pid] = node
+            continue
+        i += 1
+    for e in topo.elements.values():
+        e.is_bin = any(x.parent == e.id for x in topo.elements.values())
+    for a, b, attrs in edges:
+        pa, pb = pads_by_node.get(a), pads_by_node.get(b)
+        if pa is None or pb is None or attrs.get("style") == "invis":
+            continue
+        if attrs.get("style") == "dashed":
+            # a ghost pad and its internal proxy pad
+            ghost, proxy = (pa, pb) if topo.pads[pb].proxy else (pb, pa)
+            if topo.pads[proxy].proxy:
+                topo.pads[proxy].parent_pad = ghost
+            continue
+        topo.add_link(pa, pb)
+        caps_label = attrs.get("label", "").strip()
+        if not caps_label or caps_label.startswith(" " * 8):
+            caps_label = attrs.get("taillabel") or attrs.get("headlabel") or ""
+        caps = caps_from_label(caps_label)
+        if caps:
+            g.link_caps[(pa, pb)] = caps
+            topo.pads[pa].caps = caps
+            if attrs.get("headlabel"):
+                topo.pads[pb].caps = caps_from_label(attrs["headlabel"])
+            else:
+                topo.pads[pb].caps = caps
+    return g
+
+
+def read(path: Path) -> DotGraph:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    if not text.strip():
+        raise UserError(f"{path}: the file is empty")
+    try:
+        return parse(text)
+    except UserError as e:
+        raise UserError(f"{path}: {e}") from None
+
+
+def looks_like_dot(head: bytes) -> bool:
+    h = head.lstrip()[:200]
+    return h.startswith(b"digraph") or h.startswith(b"strict digraph")

@@ -1,0 +1,25 @@
+"""Shared test fixtures: the real-world corpus beside the checkout, GStreamer availability."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared corpus is not at {CORPUS}")
+    return CORPUS
+
+
+def have_gst() -> bool:
+    return shutil.which("gst-launch-1.0") is not None
+
+
+needs_gst = pytest.mark.skipif(not have_gst(), reason="GStreamer (gst-launch-1.0) not installed")
