@@ -62,6 +62,9 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
     exe = shutil.which(cmd[0])
     if exe is None:
         raise UserError(f"command not found: {cmd[0]}", exit_code=127)
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise UserError(f"{run_dir} already exists and is not empty: a run directory is never "
+                        "overwritten; choose another with -o")
     run_dir.mkdir(parents=True, exist_ok=True)
     for sub in ("dot", "trace", "samples"):
         (run_dir / sub).mkdir(exist_ok=True)

@@ -65,7 +65,12 @@ def _incoming_media(trace: Trace, eid: int) -> str | None:
     return None
 
 
+MIN_WINDOW_S = 0.05  # shorter than this, a rate means nothing
+
+
 def sink_rates(trace: Trace, w: Window) -> list[Rate]:
+    if w.seconds < MIN_WINDOW_S:
+        return []
     fl = trace.flow
     inw = w.contains(fl.ts)
     sources = set(source_elements(trace))
