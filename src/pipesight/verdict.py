@@ -36,10 +36,11 @@ def _busy(f: Finding) -> float:
 def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
     ctx = Context(trace, metrics)
     candidates: list[Finding] = []
-    for a in CANDIDATES:
-        candidates.extend(a(ctx))
-    candidates.sort(key=_rank)
     observations: list[Finding] = []
+    for a in CANDIDATES:
+        for f in a(ctx):
+            (candidates if f.kind else observations).append(f)
+    candidates.sort(key=_rank)
     for a in OBSERVATIONS:
         observations.extend(a(ctx))
     if candidates:

@@ -48,12 +48,17 @@ class CaptureResult:
 
 
 def _gst_launch_with_eos(cmd: list[str]) -> list[str]:
-    """gst-launch-1.0 sends EOS on SIGINT only with -e: add it so the trace ends cleanly."""
-    if cmd and Path(cmd[0]).name.startswith("gst-launch") and not any(
-        a in ("-e", "--eos-on-shutdown") for a in cmd[1:]
-    ):
-        return [cmd[0], "-e", *cmd[1:]]
-    return cmd
+    """gst-launch-1.0 sends EOS on SIGINT only with -e: add it so the trace ends cleanly. And
+    without --no-fault, a crashing gst-launch-1.0 spins forever waiting for a debugger instead
+    of ending with its signal."""
+    if not cmd or not Path(cmd[0]).name.startswith("gst-launch"):
+        return cmd
+    extra = []
+    if not any(a in ("-e", "--eos-on-shutdown") for a in cmd[1:]):
+        extra.append("-e")
+    if not any(a in ("-f", "--no-fault") for a in cmd[1:]):
+        extra.append("--no-fault")
+    return [cmd[0], *extra, *cmd[1:]]
 
 
 def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResult:

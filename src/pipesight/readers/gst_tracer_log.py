@@ -260,6 +260,10 @@ def load_into(trace: Trace, path: Path, workers: int | None = None) -> TracerLog
                 [_latency_key(k) for k in keys], arr[:, 0].astype(np.int32), arr[:, 2], arr[:, 1]
             )
     trace.flow = _flow_from_table(trace, table)
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) != b"\n":
+            trace.extras["truncated"] = f"{path.name} ends in the middle of a line"
     for arr in (trace.flow.ts, trace.latency.pipeline.ts, trace.latency.element.ts):
         if arr.shape[0]:
             stats.last_ts = max(stats.last_ts, int(arr.max()))

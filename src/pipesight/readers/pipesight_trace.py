@@ -32,6 +32,8 @@ RECORD = np.dtype(
         ("size", "<u4"),
         ("count", "<i4"),
         ("pts", "<u8"),
+        ("vcsw", "<u4"),
+        ("ivcsw", "<u4"),
     ]
 )
 HEADER = np.dtype(
@@ -263,6 +265,8 @@ def _build(
     pts_u = recs["pts"][order]
     pts = np.where(pts_u == NONE_U64, -1, pts_u.astype(np.int64))
     flags = recs["flags"][order].astype(np.uint32)
+    vcsw = recs["vcsw"][order].astype(np.int64)
+    ivcsw = recs["ivcsw"][order].astype(np.int64)
     del recs
 
     max_pad = int(max(pad.max(initial=0), peer.max(initial=0), max(trace.topology.pads, default=0)))
@@ -314,8 +318,15 @@ def _build(
     if n > 1:
         dt[:-1] = np.where(nxt_same[:-1], ts[1:] - ts[:-1], 0)
         dcpu[:-1] = np.where(nxt_same[:-1], cpu[1:] - cpu[:-1], 0)
+    dvol = np.zeros(n, np.int64)
+    dinv = np.zeros(n, np.int64)
+    if n > 1:
+        dvol[:-1] = np.where(nxt_same[:-1], vcsw[1:] - vcsw[:-1], 0)
+        dinv[:-1] = np.where(nxt_same[:-1], ivcsw[1:] - ivcsw[:-1], 0)
     dt = np.maximum(dt, 0)
     dcpu = np.maximum(dcpu, 0)
+    dvol = np.maximum(dvol, 0)
+    dinv = np.maximum(dinv, 0)
 
     pre_idx = np.flatnonzero(is_pre)
     pos = np.full(n, -1, np.int64)
@@ -323,6 +334,8 @@ def _build(
     owned = current >= 0
     self_wall = np.bincount(pos[current[owned]], weights=dt[owned], minlength=pre_idx.shape[0])
     self_cpu = np.bincount(pos[current[owned]], weights=dcpu[owned], minlength=pre_idx.shape[0])
+    self_vol = np.bincount(pos[current[owned]], weights=dvol[owned], minlength=pre_idx.shape[0])
+    self_inv = np.bincount(pos[current[owned]], weights=dinv[owned], minlength=pre_idx.shape[0])
 
     # frame ends: the post closing each pre; unclosed frames end at their thread's last record
     end = np.full(pre_idx.shape[0], -1, np.int64)
@@ -356,6 +369,8 @@ def _build(
         pad=ppad.astype(np.int32),
         self_wall=np.rint(self_wall).astype(np.int64),
         self_cpu=np.rint(self_cpu).astype(np.int64),
+        blocked=np.rint(self_vol).astype(np.int32),
+        preempted=np.rint(self_inv).astype(np.int32),
         count=np.where(is_pull, 1, count[pre_idx]).astype(np.int32),
         depth=depth[pre_idx].astype(np.int16),
         mode=np.where(is_pull, PULL, PUSH).astype(np.int8),
@@ -373,6 +388,8 @@ def _build(
         thread=thread[oi],
         owner=lut[np.minimum(owner_pad, max_pad)].astype(np.int32),
         cpu=dcpu[oi],
+        blocked=dvol[oi].astype(np.int32),
+        preempted=dinv[oi].astype(np.int32),
     )
 
     # flow rows: every push / list push at its entry; every successful pull at its return

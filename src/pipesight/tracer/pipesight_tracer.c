@@ -22,12 +22,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PS_MAGIC 0x31545350u /* "PST1" little endian */
-#define PS_VERSION 1u
+#define PS_VERSION 2u
 #define PS_HEADER_SIZE 64u
 
 enum
@@ -53,9 +54,11 @@ typedef struct
   guint32 size;                 /* bytes (buffer / list total / pulled) */
   gint32 count;                 /* buffers in the call; flow return on *_POST */
   guint64 pts;                  /* first buffer's PTS, G_MAXUINT64 = none */
+  guint32 vcsw;                 /* voluntary context switches of the thread: it blocked */
+  guint32 ivcsw;                /* involuntary ones: it was preempted */
 } PsRecord;
 
-G_STATIC_ASSERT (sizeof (PsRecord) == 48);
+G_STATIC_ASSERT (sizeof (PsRecord) == 56);
 
 typedef struct
 {
@@ -407,6 +410,15 @@ emit (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 size,
     return;
   }
   r = (PsRecord *) (records + off);
+  {
+    struct rusage ru;
+    if (getrusage (RUSAGE_THREAD, &ru) == 0) {
+      r->vcsw = (guint32) ru.ru_nvcsw;
+      r->ivcsw = (guint32) ru.ru_nivcsw;
+    } else {
+      r->vcsw = r->ivcsw = 0;
+    }
+  }
   r->buffer_flags = flags;
   r->reserved = 0;
   r->tid = current_tid ();
