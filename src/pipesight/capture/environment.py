@@ -7,7 +7,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-DEFAULT_TRACERS = ("pipesight", "latency(flags=pipeline+element)")
+DEFAULT_TRACERS = ("pipesight",)
+# GStreamer's latency tracer costs ~20 us per pad push (bench/instrumentation_cost.py): opt-in
+LATENCY_TRACER = "latency(flags=pipeline+element)"
 
 
 def merge_tracers(user: str | None, ours: list[str]) -> str:
