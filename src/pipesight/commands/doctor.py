@@ -64,6 +64,8 @@ def run(a: argparse.Namespace) -> int:
         inp = inputs.load([run_dir], benchmark=a.benchmark)
         inp.on_this_machine = True
         failed = res.manifest.get("failure") if res.failed else None
+        if inp.hang is not None:
+            failed = f"it hung ({inp.hang.reason}); the stacks are in {run_dir / 'doctor'}"
         paths = [run_dir]
     else:
         if not args:

@@ -29,7 +29,9 @@ GST_REGISTRY_DOC = "https://gstreamer.freedesktop.org/documentation/gstreamer/ru
 
 
 def analyze(inp: DoctorInput) -> list[Finding]:
-    return [*_missing(inp), *_load_failures_alone(inp), *_properties(inp), *_links(inp)]
+    missing = _missing(inp)
+    quoted = {e.metric for f in missing for e in f.evidence}
+    return [*missing, *_load_failures_alone(inp, quoted), *_properties(inp), *_links(inp)]
 
 
 # ---------------------------------------------------------------- missing elements
@@ -130,9 +132,9 @@ def _plugin_matches(fac: str, org: packages.Origin, plugin_file: str) -> bool:
     return bool(stem) and (stem == fac or fac.startswith(stem) or stem in fac)
 
 
-def _load_failures_alone(inp: DoctorInput) -> list[Finding]:
-    """Plugins that failed to load even where no element was reported missing."""
-    fails = _load_failures(inp)
+def _load_failures_alone(inp: DoctorInput, quoted: set[str]) -> list[Finding]:
+    """Plugins that failed to load, other than those a missing element already explains."""
+    fails = [r for r in _load_failures(inp) if r.where() not in quoted]
     if not fails:
         return []
     ev = [quote(r) for r in fails[:6]]
@@ -202,7 +204,7 @@ _CONVERTER = {
     "framerate": "videorate", "format": "videoconvert (or audioconvert for audio)",
     "rate": "audioresample", "channels": "audioconvert", "layout": "audioconvert",
     "features": "nvvideoconvert (it moves frames into and out of NVMM memory)",
-    "media": "a decoder, an encoder or a parser between them",
+    "media": "the element that turns one media type into the other (a decoder, encoder or parser)",
     "stream-format": "a parser (h264parse, h265parse) that converts it",
     "alignment": "a parser (h264parse, h265parse) that converts it",
 }

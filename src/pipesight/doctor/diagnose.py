@@ -31,7 +31,7 @@ def diagnose(inp: DoctorInput) -> Verdict:
         findings.extend(ex(inp))
     if any(f.code.startswith("hang-") for f in findings):
         # the stacks explain the hang better than a state that never completed
-        findings = [f for f in findings if f.code != "never-playing" or f.severity != "critical"]
+        findings = [f for f in findings if f.code != "never-playing"]
     findings.extend(_unexplained_errors(inp, findings))
     findings.extend(_lint(inp))
     findings = _dedupe(findings)

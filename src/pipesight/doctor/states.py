@@ -16,6 +16,7 @@ from pipesight.findings import Evidence, Finding
 
 ASYNC = re.compile(r"^child '(?P<e>[^']+)' is changing state asynchronously to PAUSED")
 COMPLETED = re.compile(r"^completed state change to (?P<s>PAUSED|PLAYING)")
+STATE_NAMES = {"[0]": "NULL", "[-]": "READY", "[=]": "PAUSED", "[>]": "PLAYING"}
 PREROLL_DOC = "https://gstreamer.freedesktop.org/documentation/additional/design/preroll.html"
 
 
@@ -24,7 +25,8 @@ def analyze(inp: DoctorInput) -> list[Finding]:
     f = _from_log_and_tracer(inp)
     if f is not None:
         out.append(f)
-    for d in inp.dots:
+    # the last dump says where the pipeline got to; earlier ones are on their way
+    for d in inp.dots[-1:]:
         g = _from_dot(d)
         if g is not None and not any(x.subject == g.subject for x in out):
             out.append(g)
@@ -53,8 +55,8 @@ def _from_log_and_tracer(inp: DoctorInput) -> Finding | None:
     played = any(s.get("to") == "PLAYING" for s in inp.states)
     tracer_async = [s for s in inp.states if s.get("from") == "READY" and s.get("to") == "PAUSED"
                     and s.get("result") == "ASYNC"] if not played else []
-    if not (stuck_launch or (async_recs and not errored) or tracer_async):
-        return None
+    if errored or not (stuck_launch or async_recs or tracer_async):
+        return None  # an error explains why it stopped
     ev: list[Evidence] = []
     if prerolling is not None and stuck_launch:
         ev.append(quote(prerolling))
@@ -123,8 +125,9 @@ def _from_dot(d: DotDump) -> Finding | None:
         e = topo.elements[eid]
         ev.append(fact(d.label, f"{e.name} ({e.type}) {pending[eid]}", "dot"))
     names = [topo.elements[e].name for e in sinks]
+    target = st.split("->")[-1].strip()
     done_sinks = [e.name for e in topo.leaf_elements() if _is_sink(e.type)
-                  and "->" not in g.states.get(e.id, "->")]
+                  and g.states.get(e.id, "").strip() == target]
     chain = _branch_head(d, sinks[0]) if sinks else None
     detail = [f"The graph was dumped while {g.pipeline_name} was changing state ({st}): it had "
               "not reached its target yet."]
@@ -138,7 +141,7 @@ def _from_dot(d: DotDump) -> Finding | None:
     subject = names[0] if names else g.pipeline_name
     return finish(Finding(
         code="never-playing",
-        title=f"{g.pipeline_name} is stuck on its way to {st.split('->')[-1].strip()}: "
+        title=f"{g.pipeline_name} is stuck on its way to {STATE_NAMES.get(target, target)}: "
               f"{', '.join(names) or 'some elements'} have not prerolled",
         severity="warning", subject=subject, evidence=ev, element=subject,
         detail=" ".join(detail),
