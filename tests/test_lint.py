@@ -21,7 +21,7 @@ def graph(tmp_path, elements, links, *extra) -> dict:
 
 def ds_pipeline(*, osd_mode="GPU_MODE", encoder="nvv4l2h264enc", enc_type="nvv4l2h264enc",
                 conv="nvvideoconvert", conv_type="Gstnvvideoconvert", mux_props=None,
-                src="filesrc", src_type="GstFileSrc", src_props=None, filt="video/x-raw(memory:NVMM), format=NV12",
+                src="filesrc", src_type="GstFileSrc", src_props=None, filt=NVMM,
                 infer_props=None, sink="GstFakeSink", sink_props=None, queue_props=None,
                 n_sources=1):
     els = [El(f"src{i}", src_type, dict(src_props or {"location": '"/data/a.mp4"'}), sinks=[])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -76,10 +77,8 @@ def run(a: argparse.Namespace) -> int:
         inp = inputs.load(paths, benchmark=a.benchmark)
     v = diagnose(inp)
     if len(paths) == 1 and paths[0].is_dir():
-        try:
+        with contextlib.suppress(OSError):  # a read-only run directory
             json_out.write(v, paths[0] / "doctor.json")
-        except OSError:
-            pass
     if a.json:
         sys.stdout.write(json_out.dumps(v) + "\n")
     else:

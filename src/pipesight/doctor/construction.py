@@ -4,6 +4,7 @@ linked (their caps do not intersect)."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
@@ -170,10 +171,9 @@ def _properties(inp: DoctorInput) -> list[Finding]:
         ev = [quote(r)]
         info = inspect.element(fac) if fac else None
         detail = f'"{el}" has no property "{prop}".'
-        fix = f'Remove "{prop}" or use one of the element\'s properties (gst-inspect-1.0 {fac or el}).'
+        fix = (f'Remove "{prop}" or use one of the element\'s properties '
+               f"(gst-inspect-1.0 {fac or el}).")
         if info is not None:
-            import difflib
-
             near = difflib.get_close_matches(prop, info.properties, n=3, cutoff=0.6)
             ev.append(fact(f"gst-inspect-1.0 {fac}", "properties: " + ", ".join(info.properties),
                            "gst-inspect"))
@@ -192,7 +192,8 @@ def _properties(inp: DoctorInput) -> list[Finding]:
             title=f'Property "{m.group("p")}" of {m.group("e")} cannot take "{m.group("v")}"',
             severity="critical", subject=m.group("e"), evidence=[quote(r)],
             detail="The value does not parse as the property's type, or is out of its range.",
-            fix=f"See the allowed values with gst-inspect-1.0 {inp.factory(m.group('e')) or m.group('e')}.",
+            fix=("See the allowed values with gst-inspect-1.0 "
+                 f"{inp.factory(m.group('e')) or m.group('e')}."),
             element=m.group("e"))))
     return out
 
@@ -250,13 +251,14 @@ def _explain_link(a: str, b: str, fa: str, fb: str, ia: inspect.ElementInfo | No
         fc = capsmod.parse(filt)
         r1, r2 = capsmod.intersect(src, fc), capsmod.intersect(fc, sink)
         if not r1.ok:
+            conv = converter_for(r1.mismatch.what if r1.mismatch else "")
             return (f"The caps filter {filt} asks {a} for something its src pad never produces "
-                    f"({r1.explain()}).", f"Insert {converter_for(r1.mismatch.what if r1.mismatch else '')} "
-                    f"between {a} and the filter, or change the filter.")
+                    f"({r1.explain()}).", f"Insert {conv} between {a} and the filter, or "
+                    "change the filter.")
         if not r2.ok:
+            conv = converter_for(r2.mismatch.what if r2.mismatch else "")
             return (f"The caps filter {filt} is not something {b} accepts ({r2.explain()}).",
-                    f"Change the filter or insert {converter_for(r2.mismatch.what if r2.mismatch else '')}"
-                    f" after it.")
+                    f"Change the filter or insert {conv} after it.")
         keys = _filter_keys(fc)
         conv = converter_for(keys[0]) if keys else "a converter"
         return (f"Both pad templates allow {filt}, so the conflict comes from upstream of {a}: it "

@@ -95,7 +95,8 @@ def analyze(inp: DoctorInput) -> list[Finding]:
             q = where
             behind = [t for t in h.threads if t.name and q and t.name.startswith(q[:12])]
             if behind:
-                detail += f" The queue's own thread ({behind[0].name}) {WAIT_WORDS[behind[0].wait]}."
+                detail += (f" The queue's own thread ({behind[0].name}) "
+                           f"{WAIT_WORDS[behind[0].wait]}.")
         fix = FIX.get(cause.wait, FIX["unknown"])
     return [finish(Finding(code=code, title=title, severity="critical", subject=subject,
                            evidence=ev, fix=fix, detail=detail + (f" ({h.note})" if h.note

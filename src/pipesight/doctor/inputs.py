@@ -4,6 +4,7 @@ calls each thread was inside when it stalled), native stacks, a deepstream-app c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -149,10 +150,8 @@ def _load_dir(inp: DoctorInput, d: Path) -> None:
         found = True
     verdict = d / "verdict.json"
     if verdict.exists():
-        try:
+        with contextlib.suppress(json.JSONDecodeError, OSError):
             inp.verdict = json.loads(verdict.read_text())
-        except (json.JSONDecodeError, OSError):
-            pass
     hang = d / "doctor" / "hang.json"
     if hang.exists():
         inp.hang = _load_hang(d / "doctor", hang, tdir)
@@ -238,7 +237,8 @@ def open_calls(tdir: Path) -> dict[int, list[OpenCall]]:
         elements = {int(d["id"]): d for d in defs if d.get("t") == "element"}
         pads = {int(d["id"]): d for d in defs if d.get("t") == "pad"}
 
-        def label(pad_id: int) -> tuple[str, str | None, str | None]:
+        def label(pad_id: int, pads=pads, elements=elements
+                  ) -> tuple[str, str | None, str | None]:
             p = pads.get(pad_id)
             if p is None:
                 return f"pad{pad_id}", None, None

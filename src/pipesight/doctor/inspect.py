@@ -73,7 +73,8 @@ def element(factory: str) -> ElementInfo | None:
     if not re.fullmatch(r"[\w.+-]+", factory or ""):
         return None
     res = _run([factory])
-    if res is None or res[0] != 0 or ("Pad Templates:" not in res[1] and "Factory Details" not in res[1]):
+    if res is None or res[0] != 0 or (
+            "Pad Templates:" not in res[1] and "Factory Details" not in res[1]):
         return None
     return parse_element(factory, res[1])
 

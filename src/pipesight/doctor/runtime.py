@@ -94,7 +94,8 @@ def _negotiation(inp: DoctorInput) -> list[Finding]:
                            element=subject))]
 
 
-def _accepted_caps(inp: DoctorInput, el: str, ev: list[Evidence]) -> tuple[capsmod.Caps | None, str]:
+def _accepted_caps(inp: DoctorInput, el: str, ev: list[Evidence]
+                   ) -> tuple[capsmod.Caps | None, str]:
     """What element el accepts on its sink: a caps filter's caps (DOT dump or command line),
     else its factory's pad template."""
     for d in reversed(inp.dots):

@@ -21,6 +21,8 @@ PREROLL_DOC = "https://gstreamer.freedesktop.org/documentation/additional/design
 
 
 def analyze(inp: DoctorInput) -> list[Finding]:
+    if any(r.level == "ERROR" and r.kind in ("launch", "app") for r in inp.log.records):
+        return []  # an error stopped it: that error is the explanation
     out = []
     f = _from_log_and_tracer(inp)
     if f is not None:

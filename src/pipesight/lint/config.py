@@ -75,9 +75,9 @@ def analyze(cfg: DsAppConfig, benchmark: bool = False, inference_bound: bool = F
             "streammux-batch-sources",
             f"[streammux] batch-size={mux_batch} but {n_streams} source stream(s) are enabled",
             "warning", "streammux",
-            [_ev(kf, mux_b, "streammux", "batch-size")] + [
+            [_ev(kf, mux_b, "streammux", "batch-size"), *[
                 fact(kf.path.name, f"[{g}] enabled, {kind} input, {n} stream(s)", "ds-config")
-                for g, kind, n in srcs],
+                for g, kind, n in srcs]],
             f"Set [streammux] batch-size={n_streams}.",
             "nvstreammux forms batches of batch-size frames; other than the number of sources, "
             "batches wait for the push timeout or split one round of frames.",
@@ -87,9 +87,9 @@ def analyze(cfg: DsAppConfig, benchmark: bool = False, inference_bound: bool = F
         if ls is None or ls.flag() is not True:
             out.append(_f(
                 "live-source-unset", "Live inputs, but [streammux] live-source is not 1",
-                "warning", "streammux", [_ev(kf, ls, "streammux", "live-source", "0")] + [
+                "warning", "streammux", [_ev(kf, ls, "streammux", "live-source", "0"), *[
                     fact(kf.path.name, f"[{g}] is a live input", "ds-config")
-                    for g, k, _ in srcs if k == "live"][:3],
+                    for g, k, _ in srcs if k == "live"][:3]],
                 "Set [streammux] live-source=1.",
                 "Without it nvstreammux treats live streams like files; batching and timestamps "
                 "do not follow the sources' real-time arrival.", ["ds-troubleshooting"]))

@@ -184,7 +184,8 @@ def _streammux(g: Graph, kind: str) -> list[Finding]:
         if kind == "live" and not c.prop_bool(mux.props.get("live-source")):
             out.append(_finding(
                 "live-source-unset", f"{mux.name} has live inputs but live-source is not set",
-                "warning", mux, g, [f"{mux.name} live-source={mux.props.get('live-source', 'FALSE (default)')}"],
+                "warning", mux, g,
+                [f"{mux.name} live-source={mux.props.get('live-source', 'FALSE (default)')}"],
                 "Set live-source=1 on nvstreammux (deepstream-app: [streammux] live-source=1).",
                 "Without it, nvstreammux treats live streams like files and its batching and "
                 "timestamps do not follow the sources' real-time arrival.",
@@ -198,7 +199,8 @@ def _streammux(g: Graph, kind: str) -> list[Finding]:
                     "batched-push-timeout",
                     f"{mux.name} batched-push-timeout={shown} µs with live sources (one frame at "
                     f"30 fps is {interval} µs)", "warning", mux, g,
-                    [f"{mux.name} batched-push-timeout={mux.props.get('batched-push-timeout', '-1 (default)')}"],
+                    [f"{mux.name} batched-push-timeout="
+                     f"{mux.props.get('batched-push-timeout', '-1 (default)')}"],
                     "Set batched-push-timeout to about one frame interval: 1000000 / the "
                     "highest source fps (33333 for 30 fps).",
                     "When a live source is late, nvstreammux holds the batch until the timeout; "

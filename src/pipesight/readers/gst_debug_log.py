@@ -25,7 +25,8 @@ _DEBUG = re.compile(
     r"(?P<level>ERROR|WARN|FIXME|INFO|DEBUG|LOG|TRACE|MEMDUMP|NONE)\s+(?P<cat>\S+)\s+"
     r"(?P<file>[^:\s]+):(?P<line>\d+):(?P<func>[^:\s]*):(?:<(?P<obj>[^>]*)>)?\s?(?P<msg>.*)$"
 )
-_ELEMENT_MSG = re.compile(r"^(?P<level>ERROR|WARNING|INFO): from element (?P<path>\S+?): (?P<text>.*)$")
+_ELEMENT_MSG = re.compile(
+    r"^(?P<level>ERROR|WARNING|INFO): from element (?P<path>\S+?): (?P<text>.*)$")
 _LAUNCH_PLAIN = re.compile(
     r"^(?:Setting pipeline to \w+ \.\.\.|Pipeline is (?:PREROLLING|PREROLLED|live and does not "
     r"need PREROLL|PREROLLED) \.\.\.|Redistribute latency\.\.\.|New clock: .*|Got EOS from element "
@@ -41,7 +42,8 @@ _LAUNCH_ERROR = re.compile(
 )
 _VERBOSE_PROP = re.compile(r"^(?P<path>/Gst\S+?)(?:\.\S+)?: (?P<key>[\w-]+) = (?P<value>.*)$")
 # deepstream-app and the DeepStream Python samples print bus errors in their own words
-_APP_ERROR = re.compile(r"^(?P<level>ERROR|WARNING|Error|Warning) from (?P<obj>[^:\s]+): (?P<text>.*)$")
+_APP_ERROR = re.compile(
+    r"^(?P<level>ERROR|WARNING|Error|Warning) from (?P<obj>[^:\s]+): (?P<text>.*)$")
 # GLib's own messages: the plugin scanner's "Failed to load plugin", GStreamer-CRITICAL assertions
 _GLIB = re.compile(
     r"^\((?P<prog>[^:()]+):(?P<pid>\d+)\): (?P<domain>[\w-]+)-(?P<level>WARNING|CRITICAL|ERROR|"
