@@ -22,5 +22,6 @@ def run(a: argparse.Namespace) -> int:
     from pipesight.outputs import emit
 
     path = Path(a.path)
-    _, _, verdict, _ = analyze_path(path, a.delay)
-    return emit(verdict, path if path.is_dir() else None, as_json=a.json)
+    trace, metrics, verdict, _ = analyze_path(path, a.delay)
+    return emit(verdict, path if path.is_dir() else None, as_json=a.json, trace=trace,
+                metrics=metrics)

@@ -139,12 +139,7 @@ def _accumulate(act: Activity, el: np.ndarray, th: np.ndarray, wall: np.ndarray,
     s_cpu = np.bincount(inv, weights=cpu.astype(float))
     s_cnt = np.bincount(inv, weights=cnt.astype(float))
     s_calls = np.bincount(inv)
-    # waiting: a queue's calls whose CPU time is a small part of their wall time
-    waiting = np.zeros(el.shape[0], float)
-    boundary = np.isin(el, list(act.boundary)) if act.boundary else np.zeros(el.shape[0], bool)
-    idle = boundary & (cpu < WAIT_CPU_RATIO * wall)
-    waiting[idle] = (wall - cpu)[idle]
-    s_wait = np.bincount(inv, weights=waiting)
+    s_wait = np.bincount(inv, weights=waiting_ns(el, wall, cpu, act.boundary))
     for i, k in enumerate(uk.tolist()):
         e, t = divmod(k, 1_000_003)
         cur = act.per.get((e, t))
@@ -158,6 +153,18 @@ def _accumulate(act: Activity, el: np.ndarray, th: np.ndarray, wall: np.ndarray,
         cur.calls += int(s_calls[i])
         if not outside:
             cur.buffers += int(s_cnt[i])
+
+
+def waiting_ns(el: np.ndarray, wall: np.ndarray, cpu: np.ndarray, boundary: set[int]
+               ) -> np.ndarray:
+    """Of each record's wall time, what was waiting: a hand-over element's (a queue's) calls
+    whose CPU time is a small part of their wall time wait for all but that CPU time."""
+    waiting = np.zeros(el.shape[0], float)
+    if not boundary:
+        return waiting
+    idle = np.isin(el, list(boundary)) & (cpu < WAIT_CPU_RATIO * wall)
+    waiting[idle] = (wall - cpu)[idle]
+    return waiting
 
 
 def _samples(act: Activity, el: np.ndarray, wall: np.ndarray, cpu: np.ndarray) -> None:
