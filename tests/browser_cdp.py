@@ -7,6 +7,7 @@ loads) and every network request the page makes, and evaluates expressions in it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -170,20 +171,16 @@ class Browser:
         return page
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError, RuntimeError, OSError):
             self.call("Browser.close")
-        except (TimeoutError, RuntimeError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         for fd in (self._to_child, self._from_child):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         shutil.rmtree(self._profile, ignore_errors=True)
 
     def __enter__(self) -> Browser:

@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import needs_gst
 
+from conftest import needs_gst
 from pipesight.cli import main
 from pipesight.model import Element, Pad, Topology
 from pipesight.readers import dot as dot_reader
@@ -77,9 +77,9 @@ def test_every_corpus_dot_renders(corpus: Path, tmp_path: Path) -> None:
         hover = "\n".join(edges(svg))
         for (a, b), caps in g.link_caps.items():
             ea, eb = g.topology.pads[a].element, g.topology.pads[b].element
-            if ea is not None and eb is not None and g.topology.processing_element(a):
-                if g.topology.processing_element(b):
-                    assert caps in hover, (src.name, caps)
+            if (ea is not None and eb is not None and g.topology.processing_element(a)
+                    and g.topology.processing_element(b)):
+                assert caps in hover, (src.name, caps)
         # no internal id is left where a user would hover
         assert not any(t.startswith(("e1", "cluster_b")) for t in [*hover.split("\n")])
 

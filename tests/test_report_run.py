@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import json
 import subprocess
-from html import unescape
 import sys
+from html import unescape
 from pathlib import Path
 
 import numpy as np
 import pytest
+
 from browser_cdp import Browser, chromium_path
 from conftest import needs_gst
-from trace_event_format import check
-
 from pipesight.analysis import analyze_path
+from pipesight.metrics import timelines
 from pipesight.render import perfetto
 from pipesight.render.graph_costs import BOTTLENECK_COLOUR
 from pipesight.render.pipeline_graph import short
+from pipesight.report import write_html
+from trace_event_format import check
 
 needs_chromium = pytest.mark.skipif(chromium_path() is None,
                                     reason="chromium not installed (setup.sh installs it)")
@@ -211,6 +213,29 @@ def test_report_command_writes_elsewhere(slow_run: Path, tmp_path: Path) -> None
     assert "Traceback" not in bad.stderr
 
 
+def test_busy_timelines_account_as_the_metrics_do(slow_run: Path) -> None:
+    trace, metrics, _, _ = analyze_path(slow_run)
+    busy = timelines.thread_busy(trace, metrics)
+    assert {b.thread for b in busy} == set(metrics.activity.threads)
+    for b in busy:
+        mean = float(np.sum(b.total * np.diff(b.edges)) / (b.edges[-1] - b.edges[0]))
+        assert mean == pytest.approx(metrics.activity.threads[b.thread].busy_fraction,
+                                     abs=0.03), trace.threads[b.thread].name
+    slow_thread = next(b for b in busy if trace.topology.name(b.layers[0][0]) == "slow")
+    assert float(np.median(slow_thread.layers[0][1])) > 0.8
+
+
+def test_report_without_graphviz_still_written(slow_run: Path, tmp_path: Path,
+                                               monkeypatch) -> None:
+    trace, metrics, v, _ = analyze_path(slow_run)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
+    out = tmp_path / "r.html"
+    write_html(trace, metrics, v, out, slow_run)
+    html = out.read_text()
+    assert "Graphviz" in html and "not installed" in html
+    assert "<svg class=\"pipeline-graph\"" not in html and 'id="element-table"' in html
+
+
 # -- trace.json -----------------------------------------------------------------------
 
 
@@ -261,7 +286,7 @@ def test_trace_json_aggregates_within_budget_and_keeps_time(slow_run: Path,
         out: dict[str, float] = {}
         for e in events:
             a = e["args"]
-            t = a["busy_us"] if e.get("cat") == "aggregated" else a["self_us"]
+            t = a["busy_ns"] if e.get("cat") == "aggregated" else a["self_ns"]
             out[e["name"]] = out.get(e["name"], 0.0) + t
         return out
 
@@ -269,8 +294,8 @@ def test_trace_json_aggregates_within_budget_and_keeps_time(slow_run: Path,
                      if e["ph"] == "X" and e.get("cat") != "verdict")
     parts = per_name(xs)
     assert set(parts) == set(whole)
-    for name, us in whole.items():
-        assert parts[name] == pytest.approx(us, rel=1e-4, abs=1.0), name
+    for name, ns in whole.items():
+        assert parts[name] == pytest.approx(ns, rel=1e-6, abs=1.0), name
 
 
 def test_extra_tracks_have_room(slow_run: Path, tmp_path: Path) -> None:

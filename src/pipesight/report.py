@@ -46,18 +46,19 @@ class GraphInput:
 
 def write_run_reports(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path) -> None:
     """RUN/report.html and RUN/trace.json."""
-    write_html(trace, metrics, verdict, run_dir / REPORT_HTML, run_dir)
-    perfetto.write(trace, metrics, run_dir / TRACE_JSON, verdict=verdict)
+    series = tl.compute(trace, metrics)
+    write_html(trace, metrics, verdict, run_dir / REPORT_HTML, run_dir, series)
+    perfetto.write(trace, metrics, run_dir / TRACE_JSON, verdict=verdict, timelines=series)
 
 
 def write_html(trace: Trace, metrics: Metrics, verdict: Verdict, out: Path,
-               run_dir: Path | None = None) -> None:
-    html = html_report.render(report_data(trace, metrics, verdict, run_dir))
+               run_dir: Path | None = None, series: tl.Timelines | None = None) -> None:
+    html = html_report.render(report_data(trace, metrics, verdict, run_dir, series))
     out.write_text(html, encoding="utf-8")
 
 
-def report_data(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path | None
-                ) -> ReportData:
+def report_data(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path | None,
+                series: tl.Timelines | None = None) -> ReportData:
     vd = verdict.to_dict()
     run = trace.run or {}
     data = ReportData(
@@ -76,11 +77,11 @@ def report_data(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path 
         data.graphs.append(view)
         for name, nid in ids.items():
             data.node_ids.setdefault(name, nid)
-    w = metrics.window
-    if w is not None:
-        data.throughput = _throughput_chart(trace, metrics)
-        data.queues = _queue_chart(metrics)
-        data.threads, data.threads_more = _thread_charts(trace, metrics, vd)
+    if metrics.window is not None:
+        series = series if series is not None else tl.compute(trace, metrics)
+        data.throughput = _throughput_chart(metrics, series.throughput)
+        data.queues = _queue_chart(metrics, series.queues)
+        data.threads, data.threads_more = _thread_charts(trace, metrics, vd, series.busy)
     return data
 
 
@@ -114,8 +115,8 @@ def graph_inputs(trace: Trace, vd: dict[str, Any], run_dir: Path | None
                      f" (e.g. {sorted(missing)[0]!r}); the graph is drawn from the trace instead")
     if not trace.topology.elements:
         return [], notes
-    return [GraphInput(_title(trace) or "pipeline", "the elements and links pipesight's trace "
-                       "recorded", trace.topology)], notes
+    return [GraphInput(_title(trace) or "pipeline", "the elements and links the trace recorded",
+                       trace.topology)], notes
 
 
 def dot_files(run_dir: Path) -> list[Path]:
@@ -164,9 +165,8 @@ def _secs(ts: np.ndarray, origin: int) -> np.ndarray:
     return (np.asarray(ts, float) - origin) / 1e9
 
 
-def _throughput_chart(trace: Trace, m: Metrics) -> Chart | None:
+def _throughput_chart(m: Metrics, series: list[tl.Series]) -> Chart | None:
     w = m.window
-    series = tl.throughput_series(trace, m)
     if w is None or not series:
         return None
     shown = series[:MAX_LINES]
@@ -176,9 +176,8 @@ def _throughput_chart(trace: Trace, m: Metrics) -> Chart | None:
     return Chart(svg, [(ln.label, ln.colour) for ln in lines], len(series) - len(shown))
 
 
-def _queue_chart(m: Metrics) -> Chart | None:
+def _queue_chart(m: Metrics, series: list[tl.Series]) -> Chart | None:
     w = m.window
-    series = tl.queue_series(m)
     if w is None or not series:
         return None
     shown = series[:MAX_LINES]
@@ -192,9 +191,8 @@ def _queue_chart(m: Metrics) -> Chart | None:
     return Chart(svg, [(ln.label, ln.colour) for ln in lines], len(series) - len(shown))
 
 
-def _thread_charts(trace: Trace, m: Metrics, vd: dict[str, Any]
+def _thread_charts(trace: Trace, m: Metrics, vd: dict[str, Any], busy: list[tl.ThreadBusy]
                    ) -> tuple[list[ThreadChart], int]:
-    busy = tl.thread_busy(trace, m)
     if not busy:
         return [], 0
     # one colour per element across every thread, the busiest elements first

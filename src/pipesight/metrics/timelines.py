@@ -46,6 +46,19 @@ class ThreadBusy:
         return tot + (self.other if self.other is not None else 0.0)
 
 
+@dataclass
+class Timelines:
+    throughput: list[Series]
+    queues: list[Series]
+    busy: list[ThreadBusy]
+
+
+def compute(trace, metrics) -> Timelines:
+    """Every series, once, for all the renderers that draw them."""
+    return Timelines(throughput_series(trace, metrics), queue_series(metrics),
+                     thread_busy(trace, metrics))
+
+
 def throughput_series(trace, metrics) -> list[Series]:
     """Frames per second into each sink, most frames first."""
     w: Window | None = metrics.window
@@ -98,17 +111,31 @@ def thread_busy(trace, metrics, top: int = 6) -> list[ThreadBusy]:
     wall = np.concatenate([fr.self_wall[fsel], out.end[osel] - out.start[osel]]).astype(float)
     cpu = np.concatenate([fr.self_cpu[fsel], out.cpu[osel]]).astype(float)
     busy = np.maximum(wall - waiting_ns(el, wall, cpu, act.boundary), 0.0)
-    result = []
-    key = th * 1_000_003 + el
-    order = np.argsort(key, kind="stable")
-    uk, first = np.unique(key[order], return_index=True)
-    bounds = np.append(first, order.shape[0])
+    # (thread, element) pairs numbered without sorting millions of records
+    el_c = np.cumsum(np.bincount(el, minlength=1) > 0)[el] - 1
+    n_el = int(el_c.max(initial=-1)) + 1
+    group = th * n_el + el_c
+    n_groups = (int(th.max(initial=-1)) + 1) * n_el
+    nb = rel.shape[0] - 1
+    # a record inside one bin adds to it; the few that cross bin edges are spread
+    b0 = np.clip(np.searchsorted(rel, start, side="right") - 1, 0, nb - 1)
+    b1 = np.clip(np.searchsorted(rel, end, side="right") - 1, 0, nb - 1)
+    inside = (b0 == b1) & (start >= 0) & (end <= rel[-1])
+    acc = np.bincount(group[inside] * nb + b0[inside], weights=busy[inside],
+                      minlength=n_groups * nb).reshape(n_groups, nb)
+    cross = np.flatnonzero(~inside)
+    if cross.shape[0]:
+        order = cross[np.argsort(group[cross], kind="stable")]
+        cuts = np.flatnonzero(np.diff(group[order])) + 1
+        for part in np.split(order, cuts):
+            acc[group[part[0]]] += np.diff(_spread(start[part], end[part], busy[part], rel))
     per_thread: dict[int, list[tuple[int, np.ndarray]]] = {}
-    for i, k in enumerate(uk.tolist()):
-        t, e = divmod(k, 1_000_003)
-        idx = order[bounds[i]:bounds[i + 1]]
-        shares = np.diff(_spread(start[idx], end[idx], busy[idx], rel)) / width
-        per_thread.setdefault(int(t), []).append((int(e), np.clip(shares, 0.0, 1.0)))
+    el_of = np.flatnonzero(np.bincount(el, minlength=1) > 0)
+    for gi in np.flatnonzero(acc.sum(1) > 0).tolist():
+        t, ec = divmod(gi, n_el)
+        per_thread.setdefault(int(t), []).append(
+            (int(el_of[ec]), np.clip(acc[gi] / width, 0.0, 1.0)))
+    result = []
     for t in sorted(per_thread, key=lambda t: -act.threads[t].busy_fraction
                     if t in act.threads else 0.0):
         layers = sorted(per_thread[t], key=lambda x: -float(x[1].sum()))

@@ -79,9 +79,11 @@ TRACK_SOURCES: list[TrackSource] = []
 
 
 def write(trace: Trace, metrics: Metrics, path: Path, *, verdict: Any = None,
-          extra: Iterable[Track] = (), max_slices: int = MAX_SLICES) -> dict[str, Any]:
+          extra: Iterable[Track] = (), max_slices: int = MAX_SLICES,
+          timelines: tl.Timelines | None = None) -> dict[str, Any]:
     """Write trace.json; returns what went in (events, slices kept, aggregation)."""
-    tracks: list[Track] = [*thread_tracks(trace, metrics), *counter_tracks(trace, metrics)]
+    series = timelines if timelines is not None else tl.compute(trace, metrics)
+    tracks: list[Track] = [*thread_tracks(trace, metrics), *counter_tracks(trace, series)]
     if verdict is not None:
         tracks.extend(verdict_tracks(metrics, verdict))
     for src in TRACK_SOURCES:
@@ -153,21 +155,21 @@ def thread_tracks(trace: Trace, metrics: Metrics) -> list[SliceTrack]:
         tracks.append(SliceTrack(
             group="pipeline", name=th.name or th.label(), start_ns=start[order],
             end_ns=end[order], label=label[order], labels=labels, busy_ns=wall[order],
-            args={"buffers": count[order], "self_us": wall[order] / 1e3,
-                  "cpu_us": cpu[order] / 1e3},
+            args={"buffers": count[order], "self_ns": wall[order].astype(np.int64),
+                  "cpu_ns": cpu[order].astype(np.int64)},
             category=cat[order], categories=["call", "between calls"], pid=pid, tid=tid,
             sort_index=rank.get(t),
         ))
     return tracks
 
 
-def counter_tracks(trace: Trace, metrics: Metrics) -> list[CounterTrack]:
+def counter_tracks(trace: Trace, series: tl.Timelines) -> list[CounterTrack]:
     out: list[CounterTrack] = []
-    for s in tl.queue_series(metrics):
+    for s in series.queues:
         out.append(CounterTrack("pipeline", f"{s.label} level (buffers)", s.ts, s.value))
-    for s in tl.throughput_series(trace, metrics):
+    for s in series.throughput:
         out.append(CounterTrack("pipeline", f"{s.label} fps", s.ts, s.value))
-    for tb in tl.thread_busy(trace, metrics):
+    for tb in series.busy:
         th = trace.threads[tb.thread]
         out.append(CounterTrack("pipeline", f"{th.name or th.label()} busy %", tb.edges[:-1],
                                 np.round(100 * tb.total, 2)))
@@ -207,14 +209,32 @@ def _num(v: float | int) -> str:
     if isinstance(v, int | np.integer):
         return str(int(v))
     f = float(v)
-    if not math.isfinite(f):
-        return "null"
-    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else f"{f:.6g}"
+    return f"{f:.10g}" if math.isfinite(f) else "null"
+
+
+def _nums(a: np.ndarray) -> list[str]:
+    """JSON numbers for a column, fast: integers as such, floats to 10 digits."""
+    if a.dtype.kind in "iub":
+        return list(map(str, a.astype(np.int64).tolist()))
+    vals = a.astype(float).tolist()
+    if np.isfinite(a).all():
+        return [f"{x:.10g}" for x in vals]
+    return [f"{x:.10g}" if math.isfinite(x) else "null" for x in vals]
 
 
 def _us(ns: int) -> str:
     """Exact microseconds with three decimals (ns) from a non-negative ns count."""
     return f"{ns // 1000}.{ns % 1000:03d}"
+
+
+_PAD3 = [f"{i:03d}" for i in range(1000)]
+
+
+def _us_col(ns: np.ndarray) -> list[str]:
+    """``_us`` of a whole column."""
+    q, r = np.divmod(ns.astype(np.int64), 1000)
+    pad = _PAD3
+    return [f"{a}.{pad[b]}" for a, b in zip(q.tolist(), r.tolist(), strict=True)]
 
 
 def nice_bucket(ns: float) -> int:
@@ -272,9 +292,10 @@ def write_tracks(tracks: list[Track], path: Path, *, max_slices: int = MAX_SLICE
         for c in counters:
             pid = pids[id(c)][0]
             name = js(c.name)
-            emit(f'{{"ph":"C","name":{name},"pid":{pid},"ts":{_us(int(ts) - origin)},'
-                 f'"args":{{"value":{_num(v)}}}}}'
-                 for ts, v in zip(c.ts_ns.tolist(), c.value.tolist(), strict=True))
+            head = f'{{"ph":"C","name":{name},"pid":{pid},"ts":'
+            emit(f'{head}{ts},"args":{{"value":{v}}}}}' for ts, v in zip(
+                _us_col(c.ts_ns.astype(np.int64) - origin), _nums(np.asarray(c.value)),
+                strict=True))
             stats["counter_events"] += int(c.ts_ns.shape[0])
         f.write("\n]}\n")
     stats["bytes"] = path.stat().st_size
@@ -330,31 +351,25 @@ def _metadata(slices: list[SliceTrack], counters: list[CounterTrack],
     return out
 
 
-def _category(t: SliceTrack) -> list[str]:
-    if isinstance(t.category, str):
-        return [js(t.category)] * len(t)
-    cats = [js(c) for c in t.categories]
-    return [cats[i] for i in t.category.tolist()]
-
-
 def _detail(t: SliceTrack, sel: np.ndarray, pid: int, tid: int, origin: int) -> list[str]:
     idx = np.flatnonzero(sel)
     if idx.shape[0] == 0:
         return []
     names = [js(x) for x in t.labels]
-    cats = _category(t)
-    start = (t.start_ns[idx] - origin).tolist()
-    dur = np.maximum(t.end_ns[idx] - t.start_ns[idx], 0).tolist()
-    lab = t.label[idx].tolist()
-    keys = [js(k) for k in t.args]
-    cols = [t.args[k][idx].tolist() for k in t.args]
+    if isinstance(t.category, str):
+        cats = [js(t.category)] * idx.shape[0]
+    else:
+        cnames = [js(c) for c in t.categories]
+        cats = [cnames[i] for i in t.category[idx].tolist()]
+    start = _us_col(t.start_ns[idx] - origin)
+    dur = _us_col(np.maximum(t.end_ns[idx] - t.start_ns[idx], 0))
+    lab = [names[i] for i in t.label[idx].tolist()]
+    cols = [[key + v for v in _nums(np.asarray(a)[idx])] for key, a in
+            ((js(k) + ":", a) for k, a in t.args.items())]
+    args = list(map(",".join, zip(*cols, strict=True))) if cols else [""] * idx.shape[0]
     head = f',"pid":{pid},"tid":{tid},"ts":'
-    out = []
-    for j, i in enumerate(idx.tolist()):
-        args = ",".join(f"{k}:{_num(c[j])}" for k, c in zip(keys, cols, strict=True))
-        out.append(f'{{"ph":"X","cat":{cats[i]},"name":{names[lab[j]]}{head}{_us(start[j])},'
-                   f'"dur":{_us(dur[j])},"args":{{{args}}}}}')
-    return out
+    return [f'{{"ph":"X","cat":{c},"name":{n}{head}{s},"dur":{d},"args":{{{a}}}}}'
+            for c, n, s, d, a in zip(cats, lab, start, dur, args, strict=True)]
 
 
 def _aggregate(t: SliceTrack, sel: np.ndarray, cut: int, bucket: int, detail_end: int,
@@ -386,13 +401,12 @@ def _aggregate(t: SliceTrack, sel: np.ndarray, cut: int, bucket: int, detail_end
     scale = np.where(fill > room, room / np.maximum(fill, 1.0), 1.0)
     ts = begin + np.floor(before * scale).astype(np.int64)
     dur = np.floor(tot * scale).astype(np.int64)
+    keep = dur > 0
     names = [js(x) for x in t.labels]
-    out = []
-    for s, d, lab, n, busy_ns in zip((ts - origin).tolist(), dur.tolist(), ul.tolist(),
-                                     calls.tolist(), tot.tolist(), strict=True):
-        if d <= 0:
-            continue
-        out.append(f'{{"ph":"X","cat":"aggregated","name":{names[lab]},"pid":{pid},'
-                   f'"tid":{tid},"ts":{_us(s)},"dur":{_us(d)},"args":{{"calls":{n},'
-                   f'"busy_us":{_num(busy_ns / 1e3)},"bucket_us":{_num(bucket / 1e3)}}}}}')
-    return out
+    head = '{"ph":"X","cat":"aggregated","name":'
+    ids = f',"pid":{pid},"tid":{tid},"ts":'
+    tail = f',"bucket_ns":{bucket}}}}}'
+    return [f'{head}{names[lab]}{ids}{s},"dur":{d},"args":{{"calls":{n},"busy_ns":{b}{tail}'
+            for lab, s, d, n, b in zip(ul[keep].tolist(), _us_col(ts[keep] - origin),
+                                       _us_col(dur[keep]), calls[keep].tolist(),
+                                       _nums(np.rint(tot[keep]).astype(np.int64)), strict=True)]

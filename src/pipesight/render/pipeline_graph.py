@@ -136,12 +136,18 @@ def build_graph(
     g.names = {h: leaves[h].name for h in folded_into}
 
     short_labels = len(caps_of) <= EDGE_LABELS_UP_TO
+    # a caps label only where the caps change: the same caps on every link of a chain is noise
+    into: dict[int, set[str]] = defaultdict(set)
+    for (_, b), parts in caps_of.items():
+        into[b].update(lbl for _, lbl in parts)
     for (a, b), parts in caps_of.items():
         if a not in visible or b not in visible:
             continue
         n = max(group_size.get(a, 1), group_size.get(b, 1)) if (
             a in group_size) != (b in group_size) else 1
         label = parts[0][1] if short_labels else ""
+        if label and into.get(a) == {label}:
+            label = ""
         if n > 1:
             label = f"×{n}" + (f" {label}" if label else "")
         g.edges.append(GEdge(_nid(a), _nid(b), label, "\n\n".join(t for t, _ in parts),
