@@ -11,6 +11,8 @@ are filled as the pipesight tracer reader fills them.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from pipesight.model import Element, Flow, Frames, Outside, Pad, ThreadInfo, Topology, Trace
@@ -68,7 +70,7 @@ def build(seconds: float = 3600.0, seed: int = 7) -> Trace:
     terminals = [*queues, sink]
     for k in range(len(STAGES)):
         seq = [owners[k], *chains[k], terminals[k]]
-        for a, b in zip(seq, seq[1:], strict=False):
+        for a, b in pairwise(seq):
             topo.add_link(src_pad(a), sink_pad(b))
     assert sum(1 for _ in topo.leaf_elements()) == 30
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from markupsafe import Markup
 
 from pipesight.errors import UserError
 from pipesight.findings import Verdict
@@ -138,8 +139,7 @@ def draw(gi: GraphInput, costs: GraphCosts | None, id_prefix: str = ""
     ids = node_ids(g, id_prefix)
     try:
         svg = graphviz.render(to_dot(g, id_prefix), "svg")
-        view.svg = html_report.Markup(graphviz.embeddable_svg(svg, g.tooltips(),
-                                                              "pipeline-graph"))
+        view.svg = Markup(graphviz.embeddable_svg(svg, g.tooltips(), "pipeline-graph"))
     except graphviz.GraphvizError as e:
         view.error = str(e)
     return view, ids

@@ -267,7 +267,8 @@ def write_tracks(tracks: list[Track], path: Path, *, max_slices: int = MAX_SLICE
              "aggregated_from_us": None if cut is None else _us(cut - origin),
              "bucket_ms": bucket / 1e6 if bucket else None}
     with open(path, "w", encoding="utf-8") as f:
-        f.write('{"displayTimeUnit":"ms","otherData":{"generator":"pipesight",'
+        # no displayTimeUnit: some Perfetto versions took it for the unit of ts
+        f.write('{"otherData":{"generator":"pipesight","timestamps":"microseconds",'
                 f'"tracer_ns_at_zero":{origin}}},"traceEvents":[\n')
         first = True
 
