@@ -48,7 +48,7 @@ def _fmt(v: float) -> str:
         return "0"
     if abs(v) >= 1000:
         return f"{v:,.0f}"
-    return f"{v:g}" if abs(v) >= 0.01 else f"{v:.1e}"
+    return f"{v:g}" if abs(v) >= 0.001 else f"{v:.1e}"
 
 
 class _Frame:
