@@ -16,6 +16,8 @@ APT_PACKAGES=(
   graphviz
   # native stacks of a hung pipeline (pipesight doctor)
   elfutils
+  # the tests open report.html in headless Chromium
+  chromium
   # python
   python3 python3-venv python3-dev
 )

@@ -26,8 +26,8 @@ def run(a: argparse.Namespace) -> int:
     from pipesight.outputs import emit
 
     path = Path(a.path)
-    trace, _, verdict, _ = analyze_path(path, a.delay)
-    emit(verdict, path if path.is_dir() else None, as_json=a.json)
+    trace, metrics, verdict, _ = analyze_path(path, a.delay)
+    emit(verdict, path if path.is_dir() else None, as_json=a.json, trace=trace, metrics=metrics)
     truncated = trace.extras.get("truncated")
     if truncated:
         print(f"pipesight: {truncated}: the input looks truncated; analysed as far as it goes",

@@ -147,10 +147,7 @@ def _accumulate(act: Activity, el: np.ndarray, th: np.ndarray, wall: np.ndarray,
     s_calls = np.bincount(inv)
     off_cpu = np.maximum(wall - cpu, 0).astype(float)
     did_block = (blocked > 0) if blocked is not None else np.zeros(el.shape[0], bool)
-    # waiting on a queue: a queue's calls (its chain on the upstream thread, its loop on its
-    # own) in which the thread blocked; time off the CPU without blocking is preemption
-    boundary = np.isin(el, list(act.boundary)) if act.boundary else np.zeros(el.shape[0], bool)
-    s_wait = np.bincount(inv, weights=np.where(boundary & did_block, off_cpu, 0.0))
+    s_wait = np.bincount(inv, weights=waiting_ns(el, wall, cpu, blocked, act.boundary))
     s_blocked = np.bincount(inv, weights=np.where(did_block, off_cpu, 0.0))
     s_preempt = np.bincount(inv, weights=np.where(did_block, 0.0, off_cpu))
     for i, k in enumerate(uk.tolist()):
@@ -168,6 +165,19 @@ def _accumulate(act: Activity, el: np.ndarray, th: np.ndarray, wall: np.ndarray,
         cur.calls += int(s_calls[i])
         if not outside:
             cur.buffers += int(s_cnt[i])
+
+
+def waiting_ns(el: np.ndarray, wall: np.ndarray, cpu: np.ndarray, blocked: np.ndarray | None,
+               boundary: set[int]) -> np.ndarray:
+    """Of each record's wall time, what was waiting on a queue: a hand-over element's calls
+    (its chain on the upstream thread, its loop on its own) in which the thread blocked (a
+    voluntary context switch). Time off the CPU without blocking is preemption, not waiting."""
+    waiting = np.zeros(el.shape[0], float)
+    if not boundary or blocked is None:
+        return waiting
+    idle = np.isin(el, list(boundary)) & (blocked > 0)
+    waiting[idle] = np.maximum(wall - cpu, 0)[idle]
+    return waiting
 
 
 def _samples(act: Activity, el: np.ndarray, wall: np.ndarray, cpu: np.ndarray) -> None:
