@@ -128,7 +128,8 @@ def element_rows(ctx: Context) -> list[ElementRow]:
     fl = tr.flow
     inw = w.contains(fl.ts)
     secs = max(w.seconds, 1e-9)
-    ids = set(np.unique(fl.src_element[inw]).tolist()) | set(np.unique(fl.dst_element[inw]).tolist())
+    ids = set(np.unique(fl.src_element[inw]).tolist())
+    ids |= set(np.unique(fl.dst_element[inw]).tolist())
     ids.discard(-1)
     rows = []
     W = ctx.window_ns()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -105,30 +106,26 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         "notes": notes,
     }
     _write_manifest(run_dir, manifest)
-    out_f = open(run_dir / "stdout.log", "wb")
-    err_f = open(run_dir / "stderr.log", "wb")
     start_real = datetime.now(UTC)
     start_mono = time.monotonic_ns()
-    try:
-        proc = subprocess.Popen(argv, env=env, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    except OSError as e:
-        out_f.close()
-        err_f.close()
-        raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
-    sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl", opts.sample_interval_s)
-    sampler.start()
     ended_by = "exit"
     interrupted = False
-    try:
-        ended_by = _wait(proc, opts)
-    except KeyboardInterrupt:
-        interrupted = True
-        ended_by = _stop(proc, opts.grace_s, "interrupted by the user", opts.on_hung)
-    finally:
-        sampler.stop()
-        out_f.close()
-        err_f.close()
+    with open(run_dir / "stdout.log", "wb") as out_f, open(run_dir / "stderr.log", "wb") as err_f:
+        try:
+            proc = subprocess.Popen(argv, env=env, stdout=out_f, stderr=err_f,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        except OSError as e:
+            raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
+        sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl",
+                              opts.sample_interval_s)
+        sampler.start()
+        try:
+            ended_by = _wait(proc, opts)
+        except KeyboardInterrupt:
+            interrupted = True
+            ended_by = _stop(proc, opts.grace_s, "interrupted by the user", opts.on_hung)
+        finally:
+            sampler.stop()
     end_mono = time.monotonic_ns()
     rc = proc.returncode
     signame = None
@@ -225,10 +222,8 @@ def _stop(proc: subprocess.Popen, grace_s: float, why: str,
         return "terminated after hanging"
     except (subprocess.TimeoutExpired, ProcessLookupError):
         pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
     return "killed after hanging"
 
