@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipesight.analyses import cpu, drops, latency, limits, messages
+from pipesight.analyses import (
+    clocks,
+    cpu,
+    drops,
+    ds_latency,
+    engines,
+    latency,
+    limits,
+    messages,
+    streams,
+)
 from pipesight.analyses.context import Context
 from pipesight.findings import Finding
 
@@ -18,5 +28,8 @@ Analysis = Callable[[Context], list[Finding]]
 
 CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze]
 OBSERVATIONS: list[Analysis] = [messages.analyze, drops.analyze, latency.analyze]
+# sampled counters: NVML, tegrastats, DeepStream's own FPS and latency prints
+CANDIDATES += [engines.analyze]
+OBSERVATIONS += [clocks.analyze, streams.analyze, ds_latency.analyze]
 
 __all__ = ["CANDIDATES", "OBSERVATIONS", "Analysis", "Context"]
