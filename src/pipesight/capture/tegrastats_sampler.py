@@ -36,6 +36,7 @@ class TegrastatsSampler(Sampler):
         self._fd: int | None = None
         self._buf = b""
         self.lines = 0
+        self._ending = False  # we stopped the child: its exit is no news
 
     def open(self) -> bool:
         self.exe = shutil.which(EXE)
@@ -73,7 +74,8 @@ class TegrastatsSampler(Sampler):
             except OSError:  # the child closed its end (exited)
                 chunk = b""
             if not chunk:
-                if self.proc is not None and self.proc.poll() is not None and self.note is None:
+                if (self.proc is not None and self.proc.poll() is not None and self.note is None
+                        and not self._ending):
                     self.note = (f"tegrastats exited with status {self.proc.returncode} "
                                  f"after {self.lines} lines")
                 time.sleep(max(0.0, deadline - time.monotonic()))
@@ -116,6 +118,7 @@ class TegrastatsSampler(Sampler):
         if p is None:
             return
         if p.poll() is None:
+            self._ending = True
             try:
                 os.killpg(p.pid, signal.SIGTERM)
             except ProcessLookupError:

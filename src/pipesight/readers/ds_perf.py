@@ -41,6 +41,7 @@ class PerfPrint:
     stamp: datetime | None
     fps: dict[str, float] = field(default_factory=dict)
     avg: dict[str, float] = field(default_factory=dict)
+    style: str = "deepstream-app"
 
 
 @dataclass
@@ -105,8 +106,9 @@ def parse(lines: list[str]) -> PerfLog:
             if om:
                 key = f"stream {om.group(1)}"
                 last = log.prints[-1] if log.prints else None
-                if last is None or key in last.fps:
-                    last = PerfPrint(len(log.prints), stamp)
+                # the old apps print one line per stream in a burst: one print per burst
+                if last is None or last.style != "python-old" or key in last.fps:
+                    last = PerfPrint(len(log.prints), stamp, style="python-old")
                     log.prints.append(last)
                 last.fps[key] = float(om.group(2))
                 log.style.add("python-old")
@@ -125,7 +127,7 @@ def parse(lines: list[str]) -> PerfLog:
         if "{" in body:
             items = _DICT_ITEM.findall(body)
             if items:
-                p = PerfPrint(len(log.prints), stamp)
+                p = PerfPrint(len(log.prints), stamp, style="python")
                 for k, v in items:
                     key = k if not re.fullmatch(r"stream\d+", k) else f"stream {k[6:]}"
                     p.fps[key] = float(v)
