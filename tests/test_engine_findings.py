@@ -103,7 +103,18 @@ def test_power_capped_clocks() -> None:
     ev = {e.metric: e.value for e in f.evidence}
     assert f.code == "gpu-throttled"
     assert ev["busy_samples_software_power_cap_pct"] == round(100 * 40 / 60, 1)
-    assert ev["sm_clock_mean_mhz"] == 1400 and ev["power_limit_w"] == 700.0
+    assert ev["sm_clock_busy_mean_mhz"] == 1400 and ev["power_limit_w"] == 700.0
     # idle samples with a power-cap bit do not count: the GPU was not working
     t2 = _trace(_series("gpu_util", [5] * N), _series("clock_reasons", [0x4] * N, unit="bits"))
+    assert _run(t2, clocks.analyze) == []
+
+
+def test_low_clocks_without_a_reason() -> None:
+    t = _trace(_series("gpu_util", [80] * N), _series("clock_reasons", [0] * N, unit="bits"),
+               _series("sm_clock", [1005] * N, unit="MHz"))
+    [f] = _run(t, clocks.analyze)
+    assert "1005 of 1980 MHz while busy" in f.title and "no power or thermal reason" in f.title
+    # at 80% of the maximum it is not called low
+    t2 = _trace(_series("gpu_util", [80] * N), _series("clock_reasons", [0] * N, unit="bits"),
+                _series("sm_clock", [1600] * N, unit="MHz"))
     assert _run(t2, clocks.analyze) == []

@@ -10,6 +10,7 @@ from pipesight.analyses.context import Context
 from pipesight.analyses.sampled import nvml_gpu, samples, windowed
 from pipesight.findings import Evidence, Finding
 from pipesight.metrics.samples import stat
+from pipesight.model.samples import Series
 
 BUSY = 50.0  # % GPU utilisation from which a sample counts as working
 HELD = 0.25  # share of working samples with a limiting reason
@@ -17,6 +18,7 @@ MIN_BUSY = 5  # working samples needed to judge
 OFFLINE = 0.5  # share of lines with cores offline
 SCALING = 1.2  # highest/lowest clock while busy: the clock follows the load
 LOWERED_LIMIT = 0.95  # enforced power limit under this share of the default
+LOW_CLOCK = 0.7  # SM clock while busy under this share of its maximum
 
 # NVML clock-event reasons that hold clocks down (nvmlClocksEventReason*)
 REASONS = {
@@ -47,31 +49,37 @@ def _nvml(ctx: Context, device: str) -> Finding | None:
     s = samples(ctx)
     assert s is not None
     util = s.get("gpu_util", "nvml", device)
-    reasons = s.get("clock_reasons", "nvml", device)
-    if util is None or reasons is None:
+    if util is None:
         return None
-    u, r = windowed(ctx, util), windowed(ctx, reasons)
-    n = min(len(u), len(r))
-    busy = np.nan_to_num(u.v[:n]) >= BUSY
+    u = windowed(ctx, util)
+    busy = np.nan_to_num(u.v) >= BUSY
     if busy.sum() < MIN_BUSY:
         return None
-    bits = np.nan_to_num(r.v[:n]).astype(np.int64)[busy]
-    shares = {name: float(np.mean((bits & bit) != 0)) for bit, name in REASONS.items()}
-    held = float(np.mean((bits & sum(REASONS)) != 0))
-    if held < HELD:
-        return None
     gpu = nvml_gpu(ctx, device)
-    ev = [Evidence("busy_samples_held_pct", round(100 * held, 1), "%", "nvml")]
-    ev += [Evidence(f"busy_samples_{k.replace(' ', '_')}_pct", round(100 * v, 1), "%", "nvml")
-           for k, v in shares.items() if v > 0]
+    ev: list[Evidence] = []
+    shares: dict[str, float] = {}
+    held = 0.0
+    reasons = s.get("clock_reasons", "nvml", device)
+    if reasons is not None:
+        bits = _aligned(windowed(ctx, reasons), u, busy).astype(np.int64)
+        shares = {name: float(np.mean((bits & bit) != 0)) for bit, name in REASONS.items()}
+        held = float(np.mean((bits & sum(REASONS)) != 0))
+        ev.append(Evidence("busy_samples_held_pct", round(100 * held, 1), "%", "nvml"))
+        ev += [Evidence(f"busy_samples_{k.replace(' ', '_')}_pct", round(100 * v, 1), "%",
+                        "nvml") for k, v in shares.items() if v > 0]
     sm = s.get("sm_clock", "nvml", device)
-    st = stat(windowed(ctx, sm)) if sm is not None else None
-    clock_txt = ""
-    if st is not None:
-        ev.append(Evidence("sm_clock_mean_mhz", round(st.mean), "MHz", "nvml"))
-        if gpu.get("max_sm_mhz"):
-            ev.append(Evidence("sm_clock_max_mhz", gpu["max_sm_mhz"], "MHz", "nvml"))
-            clock_txt = f"; SM clock {st.mean:.0f} of {gpu['max_sm_mhz']} MHz on average"
+    top = gpu.get("max_sm_mhz")
+    busy_clock = None
+    if sm is not None:
+        c = _aligned(windowed(ctx, sm), u, busy)
+        if c.size:
+            busy_clock = float(np.mean(c))
+            ev.append(Evidence("sm_clock_busy_mean_mhz", round(busy_clock), "MHz", "nvml"))
+            if top:
+                ev.append(Evidence("sm_clock_max_mhz", top, "MHz", "nvml"))
+    low = busy_clock is not None and bool(top) and busy_clock < LOW_CLOCK * top
+    if held < HELD and not low:
+        return None
     pw = s.get("power", "nvml", device)
     pst = stat(windowed(ctx, pw)) if pw is not None else None
     limit = gpu.get("power_limit_mw")
@@ -82,18 +90,28 @@ def _nvml(ctx: Context, device: str) -> Finding | None:
     lowered = bool(limit and default and limit < LOWERED_LIMIT * default)
     if lowered:
         ev.append(Evidence("power_default_limit_w", round(default / 1000, 1), "W", "nvml"))
-    top = sorted(((v, k) for k, v in shares.items() if v > 0), reverse=True)
-    why = ", ".join(f"{k} {100 * v:.0f}%" for v, k in top[:3])
-    title = (f"{device}'s clocks are held down while it works: {why} of its busy samples"
-             f"{clock_txt}")
+    clock_txt = (f"SM clock {busy_clock:.0f} of {top} MHz while busy" if busy_clock is not None
+                 and top else "")
+    if held >= HELD:
+        ranked = sorted(((v, k) for k, v in shares.items() if v > 0), reverse=True)
+        why = ", ".join(f"{k} {100 * v:.0f}%" for v, k in ranked[:3])
+        title = f"{device}'s clocks are held down while it works: {why} of its busy samples"
+        if clock_txt:
+            title += f"; {clock_txt}"
+    else:
+        title = (f"{device} runs at low clocks while it works: {clock_txt}, with no power or "
+                 "thermal reason given (locked or application clocks?)")
     if lowered:
         title += (f"; its power limit ({limit / 1000:.0f} W) is below the default "
                   f"({default / 1000:.0f} W)")
-    thermal = shares["software thermal slowdown"] + shares["hardware thermal slowdown"]
+    thermal = shares.get("software thermal slowdown", 0) + shares.get("hardware thermal "
+                                                                      "slowdown", 0)
     fix = ("Throughput drops with the clock. " + (
-        "Restore the power limit (nvidia-smi -pl) " if lowered else "") +
-        ("Improve cooling or airflow; " if thermal > 0 else "") +
-        "check `nvidia-smi -q -d PERFORMANCE` for the reasons while the pipeline runs.")
+        "Restore the power limit (nvidia-smi -pl). " if lowered else "") +
+        ("Improve cooling or airflow. " if thermal > 0 else "") +
+        ("Check for locked or application clocks (nvidia-smi -q -d CLOCK; nvidia-smi -rgc "
+         "resets locked clocks). " if held < HELD else "") +
+        "`nvidia-smi -q -d PERFORMANCE` shows the reasons while the pipeline runs.")
     return Finding(
         code="gpu-throttled",
         title=title,
@@ -103,6 +121,14 @@ def _nvml(ctx: Context, device: str) -> Finding | None:
         fix=fix,
         confidence="suspected",
     )
+
+
+def _aligned(x: Series, ref: Series, mask: np.ndarray) -> np.ndarray:
+    """x's values at the samples where ``mask`` (over ``ref``) holds; both series come from
+    the same sampler lines, so they align by position."""
+    n = min(len(x), len(ref))
+    v = x.v[:n][mask[:n]]
+    return v[~np.isnan(v)]
 
 
 def _jetson(ctx: Context) -> Finding | None:

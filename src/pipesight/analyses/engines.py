@@ -151,7 +151,7 @@ def _confidence(signals: set[str]) -> str:
 def _engine(ctx: Context, x: Series, engine: str, device: str, count: int | None,
             whole: bool) -> Finding | None:
     sat = _saturation(x)
-    if sat is None:
+    if sat is None or count == 0:  # NVML says the GPU has no such engine
         return None
     run, mean = sat
     src = x.source
@@ -190,7 +190,7 @@ def _engine(ctx: Context, x: Series, engine: str, device: str, count: int | None
              f"for {_how_long(run)}")
     if src == "nvml" and count and count > 1:
         title += f"; NVML gives one figure for all {count} {fam} engines"
-    elif src == "nvml" and not count:
+    elif src == "nvml" and count is None:
         title += "; NVML did not tell how many engines the figure covers"
     if ceiling is not None:
         title += f"; at {fps:.1f} fps the {fam} work tops out near {ceiling:.0f} fps"
