@@ -101,3 +101,14 @@ def test_json_output(corpus: Path, capsys: pytest.CaptureFixture) -> None:
     v = json.loads(capsys.readouterr().out)
     assert {"ds-frame-latency-invalid", "ds-latency-dominant-component"} <= {
         f["code"] for f in v["findings"]}
+
+
+def test_cut_short_log_keeps_what_is_whole(corpus: Path, tmp_path: Path) -> None:
+    text = (corpus / LAT).read_text()
+    cut = text[:text.index("Comp name = tracker") + 60]  # ends inside the tracker's line
+    p = tmp_path / "cut.log"
+    p.write_text("\x1b[0;32m" + cut)
+    trace, _ = load(p)
+    lat = {x.device: x.v.tolist() for x in trace.samples.find("component_latency")}
+    assert lat["nvstreammux-stream-muxer"] == [pytest.approx(116.61792)]
+    assert "tracker" not in lat and "nv-onscreendisplay" not in lat

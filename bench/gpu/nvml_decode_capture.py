@@ -112,6 +112,7 @@ def main() -> int:
     print(json.dumps({"gpus": sampler.gpus, "samples": sampler.samples,
                       "sampler_cpu_s": round(sampler.cpu_ns / 1e9, 3)}, indent=1))
     summarize(out, phases)
+    judge(out)
     failed = [e for p in phases for e in p["errors"]]
     if failed:
         print("nvml_decode_capture: " + "; ".join(sorted(set(failed))), file=sys.stderr)
@@ -131,6 +132,20 @@ def summarize(path: Path, phases: list[dict]) -> None:
               f"{max(dec) if dec else float('nan'):5.1f}% max, gpu "
               f"{(sum(gpu) / len(gpu)) if gpu else float('nan'):5.1f}%, "
               f"{p['frames']} frames, {p['fps']} fps")
+
+
+def judge(path: Path) -> None:
+    """What pipesight's analyses make of the samples (the whole capture as the window)."""
+    from pipesight.metrics import compute
+    from pipesight.model import Trace
+    from pipesight.readers.hw_samples import read_nvml
+    from pipesight.verdict import build_verdict
+
+    t = Trace(samples=read_nvml(path, None))
+    v = build_verdict(t, compute(t))
+    print(f"verdict: {v.bottleneck.kind} ({v.bottleneck.confidence}): {v.bottleneck.summary}")
+    for f in v.findings:
+        print(f"  {f.code}: {f.title}")
 
 
 if __name__ == "__main__":
