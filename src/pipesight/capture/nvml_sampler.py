@@ -14,6 +14,7 @@ Lines: {"t": "header", "gpus": [...]}, then per GPU and sample {"t": "s", "ts": 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -219,10 +220,8 @@ class NvmlSampler(Sampler):
         unsupported = {str(i): sorted(u) for i, u in enumerate(self._unsupported) if u}
         if unsupported:
             f.write(json.dumps({"t": "unsupported", "fields": unsupported}) + "\n")
-        try:
+        with contextlib.suppress(Exception):
             self.nvml.nvmlShutdown()
-        except Exception:
-            pass
 
 
 def _no_data(e: Exception) -> bool:

@@ -10,6 +10,7 @@ back in 4 KiB blocks and every line would arrive late, so it writes to a pseudo-
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -119,19 +120,15 @@ class TegrastatsSampler(Sampler):
             return
         if p.poll() is None:
             self._ending = True
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 p.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
         if self._fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._drain(f, wait_s=0.0)
-            except OSError:
-                pass
             os.close(self._fd)
             self._fd = None

@@ -26,7 +26,9 @@ SOURCE = "deepstream-perf"
 
 _PREFIX = re.compile(r"^\s*(?:\*\*PERF\s*:|PERF\((\d+)\)\s*:)\s*(.*)$")
 _HEADER = re.compile(r"FPS[ _]?(\d+)\s*\(Avg\)")
-_PAIR = re.compile(r"(?:(\S+?)\[([^\]]*)\]\s*)?(-?\d+(?:\.\d+)?|nan|inf)\s*\(\s*(-?\d+(?:\.\d+)?|nan|inf)\s*\)")
+_RATE = r"(-?\d+(?:\.\d+)?|nan|inf)"
+# "30.02 (29.87)", or "sensor_id[sensor_name] 30.02 (29.87)"
+_PAIR = re.compile(r"(?:(\S+?)\[([^\]]*)\]\s*)?" + _RATE + r"\s*\(\s*" + _RATE + r"\s*\)")
 _DICT = re.compile(r"\{([^{}]*)\}?")
 _DICT_ITEM = re.compile(r"['\"]([^'\"]+)['\"]\s*:\s*(-?\d+(?:\.\d+)?)")
 _OLD_PY = re.compile(r"Fps of stream\s+(\S+)\s+is\s+(-?\d+(?:\.\d+)?)")

@@ -65,14 +65,11 @@ class TegraLine:
 
 
 def looks_like_tegrastats(head: bytes) -> bool:
-    text = head.decode("utf-8", "replace")
-    hits = 0
-    for raw in text.splitlines()[:50]:
+    """A line among the first 50 with RAM/SWAP and CPU, GR3D or EMC fields."""
+    for raw in head.decode("utf-8", "replace").splitlines()[:50]:
         line = clean_line(raw)
         if _MEM.search(line) and (_CPU.search(line) or "GR3D" in line or "EMC" in line):
-            hits += 1
-            if hits >= 1:
-                return True
+            return True
     return False
 
 
@@ -168,12 +165,6 @@ def parse_line(raw: str) -> TegraLine | None:
         if not covered[m.start():m.end()].any():
             out.unknown.append(m.group(0))
     return out
-
-
-@dataclass
-class _Rows:
-    t: list[float] = field(default_factory=list)
-    lines: list[TegraLine] = field(default_factory=list)
 
 
 def to_samples(rows: list[tuple[float, TegraLine]], clock: str, origin: str,
