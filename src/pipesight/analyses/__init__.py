@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipesight.analyses import cpu, drops, latency, limits, messages, run_status
+from pipesight.analyses import (
+    clocks,
+    cpu,
+    drops,
+    ds_latency,
+    engines,
+    latency,
+    limits,
+    messages,
+    run_status,
+    streams,
+)
 from pipesight.analyses.context import Context
 from pipesight.findings import Finding
 
@@ -20,5 +31,8 @@ CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze]
 OBSERVATIONS: list[Analysis] = [
     run_status.analyze, messages.analyze, drops.analyze, latency.analyze,
 ]
+# sampled counters: NVML, tegrastats, DeepStream's own FPS and latency prints
+CANDIDATES += [engines.analyze]
+OBSERVATIONS += [clocks.analyze, streams.analyze, ds_latency.analyze]
 
 __all__ = ["CANDIDATES", "OBSERVATIONS", "Analysis", "Context"]

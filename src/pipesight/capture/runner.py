@@ -22,6 +22,7 @@ from pipesight import __version__
 from pipesight.capture import host
 from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
 from pipesight.capture.proc_sampler import ProcSampler
+from pipesight.capture.samplers import start_all as start_hw_samplers
 from pipesight.capture.tracer_build import plugin_dir
 from pipesight.errors import UserError
 
@@ -119,6 +120,7 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl",
                               opts.sample_interval_s)
         sampler.start()
+        hw = start_hw_samplers(run_dir / "samples", proc.pid, opts.sample_interval_s)
         try:
             ended_by = _wait(proc, opts)
         except KeyboardInterrupt:
@@ -126,6 +128,7 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
             ended_by = _stop(proc, opts.grace_s, "interrupted by the user", opts.on_hung)
         finally:
             sampler.stop()
+            hw.stop()
     end_mono = time.monotonic_ns()
     rc = proc.returncode
     signame = None
@@ -161,8 +164,10 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         "failed": failed,
         "failure": reason,
         "proc_samples": sampler.samples,
+        "samplers": hw.summary(),
         "artifacts": sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file()),
     })
+    manifest["notes"].extend(hw.notes())
     _trim_trace_files(run_dir)
     _write_manifest(run_dir, manifest)
     if interrupted:
