@@ -91,6 +91,8 @@ class Verdict:
     threads: list[dict[str, Any]] = field(default_factory=list)
     queues: list[dict[str, Any]] = field(default_factory=list)
     sinks: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    pads: list[dict[str, Any]] = field(default_factory=list)
     latency: dict[str, Any] = field(default_factory=dict)
     gpus: list[dict[str, Any]] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
@@ -110,6 +112,8 @@ class Verdict:
             "threads": self.threads,
             "queues": self.queues,
             "sinks": self.sinks,
+            "sources": self.sources,
+            "pads": self.pads,
             "latency": self.latency,
             "gpus": self.gpus,
             "inputs": self.inputs,

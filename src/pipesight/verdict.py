@@ -73,6 +73,9 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
         queues=queue_rows(ctx),
         sinks=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3), "media": s.media}
                for s in metrics.sinks],
+        sources=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3),
+                  "media": s.media} for s in metrics.sources],
+        pads=pad_rows(trace, metrics),
         latency=latency_summary(metrics),
         inputs=list(trace.inputs),
         seen=seen,
@@ -197,6 +200,23 @@ def thread_rows(ctx: Context) -> list[dict]:
             "top_element": ctx.name(top[0].element) if top else None,
         })
     return out
+
+
+def pad_rows(trace: Trace, m: Metrics) -> list[dict]:
+    """Frames per second through every pad that moved buffers in the window."""
+    w = m.window
+    if w is None or w.seconds < 0.05:
+        return []
+    fl = trace.flow
+    inw = w.contains(fl.ts)
+    if not inw.any():
+        return []
+    pads, inv = np.unique(fl.pad[inw], return_inverse=True)
+    frames = np.bincount(inv, weights=fl.count[inw])
+    rows = [{"pad": trace.topology.pad_label(int(p)), "frames": int(n),
+             "fps": round(float(n) / w.seconds, 3)} for p, n in zip(pads, frames, strict=True)]
+    rows.sort(key=lambda r: r["pad"])
+    return rows
 
 
 def queue_rows(ctx: Context) -> list[dict]:

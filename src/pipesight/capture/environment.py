@@ -48,10 +48,11 @@ def traced_env(
     env = dict(base)
     added: dict[str, str] = {}
     want = [t for t in tracers if t != "pipesight" or tracer_dir is not None]
-    stock = [t for t in want if t != "pipesight"]
+    added["GST_TRACERS"] = merge_tracers(base.get("GST_TRACERS"), want)
+    # GStreamer's own tracers (ours or the user's) log through the GST_TRACER category
+    stock = [t for t in added["GST_TRACERS"].split(";") if t.split("(", 1)[0] != "pipesight"]
     debug_extra = ["GST_TRACER:7"] if stock else []
     debug_extra += list(extra_debug or [])
-    added["GST_TRACERS"] = merge_tracers(base.get("GST_TRACERS"), want)
     added["GST_DEBUG"] = merge_debug(base.get("GST_DEBUG"), debug_extra, default_debug)
     added["GST_DEBUG_FILE"] = str(run_dir / "gst.log")
     added["GST_DEBUG_NO_COLOR"] = "1"
