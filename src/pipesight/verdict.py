@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, heavy
+from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, gpu, heavy
 from pipesight.findings import Bottleneck, ElementRow, Finding, Verdict
 from pipesight.metrics import Metrics
 from pipesight.model import Trace
@@ -71,6 +71,7 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
         sinks=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3), "media": s.media}
                for s in metrics.sinks],
         latency=latency_summary(metrics),
+        gpus=gpu_rows(metrics),
         inputs=list(trace.inputs),
         seen=seen,
         not_seen=not_seen,
@@ -90,6 +91,9 @@ def _origin(trace: Trace) -> int:
 def _unknown(ctx: Context) -> Bottleneck:
     act = ctx.metrics.activity
     tr = ctx.trace
+    gpu_why = gpu.why_unknown(ctx)
+    if gpu_why is not None:
+        return Bottleneck("unknown", None, None, "none", gpu_why)
     if not tr.has_flow:
         if tr.latency:
             why = ("The input holds latency records only: it shows where latency accumulates, "
@@ -212,6 +216,12 @@ def queue_rows(ctx: Context) -> list[dict]:
     return out
 
 
+def gpu_rows(m: Metrics) -> list[dict]:
+    from pipesight.verdict_gpu import gpu_rows as rows
+
+    return rows(m)
+
+
 def latency_summary(m: Metrics) -> dict:
     def rows(stats):
         return [{"key": s.key, "name": s.name, "count": s.count,
@@ -262,6 +272,8 @@ def coverage(trace: Trace, m: Metrics) -> tuple[list[str], list[str]]:
         missing.append("kernel CPU accounting per thread (/proc samples)")
     if trace.messages:
         seen.append(f"{len(trace.messages)} bus messages (errors, warnings, QoS)")
-    if not trace.extras.get("gpu"):
+    if m.gpu is not None:
+        seen.append(f"GPU timeline (Nsight Systems): {len(m.gpu.devices)} device(s)")
+    elif trace.gpu is None:
         missing.append("GPU activity (profile with --nsys)")
     return seen, missing
