@@ -22,7 +22,8 @@ EXIT_TARGET_FAILED = 3
 def options_from(a: argparse.Namespace) -> CaptureOptions:
     tracers = [t for t in (a.tracers or "").split(";") if t.strip()] or list(DEFAULT_TRACERS)
     return CaptureOptions(duration_s=a.duration, delay_s=a.delay, grace_s=a.grace,
-                          tracers=tracers)
+                          tracers=tracers, nsys=getattr(a, "nsys", False),
+                          nsys_args=getattr(a, "nsys_args", None))
 
 
 def run_once(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> tuple[Verdict, dict]:

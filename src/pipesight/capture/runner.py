@@ -18,6 +18,7 @@ from typing import Any
 
 from pipesight import __version__
 from pipesight.capture import host
+from pipesight.capture import nsys as nsys_capture
 from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
 from pipesight.capture.proc_sampler import ProcSampler
 from pipesight.capture.tracer_build import plugin_dir
@@ -35,6 +36,8 @@ class CaptureOptions:
     tracers: list[str] = field(default_factory=lambda: list(DEFAULT_TRACERS))
     sample_interval_s: float = 0.1
     quiet: bool = False
+    nsys: bool = False  # run under Nsight Systems (capture/nsys.py)
+    nsys_args: str | None = None  # extra `nsys profile` options
 
 
 @dataclass
@@ -85,14 +88,19 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         "host": host.describe(),
         "notes": notes,
     }
+    run_argv = argv
+    if opts.nsys:
+        run_argv, manifest["nsys"] = nsys_capture.wrap(argv, run_dir, opts.nsys_args)
+        if manifest["nsys"].get("advice") and not opts.quiet:
+            echo(f"pipesight: {manifest['nsys']['advice']}")
     _write_manifest(run_dir, manifest)
     out_f = open(run_dir / "stdout.log", "wb")
     err_f = open(run_dir / "stderr.log", "wb")
     start_real = datetime.now(UTC)
     start_mono = time.monotonic_ns()
     try:
-        proc = subprocess.Popen(argv, env=env, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(run_argv, env=env, stdout=out_f, stderr=err_f,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
     except OSError as e:
         out_f.close()
         err_f.close()
@@ -124,6 +132,8 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
     failed = hung or (ended_by == "exit" and rc != 0) or (
         stopped and signame is not None and signame != "SIGINT"
     )
+    if opts.nsys:
+        manifest["nsys"].update(nsys_capture.export(run_dir))
     reason = None
     if failed:
         if hung:

@@ -91,11 +91,11 @@ def looks_like_nsys_sqlite(head: bytes, path: Path) -> bool:
     try:
         con = _connect(path)
     except sqlite3.Error:
-        return False
+        return True  # SQLite, but damaged: ``read`` says so
     try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.Error:
-        return False
+        return True
     finally:
         con.close()
     return any(t in names for t in MARKER_TABLES)
@@ -426,7 +426,7 @@ def read(path: Path) -> tuple[GpuTimeline, list[str]]:
     try:
         con = _connect(path)
     except sqlite3.Error as e:
-        raise UserError(f"{path}: cannot open as SQLite ({e})") from None
+        raise UserError(f"{path}: a damaged or unreadable SQLite file ({e})") from None
     try:
         r = _Reader(con, path.name)
         g = r.read()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipesight.errors import UserError
 from pipesight.model import Trace
-from pipesight.readers import gst_tracer_log, pipesight_trace, proc_samples
+from pipesight.readers import gst_tracer_log, nsys, pipesight_trace, proc_samples
 
 
 def is_run_dir(path: Path) -> bool:
@@ -42,7 +42,8 @@ def load(path: Path) -> Trace:
                 trace.inputs.extend(side.inputs)
             else:
                 gst_tracer_log.load_into(trace, log)
-    if not have_frames and not trace.has_flow and not trace.latency:
+    _load_nsys(trace, path)
+    if not have_frames and not trace.has_flow and not trace.latency and trace.gpu is None:
         if not trace.run:
             raise UserError(f"{path}: no trace records found in this directory")
         trace.notes.append("the run recorded no trace records")
@@ -53,3 +54,16 @@ def load(path: Path) -> Trace:
     trace.cpu = cpu
     trace.notes.extend(notes)
     return trace
+
+
+def _load_nsys(trace: Trace, path: Path) -> None:
+    """RUN/nsys.sqlite (the export of RUN/nsys.nsys-rep, made here when nsys is at hand)."""
+    db, rep = path / "nsys.sqlite", path / "nsys.nsys-rep"
+    if not db.exists() and rep.exists():
+        try:
+            db = nsys.export_rep(rep)
+        except UserError as e:
+            trace.notes.append(str(e))
+            return
+    if db.exists():
+        nsys.load_into(trace, db)
