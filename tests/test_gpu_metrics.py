@@ -3,6 +3,7 @@ with SQL, nsys's own gap method restated in SQL, brute force over small integer 
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import statistics
 from pathlib import Path
@@ -117,7 +118,7 @@ def test_interval_arithmetic_matches_a_boolean_timeline(seed):
     raw_s = np.array([p[0] for p in a])
     raw_e = np.array([p[1] for p in a])
     summed = [sum(max(0, min(e, hi) - max(s, lo)) for s, e in a)
-              for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+              for lo, hi in itertools.pairwise(edges.tolist())]
     assert iv.summed_overlap(raw_s, raw_e, edges).tolist() == summed
 
 

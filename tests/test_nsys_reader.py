@@ -170,7 +170,7 @@ def test_nsys_rep_without_nsys_says_how_to_get_the_sqlite(tmp_path, monkeypatch)
     rep.write_bytes(b"\x00\x01binary report")
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("NSYS", raising=False)
-    with pytest.raises(UserError, match="nsys export --type sqlite run.nsys-rep"):
+    with pytest.raises(UserError, match=r"nsys export --type sqlite run\.nsys-rep"):
         load(rep)
 
 
