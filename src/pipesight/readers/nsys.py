@@ -60,6 +60,7 @@ COPY_LABELS = {0: "Unknown", COPY_HTOD: "Host-to-Device", COPY_DTOH: "Device-to-
                COPY_PTOP: "Peer-to-Peer", 11: "Unified Host-to-Device",
                12: "Unified Device-to-Host", 13: "Unified Device-to-Device"}
 TID_MASK = 0xFFFFFF
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def split_global_tid(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +113,10 @@ def looks_like_nsys_rep(head: bytes, path: Path) -> bool:
 class _Schema:
     def __init__(self, con: sqlite3.Connection) -> None:
         self.con = con
+        # only plain identifiers: table names are put into SQL text, and nsys uses no others
         self.tables = sorted(r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+            if isinstance(r[0], str) and _IDENT.fullmatch(r[0]))
         self._cols: dict[str, set[str]] = {}
 
     def has(self, table: str) -> bool:
