@@ -153,6 +153,10 @@ def test_workload_gets_its_verdict(scenario):
     assert not (must_not & codes), codes
     if scenario == "sync-copies":
         assert "waits for the GPU" in v.bottleneck.summary
+    if scenario == "gpu-busy":
+        lines = (FIX / f"{scenario}.workload.json").read_text().strip().splitlines()
+        if json.loads(lines[-1]).get("cuda_graph"):  # replayed from a graph, traced per node
+            assert v.gpus[0]["graph_ops"] > 0
 
 
 @pytest.mark.parametrize("scenario", ["post-starve", "producer-starve", "sync-copies"])

@@ -203,3 +203,22 @@ def test_run_directory_loads_its_nsys_export(corpus, tmp_path):
     trace, kind = load(run)
     assert kind == "run directory"
     assert trace.gpu is not None and len(trace.gpu.ops) == 20
+
+
+def test_graph_node_ids_mark_graph_launched_kernels(corpus, tmp_path):
+    """Kernels launched from a CUDA graph (traced per node) carry graphNodeId/graphId."""
+    from pipesight.metrics.gpu import device_use
+
+    p = tmp_path / "graph.sqlite"
+    shutil.copy(corpus / TINY, p)
+    p.chmod(0o644)
+    con = sqlite3.connect(p)
+    con.execute("UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET graphNodeId = 7, graphId = 3 "
+                "WHERE rowid = (SELECT min(rowid) FROM CUPTI_ACTIVITY_KIND_KERNEL)")
+    con.commit()
+    con.close()
+    g, _ = nsys.read(p)
+    k = g.ops.kind == KERNEL
+    assert sorted(g.ops.graph_node[k].tolist()) == [-1, 7]
+    assert sorted(g.ops.graph[k].tolist()) == [-1, 3]
+    assert device_use(g, 0).graph_ops == 1

@@ -26,6 +26,7 @@ def gpu_rows(m: Metrics) -> list[dict[str, Any]]:
             "kernels": u.kernels,
             "copies": u.copies,
             "memsets": u.memsets,
+            "graph_ops": u.graph_ops,
             "busy_by_chunk": [round(float(x), 3) for x in u.chunk_busy],
         })
     return out

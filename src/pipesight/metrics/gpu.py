@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipesight.metrics import intervals as iv
-from pipesight.model.gpu import KERNEL, MEMCPY, MEMSET, GpuTimeline
+from pipesight.model.gpu import GRAPH, KERNEL, MEMCPY, MEMSET, GpuTimeline
 
 # gaps counted as idle gaps (nsys analyze takes whole ms for gap=; 1 is its least)
 GAP_MIN_NS = 1_000_000
@@ -36,6 +36,7 @@ class DeviceUse:
     copies: int
     memsets: int
     kernel_ns: int  # summed kernel durations (concurrent kernels count twice)
+    graph_ops: int  # operations launched from CUDA graphs (node-traced, or whole graphs)
     gap_min_ns: int
     gap_start: np.ndarray  # idle gaps of gap_min_ns or more
     gap_end: np.ndarray
@@ -120,6 +121,8 @@ def device_use(g: GpuTimeline, device: int, gap_min_ns: int = GAP_MIN_NS,
         copies=int(np.count_nonzero(on & (o.kind == MEMCPY))),
         memsets=int(np.count_nonzero(on & (o.kind == MEMSET))),
         kernel_ns=int((o.end - o.start)[on & (o.kind == KERNEL)].sum()),
+        graph_ops=int(np.count_nonzero(on & ((o.graph_node >= 0) | (o.graph >= 0)
+                                             | (o.kind == GRAPH)))),
         gap_min_ns=gap_min_ns,
         gap_start=hs[big],
         gap_end=he[big],
