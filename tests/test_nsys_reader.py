@@ -3,6 +3,7 @@ the export itself with SQL written here, not through the reader."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -222,3 +223,18 @@ def test_graph_node_ids_mark_graph_launched_kernels(corpus, tmp_path):
     assert sorted(g.ops.graph_node[k].tolist()) == [-1, 7]
     assert sorted(g.ops.graph[k].tolist()) == [-1, 3]
     assert device_use(g, 0).graph_ops == 1
+
+
+def test_big_tables_read_by_several_processes_give_the_same_rows(corpus, monkeypatch):
+    """Tables over PARALLEL_ROWS are read in rowid ranges by worker processes; here the
+    threshold is lowered so the 2-GPU slice's tables take that path."""
+    path = corpus / TWO_GPU
+    serial, _ = nsys.read(path)
+    monkeypatch.setattr(nsys, "PARALLEL_ROWS", 500)
+    monkeypatch.setattr(nsys, "MAX_WORKERS", 3)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    parallel, _ = nsys.read(path)
+    for table in ("ops", "runtime"):
+        a, b = getattr(serial, table), getattr(parallel, table)
+        for f in a.__dataclass_fields__:
+            assert np.array_equal(getattr(a, f), getattr(b, f)), (table, f)

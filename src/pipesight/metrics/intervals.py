@@ -57,7 +57,9 @@ def overlap(st: Set, qs: np.ndarray, qe: np.ndarray) -> np.ndarray:
 
 
 def _combine(a: Set, b: Set, keep) -> Set:
-    pts = np.unique(np.concatenate([a[0], a[1], b[0], b[1]]))
+    pts = np.sort(np.concatenate([a[0], a[1], b[0], b[1]]))
+    if pts.shape[0]:
+        pts = pts[np.concatenate([[True], pts[1:] != pts[:-1]])]
     if pts.shape[0] < 2:
         return EMPTY
     lo, hi = pts[:-1], pts[1:]

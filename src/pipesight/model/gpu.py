@@ -50,7 +50,7 @@ class _Columns:
 
 _DTYPES: dict[str, Any] = {
     "start": np.int64, "end": np.int64, "ts": np.int64, "pid": np.int64, "tid": np.int64,
-    "end_tid": np.int64, "device": np.int32, "context": np.int32, "stream": np.int32,
+    "end_tid": np.int64, "device": np.int32, "stream": np.int32,
     "correlation": np.int64, "kind": np.int8, "name": np.int32, "domain": np.int32,
     "bytes": np.int64, "copy_kind": np.int8, "src_kind": np.int8, "dst_kind": np.int8,
     "graph_node": np.int64, "graph": np.int64, "sync_type": np.int8, "category": np.int32,
@@ -65,7 +65,6 @@ class GpuOps(_Columns):
     start: np.ndarray
     end: np.ndarray
     device: np.ndarray
-    context: np.ndarray
     stream: np.ndarray
     pid: np.ndarray
     correlation: np.ndarray  # links the op to the API call that launched it (same pid)

@@ -11,6 +11,9 @@ and says what it skipped.
 
 from __future__ import annotations
 
+import concurrent.futures
+import itertools
+import multiprocessing
 import os
 import re
 import shutil
@@ -49,6 +52,8 @@ MARKER_TABLES = ("TARGET_INFO_SESSION_START_TIME", "EXPORT_META_DATA", "META_DAT
                  "CUPTI_ACTIVITY_KIND_KERNEL", "NVTX_EVENTS", "TARGET_INFO_GPU")
 REP_SUFFIXES = (".nsys-rep", ".qdrep")
 CHUNK = 1 << 16
+PARALLEL_ROWS = 1_000_000  # tables this big are read by several processes
+MAX_WORKERS = 8
 
 # NVTX event types (ENUM_NSYS_EVENT_TYPE); used when an old export lacks the enum table
 NVTX_TYPES = {"NvtxCategory": 33, "NvtxMark": 34, "NvtxThread": 39, "NvtxPushPopRange": 59,
@@ -73,15 +78,18 @@ def split_global_tid(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # -- recognising ------------------------------------------------------------------------------
 
+def _uri(path: Path) -> str:
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    uri = path.resolve().as_uri()
     try:
-        con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        con = sqlite3.connect(_uri(path), uri=True)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return con
     except sqlite3.Error:
         # a read-only folder can refuse even a read-only open that wants a lock file
-        con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+        con = sqlite3.connect(f"{_uri(path)}&immutable=1", uri=True)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return con
 
@@ -140,17 +148,67 @@ class _Schema:
 
 
 def _int_rows(con: sqlite3.Connection, sql: str, ncols: int) -> np.ndarray:
-    """All rows of an all-integer query as one (n, ncols) int64 array, read in chunks."""
+    """All rows of an all-integer query as one (n, ncols) int64 array, read in chunks. Row
+    fetching dominates the cost of reading an export, so callers pack several small values
+    into one column where they can."""
     cur = con.execute(sql)
     parts = []
     while True:
         rows = cur.fetchmany(CHUNK)
         if not rows:
             break
-        parts.append(np.array(rows, dtype=np.int64).reshape(-1, ncols))
+        flat = itertools.chain.from_iterable(rows)
+        parts.append(np.fromiter(flat, np.int64, len(rows) * ncols).reshape(-1, ncols))
     if not parts:
         return np.zeros((0, ncols), np.int64)
     return np.concatenate(parts)
+
+
+def _part(uri: str, sql: str, ncols: int, lo: int, hi: int) -> np.ndarray:
+    """One rowid range of a big table, read in a worker process on its own connection."""
+    con = sqlite3.connect(uri, uri=True)
+    try:
+        return _int_rows(con, f"{sql} WHERE rowid >= {lo} AND rowid < {hi}", ncols)
+    finally:
+        con.close()
+
+
+def _table_rows(con: sqlite3.Connection, uri: str | None, table: str, cols: list[str]
+                ) -> np.ndarray:
+    """Every row of ``SELECT cols FROM table``; a big table is read in rowid ranges by
+    several processes at once (row fetching in Python is the bottleneck, about 1 µs a row)."""
+    sql = f"SELECT {', '.join(cols)} FROM {table}"
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if uri is not None and workers > 1:
+        try:
+            lo, hi = con.execute(f"SELECT min(rowid), max(rowid) FROM {table}").fetchone()
+        except sqlite3.Error:  # a table without rowid
+            lo = hi = None
+        if lo is not None and hi - lo >= PARALLEL_ROWS:
+            step = -(-(hi + 1 - lo) // workers)
+            starts = list(range(lo, hi + 1, step))
+            k = len(starts)
+            try:
+                ctx = multiprocessing.get_context("fork")
+                with concurrent.futures.ProcessPoolExecutor(k, mp_context=ctx) as ex:
+                    parts = list(ex.map(_part, [uri] * k, [sql] * k, [len(cols)] * k, starts,
+                                        [b + step for b in starts]))
+                return np.concatenate(parts)
+            except (OSError, RuntimeError, ValueError, sqlite3.Error):
+                pass  # no worker processes here (or they could not open the file): read here
+    return _int_rows(con, sql, len(cols))
+
+
+def _packed(hi: str, lo: str) -> str:
+    """SQL for (hi << 32) | (lo & 0xFFFFFFFF): two values that fit 32 bits in one column."""
+    return f"(({hi}) << 32) | (({lo}) & 4294967295)"
+
+
+def _unpack(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    hi = v >> 32
+    lo = v & 0xFFFFFFFF
+    lo = np.where(lo == 0xFFFFFFFF, -1, lo)  # -1 packed stays -1
+    return hi, lo
 
 
 def _chunks(con: sqlite3.Connection, sql: str) -> Iterator[list[tuple]]:
@@ -165,8 +223,9 @@ def _chunks(con: sqlite3.Connection, sql: str) -> Iterator[list[tuple]]:
 # -- reading ----------------------------------------------------------------------------------
 
 class _Reader:
-    def __init__(self, con: sqlite3.Connection, name: str) -> None:
+    def __init__(self, con: sqlite3.Connection, name: str, uri: str | None = None) -> None:
         self.con = con
+        self.uri = uri  # for worker processes reading big tables
         self.s = _Schema(con)
         self.name = name
         self.g = GpuTimeline(tables=list(self.s.tables))
@@ -282,36 +341,47 @@ class _Reader:
 
     def _op_table(self, table: str, kind: int) -> GpuOps:
         c = self.s.col
-        cols = [
-            c(table, "start"), c(table, "end"), c(table, "deviceId"), c(table, "contextId"),
-            c(table, "streamId"), c(table, "globalPid"), c(table, "correlationId"),
-            c(table, "demangledName", "shortName") if kind == KERNEL else "-1",
-            c(table, "bytes"), c(table, "copyKind"), c(table, "srcKind"), c(table, "dstKind"),
-            c(table, "graphNodeId"), c(table, "graphId"),
-        ]
-        a = _int_rows(self.con, f"SELECT {', '.join(cols)} FROM {table}", len(cols))
+        pid = f"({c(table, 'globalPid')} >> 24) & {TID_MASK}"
+        cols = [c(table, "start"), c(table, "end"),
+                _packed(c(table, "deviceId"), c(table, "streamId")),
+                _packed(pid, c(table, "correlationId")),
+                c(table, "demangledName", "shortName") if kind == KERNEL else
+                c(table, "bytes"),
+                c(table, "graphNodeId"), c(table, "graphId")]
+        if kind == MEMCPY:
+            cols.append(f"({c(table, 'copyKind')} & 255) | (({c(table, 'srcKind')} & 255) << 8)"
+                        f" | (({c(table, 'dstKind')} & 255) << 16)")
+        a = _table_rows(self.con, self.uri, table, cols)
         n_all = a.shape[0]
         # nsys itself leaves out rows without a start time (start > 0)
         a = a[(a[:, 0] > 0) & (a[:, 1] >= a[:, 0])]
         if a.shape[0] < n_all:
             self.note(f"{table}: skipped {n_all - a.shape[0]} rows without valid times")
-        pid, _ = split_global_tid(a[:, 5])
+        n = a.shape[0]
+        device, stream = _unpack(a[:, 2])
+        pid, corr = _unpack(a[:, 3])
+        none8 = np.full(n, -1, np.int8)
+        copy_kind, src_kind, dst_kind = none8, none8, none8
+        nbytes = np.full(n, -1, np.int64) if kind == KERNEL else a[:, 4]
         if kind == KERNEL:
-            name = self._name(a[:, 7])
+            name = self._name(a[:, 4])
         elif kind == MEMCPY:
+            k = a[:, 7]
+            copy_kind = (k & 255).astype(np.int8)
+            src_kind = ((k >> 8) & 255).astype(np.int8)
+            dst_kind = ((k >> 16) & 255).astype(np.int8)
             labels = self._copy_labels()
-            name = np.array([self.g.intern(f"[CUDA memcpy {labels.get(k, 'Unknown')}]")
-                             for k in range(14)], np.int32)[np.clip(a[:, 9], 0, 13)]
+            name = np.array([self.g.intern(f"[CUDA memcpy {labels.get(i, 'Unknown')}]")
+                             for i in range(256)], np.int32)[k & 255]
         elif kind == MEMSET:
-            name = np.full(a.shape[0], self.g.intern("[CUDA memset]"), np.int32)
+            name = np.full(n, self.g.intern("[CUDA memset]"), np.int32)
         else:
-            name = np.full(a.shape[0], self.g.intern("[CUDA graph]"), np.int32)
+            name = np.full(n, self.g.intern("[CUDA graph]"), np.int32)
         return GpuOps(
-            start=a[:, 0], end=a[:, 1], device=a[:, 2].astype(np.int32),
-            context=a[:, 3].astype(np.int32), stream=a[:, 4].astype(np.int32), pid=pid,
-            correlation=a[:, 6], kind=np.full(a.shape[0], kind, np.int8), name=name,
-            bytes=a[:, 8], copy_kind=a[:, 9].astype(np.int8), src_kind=a[:, 10].astype(np.int8),
-            dst_kind=a[:, 11].astype(np.int8), graph_node=a[:, 12], graph=a[:, 13],
+            start=a[:, 0], end=a[:, 1], device=device.astype(np.int32),
+            stream=stream.astype(np.int32), pid=pid, correlation=corr,
+            kind=np.full(n, kind, np.int8), name=name, bytes=nbytes, copy_kind=copy_kind,
+            src_kind=src_kind, dst_kind=dst_kind, graph_node=a[:, 5], graph=a[:, 6],
         )
 
     def _copy_labels(self) -> dict[int, str]:
@@ -324,19 +394,19 @@ class _Reader:
         if not self.s.has(table) or not {"start", "globalTid"} <= self.s.cols(table):
             return Calls.empty()
         c = self.s.col
-        cols = [c(table, "start"), c(table, "end"), c(table, "globalTid"), c(table, "nameId"),
-                c(table, "correlationId") if correlated else "-1"]
-        a = _int_rows(self.con, f"SELECT {', '.join(cols)} FROM {table}", len(cols))
+        cols = [c(table, "start"), c(table, "end"), c(table, "globalTid"),
+                _packed(c(table, "nameId"), c(table, "correlationId") if correlated else "-1")]
+        a = _table_rows(self.con, self.uri, table, cols)
         n_all = a.shape[0]
         a = a[(a[:, 0] >= 0) & (a[:, 1] >= a[:, 0])]
         if a.shape[0] < n_all:
             self.note(f"{table}: skipped {n_all - a.shape[0]} rows without valid times")
         pid, tid = split_global_tid(a[:, 2])
-        name = self._name(a[:, 3])
+        sid, corr = _unpack(a[:, 3])
+        name = self._name(sid)
         if "nameId" not in self.s.cols(table):
             name = np.full(a.shape[0], self.g.intern(table), np.int32)
-        calls = Calls(start=a[:, 0], end=a[:, 1], pid=pid, tid=tid, name=name,
-                      correlation=a[:, 4])
+        calls = Calls(start=a[:, 0], end=a[:, 1], pid=pid, tid=tid, name=name, correlation=corr)
         return calls.take(np.argsort(calls.start, kind="stable"))
 
     def _concat_calls(self, tables: list[str]) -> Calls:
@@ -431,7 +501,7 @@ def read(path: Path) -> tuple[GpuTimeline, list[str]]:
     except sqlite3.Error as e:
         raise UserError(f"{path}: a damaged or unreadable SQLite file ({e})") from None
     try:
-        r = _Reader(con, path.name)
+        r = _Reader(con, path.name, _uri(path))
         g = r.read()
     except sqlite3.DatabaseError as e:
         raise UserError(f"{path}: damaged Nsight Systems export ({e})") from None
