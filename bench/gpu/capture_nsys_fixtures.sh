@@ -45,7 +45,7 @@ grep -q "python-gil" "$W/nsys-profile-help.txt" && GIL=",python-gil"
 profile() {  # profile NAME TRACE EXTRA_ARGS... -- then the workload arguments
   local name=$1 trace=$2; shift 2
   local rc
-  nsys profile -t "$trace" -s none --cpuctxsw=none --cuda-graph-trace=node \
+  timeout -s INT -k 20 150 nsys profile -t "$trace" -s none --cpuctxsw=none --cuda-graph-trace=node \
     --capture-range=cudaProfilerApi --capture-range-end=stop \
     -o "$W/$name" --force-overwrite true \
     python3 bench/gpu/nsys_workloads.py "$@" --seconds "$SECONDS_RUN" \
@@ -54,13 +54,14 @@ profile() {  # profile NAME TRACE EXTRA_ARGS... -- then the workload arguments
   echo "profile $name: exit $rc"; cat "$W/$name.workload.err" | tail -n 20
   if [ ! -s "$W/$name.nsys-rep" ]; then
     echo "profile $name: no report with the capture range; again over the whole run"
-    nsys profile -t "$trace" -s none --cpuctxsw=none --cuda-graph-trace=node \
-      -o "$W/$name" --force-overwrite true \
+    timeout -s INT -k 20 150 nsys profile -t "$trace" -s none --cpuctxsw=none \
+      --cuda-graph-trace=node -o "$W/$name" --force-overwrite true \
       python3 bench/gpu/nsys_workloads.py "$@" --seconds "$SECONDS_RUN" \
       > "$W/$name.workload.json" 2> "$W/$name.workload.err"
     echo "profile $name (whole run): exit $?"
   fi
-  nsys export --type sqlite --force-overwrite true -o "$W/$name.sqlite" "$W/$name.nsys-rep"
+  timeout 120 nsys export --type sqlite --force-overwrite true -o "$W/$name.sqlite" \
+    "$W/$name.nsys-rep"
   echo "export $name: exit $?"
   ls -la "$W/$name".* || true
 }
@@ -69,21 +70,22 @@ reports() {  # reports NAME SQLITE: nsys's own numbers, each invocation in its o
   local name=$1 db=$2 d
   d="$W/reports/$name"
   mkdir -p "$d/stats" "$d/gaps1_util50x50" "$d/gaps3_util100x80" "$d/util1x101"
-  nsys stats -r cuda_gpu_kern_sum,nvtx_gpu_proj_sum --format csv --force-export false \
+  timeout 120 nsys stats -r cuda_gpu_kern_sum,nvtx_gpu_proj_sum --format csv --force-export false \
     -o "$d/stats/out" "$db" > "$d/stats.stdout" 2>&1
   echo "report $name stats: exit $?"
-  nsys analyze -r "gpu_gaps:gap=1:rows=-1,gpu_time_util:chunks=50:threshold=50:rows=-1" \
+  timeout 120 nsys analyze -r "gpu_gaps:gap=1:rows=-1,gpu_time_util:chunks=50:threshold=50:rows=-1" \
     --format csv -o "$d/gaps1_util50x50/out" "$db" > "$d/gaps1_util50x50.stdout" 2>&1
   echo "report $name gaps1_util50x50: exit $?"
-  nsys analyze -r "gpu_gaps:gap=3:rows=-1,gpu_time_util:chunks=100:threshold=80:rows=-1" \
+  timeout 120 nsys analyze -r "gpu_gaps:gap=3:rows=-1,gpu_time_util:chunks=100:threshold=80:rows=-1" \
     --format csv -o "$d/gaps3_util100x80/out" "$db" > "$d/gaps3_util100x80.stdout" 2>&1
   echo "report $name gaps3_util100x80: exit $?"
-  nsys analyze -r "gpu_time_util:chunks=1:threshold=101:rows=-1" \
+  timeout 120 nsys analyze -r "gpu_time_util:chunks=1:threshold=101:rows=-1" \
     --format csv -o "$d/util1x101/out" "$db" > "$d/util1x101.stdout" 2>&1
   echo "report $name util1x101: exit $?"
   ls -R "$d"
   # one report on the console too, in case the file naming differs in this version
-  nsys analyze -r "gpu_gaps:gap=1:rows=-1" --format csv -o - "$db" > "$d/gaps1.console.csv" 2>&1
+  timeout 120 nsys analyze -r "gpu_gaps:gap=1:rows=-1" --format csv -o - "$db" \
+    > "$d/gaps1.console.csv" 2>&1
 }
 
 verdict() {  # pipesight's own verdict there, for a first look (numpy is on the machine)
@@ -100,6 +102,10 @@ EOF
   python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['bottleneck']); print([f['code'] for f in d['findings']]); print(d['gpus'])" "$W/$name.verdict.json" || true
 }
 
+pack() {  # all so far into $OUT (no .nsys-rep until the end): a hang later loses nothing
+  tar czf "$OUT/nsys-fixtures.tar.gz" --exclude='*.nsys-rep' -C "$W" . && cp "$LOG" "$OUT/capture.log"
+}
+
 # the most telling first; a scenario is skipped once the device's 10-minute limit comes near
 SCENARIOS="post-starve producer-starve sync-copies post-overlap gpu-busy post-starve-renamed"
 BUDGET=${BUDGET:-480}
@@ -109,6 +115,7 @@ for s in $SCENARIOS; do
   profile "$s" cuda,nvtx,osrt "$s"
   [ -s "$W/$s.sqlite" ] && reports "$s" "$W/$s.sqlite"
   [ -s "$W/$s.sqlite" ] && verdict "$s"
+  pack
 done
 if [ -n "$GIL" ] && [ "$SECONDS" -lt $((BUDGET - 60)) ]; then
   echo "== scenario post-starve with GIL tracing"
@@ -138,7 +145,7 @@ small=$(ls -S "$W"/*.nsys-rep 2>/dev/null | tail -n 1)
 for f in "$W"/*.nsys-rep; do [ "$f" != "$small" ] && rm -f "$f"; done
 du -ah "$W" | sort -h | tail -n 40
 
-cd /tmp && tar czf "$OUT/nsys-fixtures.tar.gz" -C "$W" . 
+tar czf "$OUT/nsys-fixtures.tar.gz" -C "$W" .
 ls -la "$OUT"
 size=$(stat -c %s "$OUT/nsys-fixtures.tar.gz")
 if [ "$size" -gt $((15 * 1024 * 1024)) ]; then
