@@ -8,6 +8,7 @@ from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, gpu, heavy
 from pipesight.findings import Bottleneck, ElementRow, Finding, Verdict
 from pipesight.metrics import Metrics
 from pipesight.model import Trace
+from pipesight.verdict_gpu import gpu_rows
 
 # measured by bench/instrumentation_cost.py (docs/benchmarks.md): CPU time the pipesight tracer
 # adds per pad push (entry and return records), on the development machine
@@ -214,12 +215,6 @@ def queue_rows(ctx: Context) -> list[dict]:
             "leaky": q.leaky,
         })
     return out
-
-
-def gpu_rows(m: Metrics) -> list[dict]:
-    from pipesight.verdict_gpu import gpu_rows as rows
-
-    return rows(m)
 
 
 def latency_summary(m: Metrics) -> dict:
