@@ -40,6 +40,9 @@ class Finding:
     kind: BottleneckKind | None = None
     element: str | None = None
     thread: str | None = None
+    # a plain-words explanation beyond the title, and where the advice is documented
+    detail: str | None = None
+    references: list[str] = field(default_factory=list)
 
     @property
     def signal_sources(self) -> set[str]:

@@ -29,8 +29,8 @@ def options_from(a: argparse.Namespace) -> CaptureOptions:
 def run_once(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> tuple[Verdict, dict]:
     res = capture(cmd, run_dir, opts)
     trace = run_dir_reader.load(run_dir)
-    _, v = analyze_trace(trace, opts.delay_s)
-    write_run_outputs(v, run_dir)
+    m, v = analyze_trace(trace, opts.delay_s)
+    write_run_outputs(v, run_dir, trace, m)
     return v, res.manifest
 
 

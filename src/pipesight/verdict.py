@@ -37,10 +37,11 @@ def _busy(f: Finding) -> float:
 def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
     ctx = Context(trace, metrics)
     candidates: list[Finding] = []
-    for a in CANDIDATES:
-        candidates.extend(a(ctx))
-    candidates.sort(key=_rank)
     observations: list[Finding] = []
+    for a in CANDIDATES:
+        for f in a(ctx):
+            (candidates if f.kind else observations).append(f)
+    candidates.sort(key=_rank)
     for a in OBSERVATIONS:
         observations.extend(a(ctx))
     if candidates:
@@ -229,7 +230,7 @@ def latency_summary(m: Metrics) -> dict:
 def instrumentation_cost(ctx: Context) -> dict:
     fr = ctx.trace.frames
     w = ctx.metrics.window
-    if fr is None or w is None or len(fr) == 0:
+    if fr is None or w is None or len(fr) == 0 or w.seconds < 0.05:
         return {"tracer": "none" if fr is None else "pipesight"}
     inw = w.contains(fr.start)
     calls = np.bincount(fr.thread[inw], minlength=len(ctx.trace.threads))

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipesight.analyses import cpu, drops, gpu, gpu_work, latency, limits, messages
+from pipesight.analyses import cpu, drops, gpu, gpu_work, latency, limits, messages, run_status
 from pipesight.analyses.context import Context
 from pipesight.findings import Finding
 
 Analysis = Callable[[Context], list[Finding]]
 
 CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze, gpu.analyze]
-OBSERVATIONS: list[Analysis] = [messages.analyze, drops.analyze, latency.analyze, gpu_work.analyze]
+OBSERVATIONS: list[Analysis] = [
+    run_status.analyze, messages.analyze, drops.analyze, latency.analyze, gpu_work.analyze,
+]
 
 __all__ = ["CANDIDATES", "OBSERVATIONS", "Analysis", "Context"]

@@ -75,7 +75,8 @@ class ProcSampler:
         except OSError:
             ncpu = os.cpu_count() or 0
         f.write(json.dumps({"t": "header", "interval_s": self.interval, "ncpu": ncpu,
-                            "clock": "monotonic", "root_pid": self.root}) + "\n")
+                            "machine_cpus": os.cpu_count(), "clock": "monotonic",
+                            "root_pid": self.root}) + "\n")
 
     def _refresh(self) -> None:
         seen, stack = [], [self.root]
@@ -91,6 +92,12 @@ class ProcSampler:
     def _sample(self, f: IO[str]) -> None:
         now = time.monotonic_ns()
         lines = []
+        stat = _read("/proc/stat")
+        if stat:
+            # the whole machine: other processes may be what takes the CPUs
+            v = [int(x) for x in stat.split("\n", 1)[0].split()[1:9]]
+            idle = v[3] + v[4]
+            lines.append(f'{{"t":"sys","ts":{now},"busy":{sum(v) - idle},"total":{sum(v)}}}')
         for pid in self._pids:
             for tid in _tasks(pid):
                 base = f"/proc/{pid}/task/{tid}"

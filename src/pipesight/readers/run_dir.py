@@ -50,6 +50,12 @@ def load(path: Path) -> Trace:
     start = trace.run.get("start_monotonic_ns")
     if start is not None and trace.monotonic_offset_ns is not None:
         trace.run_start_ts = int(start) - trace.monotonic_offset_ns
+    err = path / "stderr.log"
+    if err.exists():
+        with open(err, "rb") as f:
+            f.seek(max(err.stat().st_size - 4096, 0))
+            tail = f.read().decode("utf-8", "replace").splitlines()[-12:]
+        trace.extras["stderr_tail"] = tail
     cpu, notes = proc_samples.read(path / "samples" / "proc.jsonl", trace.monotonic_offset_ns)
     trace.cpu = cpu
     trace.notes.extend(notes)
