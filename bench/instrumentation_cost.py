@@ -26,7 +26,7 @@ from pipesight.lab import runner
 from pipesight.lab.scenarios import SCENARIOS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure  # noqa: E402
+from common import measure
 
 _ENDED = re.compile(r"Execution ended after (\d+):(\d+):(\d+\.\d+)")
 TRACER_SETS = {

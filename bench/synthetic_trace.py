@@ -113,6 +113,8 @@ def build(seconds: float = 3600.0, seed: int = 7) -> Trace:
             cols["pad"].append(np.full(n, src_pad(c), np.int32))
             cols["self_wall"].append(wall.astype(np.int64))
             cols["self_cpu"].append((wall * 0.92).astype(np.int64))
+            cols["blocked"].append(np.zeros(n, np.int32))
+            cols["preempted"].append(np.zeros(n, np.int32))
             cols["count"].append(np.ones(n, np.int32))
             cols["depth"].append(np.full(n, d + 1, np.int16))
             cols["mode"].append(np.zeros(n, np.int8))
@@ -124,6 +126,9 @@ def build(seconds: float = 3600.0, seed: int = 7) -> Trace:
         ocols["owner"].append(np.full(n - 1, owner, np.int32))
         idle = begin[1:] - top_end[:-1]
         ocols["cpu"].append(np.minimum(idle, MS) if k == 0 else np.minimum(idle, 20_000))
+        # a queue's loop that waits for data blocks once per interval
+        ocols["blocked"].append(np.ones(n - 1, np.int32))
+        ocols["preempted"].append(np.zeros(n - 1, np.int32))
         enq_prev = starts[m]  # when this thread handed each buffer to the next queue
     frames = Frames(**{k: np.concatenate(v) for k, v in cols.items()})
     order = np.lexsort((frames.depth, frames.start, frames.thread))

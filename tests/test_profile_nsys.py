@@ -79,7 +79,10 @@ def test_profile_runs_under_nsys_exports_and_analyzes_both(standin, tmp_path):
     assert prof[prof.index("-s") + 1] == "none"
     assert "--cpuctxsw=none" in prof and "--cuda-graph-trace=node" in prof
     assert prof[prof.index("-o") + 1] == str(run / "nsys")
-    assert prof[-6:-4] == ["gst-launch-1.0", "-e"]  # EOS on interrupt, as without nsys
+    # the command as pipesight would run it without nsys (gst-launch-1.0 -e: EOS on interrupt)
+    g = prof.index("gst-launch-1.0")
+    assert prof[g + 1] == "-e"
+    assert prof[-4:] == ["videotestsrc", "num-buffers=60", "!", "fakesink"]
     exp = next(c for c in calls if c[:1] == ["export"])
     assert exp[exp.index("-o") + 1] == str(run / "nsys.sqlite")
     manifest = json.loads((run / "manifest.json").read_text())

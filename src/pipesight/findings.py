@@ -12,7 +12,8 @@ from typing import Any, Literal
 Severity = Literal["critical", "warning", "info"]
 Confidence = Literal["confirmed", "suspected", "none"]
 BottleneckKind = Literal[
-    "element", "source", "live-source", "sink-sync", "cpu", "gpu", "gpu-starved", "unknown"
+    "element", "source", "live-source", "sink-sync", "cpu", "gpu", "gpu-starved", "unknown",
+    "hw-engine",  # a hardware engine: NVDEC, NVENC, NVJPG, VIC, OFA, DLA, EMC
 ]
 
 SCHEMA_VERSION = 1

@@ -83,9 +83,11 @@ def _finish(v: Verdict, manifest: dict, run_dir: Path, as_json: bool,
     emit(v, None, as_json)
     if not as_json:
         if summary:
-            print(f"Over {summary['n']} runs: {summary['mean_fps']:.1f} ± {summary['stdev_fps']:.1f}"
-                  f" fps (min {summary['min_fps']:.1f}, max {summary['max_fps']:.1f}); verdict "
-                  f"{'the same each time' if summary['stable_verdict'] else 'varied: ' + ', '.join(summary['bottlenecks'])}")
+            same = ("the same each time" if summary["stable_verdict"]
+                    else "varied: " + ", ".join(summary["bottlenecks"]))
+            print(f"Over {summary['n']} runs: {summary['mean_fps']:.1f} ± "
+                  f"{summary['stdev_fps']:.1f} fps (min {summary['min_fps']:.1f}, max "
+                  f"{summary['max_fps']:.1f}); verdict {same}")
         print(f"Run directory: {run_dir}")
     if manifest.get("failed"):
         print(f"pipesight: the target failed: {manifest.get('failure')}; what was captured is "

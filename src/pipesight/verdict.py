@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, gpu, heavy
+from pipesight.analyses.sampled import samples_coverage, samples_only_summary
 from pipesight.findings import Bottleneck, ElementRow, Finding, Verdict
 from pipesight.metrics import Metrics
 from pipesight.model import Trace
@@ -16,6 +17,7 @@ TRACER_COST_NS_PER_CALL = 1_100
 
 _KIND_ORDER = {"cpu": 0, "gpu": 1, "gpu-starved": 1, "element": 2, "sink-sync": 2, "source": 2,
                "live-source": 3}
+_KIND_ORDER["hw-engine"] = 1
 
 
 def _rank(f: Finding) -> tuple:
@@ -96,6 +98,8 @@ def _unknown(ctx: Context) -> Bottleneck:
     gpu_why = gpu.why_unknown(ctx)
     if gpu_why is not None:
         return Bottleneck("unknown", None, None, "none", gpu_why)
+    if not tr.has_flow and tr.samples is not None and len(tr.samples) and not tr.latency:
+        return Bottleneck("unknown", None, None, "none", samples_only_summary(tr))
     if not tr.has_flow:
         if tr.latency:
             why = ("The input holds latency records only: it shows where latency accumulates, "
@@ -133,7 +137,8 @@ def element_rows(ctx: Context) -> list[ElementRow]:
     fl = tr.flow
     inw = w.contains(fl.ts)
     secs = max(w.seconds, 1e-9)
-    ids = set(np.unique(fl.src_element[inw]).tolist()) | set(np.unique(fl.dst_element[inw]).tolist())
+    ids = set(np.unique(fl.src_element[inw]).tolist())
+    ids |= set(np.unique(fl.dst_element[inw]).tolist())
     ids.discard(-1)
     rows = []
     W = ctx.window_ns()
@@ -266,6 +271,7 @@ def coverage(trace: Trace, m: Metrics) -> tuple[list[str], list[str]]:
         seen.append(f"/proc CPU samples of {len(m.cpu.threads)} threads")
     else:
         missing.append("kernel CPU accounting per thread (/proc samples)")
+    seen.extend(samples_coverage(trace))
     if trace.messages:
         seen.append(f"{len(trace.messages)} bus messages (errors, warnings, QoS)")
     if m.gpu is not None:

@@ -10,7 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipesight.analyses import cpu, drops, gpu, gpu_work, latency, limits, messages, run_status
+from pipesight.analyses import (
+    clocks,
+    cpu,
+    drops,
+    ds_latency,
+    engines,
+    gpu,
+    gpu_work,
+    latency,
+    limits,
+    messages,
+    run_status,
+    streams,
+)
 from pipesight.analyses.context import Context
 from pipesight.findings import Finding
 
@@ -20,5 +33,8 @@ CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze, gpu.analyze]
 OBSERVATIONS: list[Analysis] = [
     run_status.analyze, messages.analyze, drops.analyze, latency.analyze, gpu_work.analyze,
 ]
+# sampled counters: NVML, tegrastats, DeepStream's own FPS and latency prints
+CANDIDATES += [engines.analyze]
+OBSERVATIONS += [clocks.analyze, streams.analyze, ds_latency.analyze]
 
 __all__ = ["CANDIDATES", "OBSERVATIONS", "Analysis", "Context"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -22,6 +23,7 @@ from pipesight.capture import host
 from pipesight.capture import nsys as nsys_capture
 from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
 from pipesight.capture.proc_sampler import ProcSampler
+from pipesight.capture.samplers import start_all as start_hw_samplers
 from pipesight.capture.tracer_build import plugin_dir
 from pipesight.errors import UserError
 
@@ -113,30 +115,28 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         if manifest["nsys"].get("advice") and not opts.quiet:
             echo(f"pipesight: {manifest['nsys']['advice']}")
     _write_manifest(run_dir, manifest)
-    out_f = open(run_dir / "stdout.log", "wb")
-    err_f = open(run_dir / "stderr.log", "wb")
     start_real = datetime.now(UTC)
     start_mono = time.monotonic_ns()
-    try:
-        proc = subprocess.Popen(run_argv, env=env, stdout=out_f, stderr=err_f,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    except OSError as e:
-        out_f.close()
-        err_f.close()
-        raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
-    sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl", opts.sample_interval_s)
-    sampler.start()
     ended_by = "exit"
     interrupted = False
-    try:
-        ended_by = _wait(proc, opts)
-    except KeyboardInterrupt:
-        interrupted = True
-        ended_by = _stop(proc, opts.grace_s, "interrupted by the user", opts.on_hung)
-    finally:
-        sampler.stop()
-        out_f.close()
-        err_f.close()
+    with open(run_dir / "stdout.log", "wb") as out_f, open(run_dir / "stderr.log", "wb") as err_f:
+        try:
+            proc = subprocess.Popen(run_argv, env=env, stdout=out_f, stderr=err_f,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        except OSError as e:
+            raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
+        sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl",
+                              opts.sample_interval_s)
+        sampler.start()
+        hw = start_hw_samplers(run_dir / "samples", proc.pid, opts.sample_interval_s)
+        try:
+            ended_by = _wait(proc, opts)
+        except KeyboardInterrupt:
+            interrupted = True
+            ended_by = _stop(proc, opts.grace_s, "interrupted by the user", opts.on_hung)
+        finally:
+            sampler.stop()
+            hw.stop()
     end_mono = time.monotonic_ns()
     rc = proc.returncode
     signame = None
@@ -174,8 +174,10 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         "failed": failed,
         "failure": reason,
         "proc_samples": sampler.samples,
+        "samplers": hw.summary(),
         "artifacts": sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file()),
     })
+    manifest["notes"].extend(hw.notes())
     _trim_trace_files(run_dir)
     _write_manifest(run_dir, manifest)
     if interrupted:
@@ -235,10 +237,8 @@ def _stop(proc: subprocess.Popen, grace_s: float, why: str,
         return "terminated after hanging"
     except (subprocess.TimeoutExpired, ProcessLookupError):
         pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
     return "killed after hanging"
 

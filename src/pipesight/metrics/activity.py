@@ -17,7 +17,6 @@ from pipesight.metrics.window import Window, sink_elements, source_elements
 from pipesight.model import Trace
 
 
-
 @dataclass
 class ElementThreadTime:
     element: int

@@ -141,7 +141,7 @@ def load_into(trace: Trace, directory: Path) -> bool:
     flows: list[Flow] = []
     frames: list[Frames] = []
     outsides: list[Outside] = []
-    for k, (_, pid, recs, defs_path, info) in enumerate(loaded):
+    for k, (_, pid, recs, defs_path, _info) in enumerate(loaded):
         offset = k * PROCESS_STRIDE
         defs, notes = read_defs(defs_path)
         trace.notes.extend(notes)
@@ -218,9 +218,8 @@ def _apply_defs(trace: Trace, defs: list[dict[str, Any]], off: int, pid: int) ->
             if trace.monotonic_offset_ns is None:
                 trace.monotonic_offset_ns = int(d["monotonic_ns"]) - int(d["ts"])
         elif t == "state":
-            trace.states.append(
-                {**d, "element": topo.name(int(d["element"]) + off), "element_id": int(d["element"]) + off}
-            )
+            eid = int(d["element"]) + off
+            trace.states.append({**d, "element": topo.name(eid), "element_id": eid})
         elif t in ("message", "eos"):
             rec = dict(d)
             if "element" in d:
@@ -270,7 +269,8 @@ def _build(
     ivcsw = recs["ivcsw"][order].astype(np.int64)
     del recs
 
-    max_pad = int(max(pad.max(initial=0), peer.max(initial=0), max(trace.topology.pads, default=0)))
+    max_pad = int(max(pad.max(initial=0), peer.max(initial=0),
+                      max(trace.topology.pads, default=0)))
     lut = _processing_lookup(trace, max_pad)
 
     # thread index per record
@@ -426,6 +426,8 @@ def _cpu_intervals(
     dcpu = dt.astype(np.int64).copy()
     dvol = np.zeros(n, np.int64)
     dinv = np.zeros(n, np.int64)
+    if n == 0:
+        return dcpu, dvol, dinv
     has = cpu >= 0
     idx = np.arange(n)
     last = np.maximum.accumulate(np.where(has, idx, -1))

@@ -45,7 +45,7 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
     if not ts:
         return None, notes
     if monotonic_offset_ns is None:
-        return None, notes + [f"{path.name}: no clock reference to align the samples; unused"]
+        return None, [*notes, f"{path.name}: no clock reference to align the samples; unused"]
     return CpuSamples(
         ts=np.array(ts, np.int64) - monotonic_offset_ns,
         os_tid=np.array(tid, np.int64),
