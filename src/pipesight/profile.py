@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipesight.analysis import analyze_trace
-from pipesight.capture.environment import DEFAULT_TRACERS
+from pipesight.capture.environment import DEFAULT_TRACERS, LATENCY_TRACER
 from pipesight.capture.runner import CaptureOptions, capture
 from pipesight.findings import Verdict
 from pipesight.outputs import emit, write_run_outputs
@@ -21,6 +21,8 @@ EXIT_TARGET_FAILED = 3
 
 def options_from(a: argparse.Namespace) -> CaptureOptions:
     tracers = [t for t in (a.tracers or "").split(";") if t.strip()] or list(DEFAULT_TRACERS)
+    if getattr(a, "latency", False) and LATENCY_TRACER not in tracers:
+        tracers.append(LATENCY_TRACER)
     return CaptureOptions(duration_s=a.duration, delay_s=a.delay, grace_s=a.grace,
                           tracers=tracers, nsys=getattr(a, "nsys", False),
                           nsys_args=getattr(a, "nsys_args", None))
