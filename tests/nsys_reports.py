@@ -92,7 +92,17 @@ def find(folder: Path, *columns: str, without: tuple[str, ...] = ()) -> Table | 
 
 def gaps(folder: Path) -> list[tuple[int, int, int, int]] | None:
     """gpu_gaps rows: (pid, device, start ns, duration ns), sorted."""
-    t = find(folder, "Duration", "Start", "PID", "Device", without=("In-Use",))
+    return _gaps(find(folder, "Duration", "Start", "PID", "Device", without=("In-Use",)))
+
+
+def gaps_in(path: Path) -> list[tuple[int, int, int, int]] | None:
+    """gpu_gaps rows from one file (a console copy)."""
+    cols = ("Duration", "Start", "PID", "Device")
+    return _gaps(next((t for t in tables(path) if all(t.has(c) for c in cols)
+                       and not t.has("In-Use")), None))
+
+
+def _gaps(t: Table | None) -> list[tuple[int, int, int, int]] | None:
     if t is None:
         return None
     return sorted((int(t.num(r, "PID")), int(t.num(r, "Device")), t.ns(r, "Start"),

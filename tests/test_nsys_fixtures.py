@@ -57,6 +57,9 @@ def test_gaps_and_utilization_match_nsys_analyze(fx, run):
     folder = reports / run
     if gap_ms is not None:
         want = rep.gaps(folder)
+        if want is None and gap_ms == 1:  # the console copy, where file naming differed
+            console = reports / "gaps1.console.csv"
+            want = rep.gaps_in(console) if console.exists() else None
         if want is None:
             pytest.skip(f"no gpu_gaps table under {folder}")
         got = sorted((pid, dev, s, d) for pid, dev in {(p, d) for p, d, _, _ in want} |

@@ -86,6 +86,9 @@ reports() {  # reports NAME SQLITE: nsys's own numbers, each invocation in its o
   # one report on the console too, in case the file naming differs in this version
   timeout 120 nsys analyze -r "gpu_gaps:gap=1:rows=-1" --format csv -o - "$db" \
     > "$d/gaps1.console.csv" 2>&1
+  # and without the rows option, should this version not know it
+  timeout 120 nsys analyze -r "gpu_gaps:gap=1" --format csv -o - "$db" \
+    > "$d/gaps1-default-rows.console.csv" 2>&1
 }
 
 verdict() {  # pipesight's own verdict there, for a first look (numpy is on the machine)
