@@ -208,5 +208,11 @@ def test_report_parsers_read_nsys_csv_layouts(tmp_path):
         '60.0,600,2,300.0,300.0,200,400,141.4,"void k<int, 2>(float *)"\n')
     assert rep.gaps(d) == [(42, 0, 5000, 2_000_000), (42, 0, 9_000_000, 1_500_000)]
     assert rep.time_util(d) == [(42, 0, 100, 300, 12.5)]
+    console = tmp_path / "gaps1.console.csv"
+    console.write_text("Processing [x.sqlite] with [gpu_gaps.py]...\n\n"
+                       "The following are ranges where a GPU is idle for more than 1ms.\n"
+                       '"Row#","Duration (ms)","Start (ns)","PID","Device ID","Context ID"\n'
+                       "1,2.5,5000,42,0,1\n\n")
+    assert rep.gaps_in(console) == [(42, 0, 5000, 2_500_000)]
     assert rep.kern_sum(d) == {"void k<int, 2>(float *)": {
         "total": 600, "instances": 2, "avg": 300, "med": 300, "min": 200, "max": 400}}
