@@ -266,7 +266,7 @@ def coverage(trace: Trace, m: Metrics) -> tuple[list[str], list[str]]:
     if trace.latency:
         seen.append("latency tracer records")
     else:
-        missing.append("latency tracer records")
+        missing.append("latency tracer records (profile --latency)")
     if m.cpu is not None:
         seen.append(f"/proc CPU samples of {len(m.cpu.threads)} threads")
     else:
