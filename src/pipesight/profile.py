@@ -24,7 +24,8 @@ def options_from(a: argparse.Namespace) -> CaptureOptions:
     if getattr(a, "latency", False) and LATENCY_TRACER not in tracers:
         tracers.append(LATENCY_TRACER)
     return CaptureOptions(duration_s=a.duration, delay_s=a.delay, grace_s=a.grace,
-                          tracers=tracers)
+                          tracers=tracers, nsys=getattr(a, "nsys", False),
+                          nsys_args=getattr(a, "nsys_args", None))
 
 
 def run_once(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> tuple[Verdict, dict]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, heavy
+from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, gpu, heavy
 from pipesight.analyses.sampled import samples_coverage, samples_only_summary
 from pipesight.findings import Bottleneck, ElementRow, Finding, Verdict
 from pipesight.metrics import Metrics
 from pipesight.model import Trace
+from pipesight.verdict_gpu import gpu_rows
 
 # measured by bench/instrumentation_cost.py (docs/benchmarks.md): CPU time the pipesight tracer
 # adds per pad push (entry and return records), on the development machine
@@ -77,6 +78,7 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
                   "media": s.media} for s in metrics.sources],
         pads=pad_rows(trace, metrics),
         latency=latency_summary(metrics),
+        gpus=gpu_rows(metrics),
         inputs=list(trace.inputs),
         seen=seen,
         not_seen=not_seen,
@@ -96,6 +98,9 @@ def _origin(trace: Trace) -> int:
 def _unknown(ctx: Context) -> Bottleneck:
     act = ctx.metrics.activity
     tr = ctx.trace
+    gpu_why = gpu.why_unknown(ctx)
+    if gpu_why is not None:
+        return Bottleneck("unknown", None, None, "none", gpu_why)
     if not tr.has_flow and tr.samples is not None and len(tr.samples) and not tr.latency:
         return Bottleneck("unknown", None, None, "none", samples_only_summary(tr))
     if not tr.has_flow:
@@ -289,6 +294,8 @@ def coverage(trace: Trace, m: Metrics) -> tuple[list[str], list[str]]:
     seen.extend(samples_coverage(trace))
     if trace.messages:
         seen.append(f"{len(trace.messages)} bus messages (errors, warnings, QoS)")
-    if not trace.extras.get("gpu"):
+    if m.gpu is not None:
+        seen.append(f"GPU timeline (Nsight Systems): {len(m.gpu.devices)} device(s)")
+    elif trace.gpu is None:
         missing.append("GPU activity (profile with --nsys)")
     return seen, missing

@@ -16,6 +16,8 @@ from pipesight.analyses import (
     drops,
     ds_latency,
     engines,
+    gpu,
+    gpu_work,
     latency,
     limits,
     messages,
@@ -27,9 +29,9 @@ from pipesight.findings import Finding
 
 Analysis = Callable[[Context], list[Finding]]
 
-CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze]
+CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze, gpu.analyze]
 OBSERVATIONS: list[Analysis] = [
-    run_status.analyze, messages.analyze, drops.analyze, latency.analyze,
+    run_status.analyze, messages.analyze, drops.analyze, latency.analyze, gpu_work.analyze,
 ]
 # sampled counters: NVML, tegrastats, DeepStream's own FPS and latency prints
 CANDIDATES += [engines.analyze]

@@ -20,6 +20,7 @@ from typing import Any
 
 from pipesight import __version__
 from pipesight.capture import host
+from pipesight.capture import nsys as nsys_capture
 from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
 from pipesight.capture.proc_sampler import ProcSampler
 from pipesight.capture.samplers import start_all as start_hw_samplers
@@ -47,6 +48,8 @@ class CaptureOptions:
     # called when the command ignored the interrupt, before it is terminated
     on_hung: Callable[[subprocess.Popen], None] | None = None
     poll_s: float = 0.25
+    nsys: bool = False  # run under Nsight Systems (capture/nsys.py)
+    nsys_args: str | None = None  # extra `nsys profile` options
 
 
 @dataclass
@@ -106,6 +109,11 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         "host": host.describe(),
         "notes": notes,
     }
+    run_argv = argv
+    if opts.nsys:
+        run_argv, manifest["nsys"] = nsys_capture.wrap(argv, run_dir, opts.nsys_args)
+        if manifest["nsys"].get("advice") and not opts.quiet:
+            echo(f"pipesight: {manifest['nsys']['advice']}")
     _write_manifest(run_dir, manifest)
     start_real = datetime.now(UTC)
     start_mono = time.monotonic_ns()
@@ -113,7 +121,7 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
     interrupted = False
     with open(run_dir / "stdout.log", "wb") as out_f, open(run_dir / "stderr.log", "wb") as err_f:
         try:
-            proc = subprocess.Popen(argv, env=env, stdout=out_f, stderr=err_f,
+            proc = subprocess.Popen(run_argv, env=env, stdout=out_f, stderr=err_f,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
         except OSError as e:
             raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
@@ -143,6 +151,8 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
     failed = hung or (ended_by == "exit" and rc != 0) or (
         stopped and signame is not None and signame != "SIGINT"
     )
+    if opts.nsys:
+        manifest["nsys"].update(nsys_capture.export(run_dir))
     reason = None
     if failed:
         if hung:

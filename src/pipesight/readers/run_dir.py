@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipesight.errors import UserError
 from pipesight.model import Trace
-from pipesight.readers import gst_tracer_log, hw_samples, pipesight_trace, proc_samples
+from pipesight.readers import gst_tracer_log, hw_samples, nsys, pipesight_trace, proc_samples
 
 
 def is_run_dir(path: Path) -> bool:
@@ -43,7 +43,8 @@ def load(path: Path) -> Trace:
             else:
                 gst_tracer_log.load_into(trace, log)
     trace.samples = hw_samples.read_run(path, trace.run)
-    if not have_frames and not trace.has_flow and not trace.latency:
+    _load_nsys(trace, path)
+    if not have_frames and not trace.has_flow and not trace.latency and trace.gpu is None:
         if not trace.run and trace.samples is None:
             raise UserError(f"{path}: no trace records found in this directory")
         trace.notes.append("the run recorded no trace records")
@@ -64,3 +65,16 @@ def load(path: Path) -> Trace:
     trace.cpu = cpu
     trace.notes.extend(notes)
     return trace
+
+
+def _load_nsys(trace: Trace, path: Path) -> None:
+    """RUN/nsys.sqlite (the export of RUN/nsys.nsys-rep, made here when nsys is at hand)."""
+    db, rep = path / "nsys.sqlite", path / "nsys.nsys-rep"
+    if not db.exists() and rep.exists():
+        try:
+            db = nsys.export_rep(rep)
+        except UserError as e:
+            trace.notes.append(str(e))
+            return
+    if db.exists():
+        nsys.load_into(trace, db)
