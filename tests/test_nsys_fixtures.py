@@ -185,10 +185,17 @@ def test_nsys_rep_fixture_is_recognised_and_needs_nsys(monkeypatch, tmp_path):
     reps = sorted(FIX.glob("*.nsys-rep")) if FIX.exists() else []
     if not reps:
         pytest.skip("no .nsys-rep fixture")
+    # alone: beside its own .sqlite export the report would be read through that
+    rep = tmp_path / "alone" / reps[0].name
+    rep.parent.mkdir()
+    rep.write_bytes(reps[0].read_bytes())
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("NSYS", raising=False)
     with pytest.raises(UserError, match="reading it needs nsys"):
-        load(reps[0])
+        load(rep)
+    # and beside its export it is read without nsys
+    trace, _ = load(reps[0])
+    assert trace.gpu is not None
 
 
 def test_report_parsers_read_nsys_csv_layouts(tmp_path):

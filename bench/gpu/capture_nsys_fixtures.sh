@@ -51,6 +51,9 @@ profile() {  # profile NAME TRACE EXTRA_ARGS... -- then the workload arguments
     python3 bench/gpu/nsys_workloads.py "$@" --seconds "$SECONDS_RUN" \
     > "$W/$name.workload.json" 2> "$W/$name.workload.err"
   rc=$?
+  # nsys prints its progress on the same stdout as the workload's JSON line: keep the JSON
+  grep -m1 '^{' "$W/$name.workload.json" > "$W/$name.workload.tmp" && \
+    mv "$W/$name.workload.tmp" "$W/$name.workload.json"
   echo "profile $name: exit $rc"; cat "$W/$name.workload.err" | tail -n 20
   if [ ! -s "$W/$name.nsys-rep" ]; then
     echo "profile $name: no report with the capture range; again over the whole run"
