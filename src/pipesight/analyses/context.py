@@ -49,18 +49,6 @@ class Context:
     def fps(self) -> float | None:
         return self.metrics.throughput_fps
 
-    def thread_rate_ceiling(self, t: int, minus_ns: int = 0) -> float | None:
-        """Frames per second thread t could sustain if it never waited on its queues
-        (and, with minus_ns, if that much of its busy time went away)."""
-        act = self.metrics.activity
-        fps = self.fps()
-        if act is None or not fps or t not in act.threads:
-            return None
-        busy = act.threads[t].covered_ns - act.threads[t].wait_ns - minus_ns
-        if busy <= 0:
-            return None
-        return fps * self.window_ns() / busy
-
     def feeding_queue(self, t: int) -> int | None:
         """The handover element whose output thread is t (the queue in front of it)."""
         act = self.metrics.activity

@@ -33,7 +33,9 @@ def analyze(ctx: Context) -> list[Finding]:
             Evidence("busy_threads", len(busy), "threads", "proc"),
             Evidence("busy_threads_run_queue_wait", round(waiting, 2), "cores", "proc"),
         ]
-        demand = sum(t.cpu_fraction + (t.wait_fraction or 0.0) for t in cpu.threads.values())
+        # a thread wants at most one core; one that hardly runs is a bystander
+        demand = sum(min(1.0, t.cpu_fraction + (t.wait_fraction or 0.0))
+                     for t in cpu.threads.values() if t.cpu_fraction >= 0.05)
         ev.append(Evidence("cores_wanted_by_target", round(demand, 2), "cores", "proc"))
         saturated = cpu.total_cores >= CORES_USED * ncpu
         if cpu.machine_busy_cores is not None:
@@ -60,7 +62,14 @@ def analyze(ctx: Context) -> list[Finding]:
     if not signals:
         return []
     names = ", ".join(f"{n} {100 * c:.0f}%" for n, c in heavy[:4])
-    own = demand is None or demand >= CORES_USED * ncpu
+    # the pipeline's own doing: it uses the cores itself, or its threads want more cores than
+    # there are while it holds at least half of what the machine uses
+    own = demand is None
+    if cpu is not None:
+        own = cpu.total_cores >= CORES_USED * ncpu
+        if demand is not None and demand > ncpu:
+            busy = cpu.machine_busy_cores
+            own = own or busy is None or cpu.total_cores >= 0.5 * busy
     if cpu is not None and others is not None and others >= 0.5 and not own:
         # not the pipeline's own doing: say so, and leave the verdict to its limiting stage
         return [Finding(

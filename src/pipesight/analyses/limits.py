@@ -123,7 +123,7 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         evidence=ev,
         fix=fix,
         predicted_fps=predicted,
-        confidence=_confidence(signals, exact),
+        confidence=_confidence(signals),
         kind="element",
         element=name,
         thread=thread,
@@ -177,7 +177,7 @@ def _sink_sync(ctx, t, top, ev, signals, q_before_full, fq, fps) -> Finding:
         evidence=ev,
         fix=fix,
         predicted_fps=predicted,
-        confidence=_confidence(signals, True),
+        confidence=_confidence(signals),
         kind=kind,  # type: ignore[arg-type]
         element=name,
         thread=ctx.thread_name(t),
@@ -218,7 +218,7 @@ def _source(ctx, t, top, ev, signals, waits, q_after_empty, fps, pc) -> Finding:
                 evidence=ev,
                 fix="Nothing to fix: throughput is set by the source's frame rate.",
                 predicted_fps=None,
-                confidence=_confidence(signals, True),
+                confidence=_confidence(signals),
                 kind="live-source",
                 element=name,
                 thread=ctx.thread_name(t),
@@ -245,17 +245,16 @@ def _source(ctx, t, top, ev, signals, waits, q_after_empty, fps, pc) -> Finding:
         evidence=ev,
         fix=fix,
         predicted_fps=_predicted(ctx, t, top.wall_ns - top.wait_ns),
-        confidence=_confidence(signals, ctx.metrics.activity.basis == "exact"),
+        confidence=_confidence(signals),
         kind="source",
         element=name,
         thread=ctx.thread_name(t),
     )
 
 
-def _confidence(signals: set[str], exact: bool) -> str:
-    if len(signals) >= 2:
-        return "confirmed"
-    return "suspected"
+def _confidence(signals: set[str]) -> str:
+    """Two independent measurements agreeing confirm; one suspects."""
+    return "confirmed" if len(signals) >= 2 else "suspected"
 
 
 def _predicted(ctx: Context, t: int, freed_ns: int) -> float | None:

@@ -57,17 +57,6 @@ class Activity:
     sources: set[int] = field(default_factory=set)
     sinks: set[int] = field(default_factory=set)
 
-    def element_total(self, eid: int) -> ElementThreadTime:
-        tot = ElementThreadTime(eid, -1)
-        for (e, _), v in self.per.items():
-            if e == eid:
-                tot.wall_ns += v.wall_ns
-                tot.cpu_ns += v.cpu_ns
-                tot.wait_ns += v.wait_ns
-                tot.calls += v.calls
-                tot.buffers += v.buffers
-        return tot
-
     def main_thread(self, eid: int) -> int | None:
         best, best_t = -1, None
         for (e, t), v in self.per.items():
