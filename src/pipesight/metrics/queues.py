@@ -69,6 +69,13 @@ def queue_fill(trace: Trace, w: Window, eid: int) -> QueueFill:
     cnt = fl.count[order]
     level = np.maximum(np.cumsum(sign * cnt), 0)
     blevel = np.maximum(np.cumsum(sign * fl.size[order]), 0)
+    lim_buffers = props.get("max-size-buffers")
+    leaky_mode = props.get("leaky")
+    dropped_at = np.zeros(level.shape[0], np.int64)
+    if leaky_mode not in (None, "no", 0, "0") and isinstance(lim_buffers, int) and lim_buffers > 0:
+        # a leaky queue never holds more than its limit: what came in beyond it was dropped
+        dropped_at = np.maximum.accumulate(np.maximum(level - lim_buffers, 0))
+        level = level - dropped_at
     # time level: newest pts in minus newest pts out (as a queue measures it)
     pts = fl.pts[order]
     last_in = _ffill(np.where(into[order] & (pts >= 0), pts, -1))
@@ -76,6 +83,9 @@ def queue_fill(trace: Trace, w: Window, eid: int) -> QueueFill:
     tlevel = np.where((last_in >= 0) & (last_out >= 0), np.maximum(last_in - last_out, 0), 0)
 
     lim = _limits(props)
+    if dropped_at.shape[0] and dropped_at[-1] > 0:
+        # bytes and time levels cannot be followed through drops: judge by buffers alone
+        lim = {k: v for k, v in lim.items() if k == "buffers"}
     fill = np.zeros(level.shape[0], float)
     if "buffers" in lim:
         fill = np.maximum(fill, level / lim["buffers"])
@@ -96,7 +106,7 @@ def queue_fill(trace: Trace, w: Window, eid: int) -> QueueFill:
     n_out = int(fl.count[outof].sum())
     leaky = props.get("leaky")
     leaky = None if leaky in (None, "no", 0, "0") else str(leaky)
-    dropped = max(n_in - n_out - int(level[-1]) if level.shape[0] else 0, 0) if leaky else 0
+    dropped = int(dropped_at[-1]) if leaky and dropped_at.shape[0] else 0
     st, sl = _downsample(ts, level, w)
     return QueueFill(
         element=eid,

@@ -601,6 +601,9 @@ on_message_pre (GObject * self, GstClockTime ts, GstElement * element,
   if (!(type & (GST_MESSAGE_ERROR | GST_MESSAGE_WARNING | GST_MESSAGE_QOS |
               GST_MESSAGE_EOS | GST_MESSAGE_LATENCY)))
     return;
+  /* bins post their children's messages again on their way up: keep the original only */
+  if (GST_MESSAGE_SRC (msg) != GST_OBJECT_CAST (element))
+    return;
   g_mutex_lock (&defs_lock);
   id = element_id_locked (element);
   g_mutex_unlock (&defs_lock);
