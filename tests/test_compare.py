@@ -180,6 +180,25 @@ def test_different_shapes_are_reported(encoder, one_thread_renamed):
     assert shape["same"] is False and shape["only_b"] == [b.names["conv"]]
 
 
+def test_removed_queue_renumbers_the_other(tmp_path):
+    """GStreamer numbers elements of one factory in creation order: without the first queue,
+    the second is called queue0. The graph puts it in its place."""
+    head = ["videotestsrc", "num-buffers=100", "!", "video/x-raw,width=320,height=240", "!"]
+    tail = ["videoconvert", "!", "queue", "!", "fakesink"]
+    runs = []
+    for k, first in enumerate((["queue", "!"], [])):
+        out = tmp_path / f"run{k}"
+        r = cli("profile", "-o", str(out), "--", "gst-launch-1.0", *head, *first, *tail)
+        assert r.returncode == 0, r.stderr
+        runs.append(out)
+    c = compare_paths(*runs)
+    assert c.matching.in_b("queue1") == "queue0"  # the queue after videoconvert
+    assert c.matching.pair_of_a("queue1").how == "position"
+    assert c.matching.only_a == ["queue0"] and c.matching.only_b == []
+    assert c.matching.in_b("videoconvert0") == "videoconvert0"
+    assert "1 element only in A (queue0)" in c.sentence
+
+
 def test_verdict_json_is_compared_by_name(encoder, encoder_fixed_renamed, tmp_path):
     """A verdict.json has no links: a renamed element pairs only when its type is unique."""
     c = compare_paths(encoder.run_dir / "verdict.json",

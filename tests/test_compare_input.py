@@ -116,3 +116,21 @@ def test_trace_file_and_its_verdict_compare_alike(corpus, verdict_file):
     r = cli("compare", str(corpus / LOG), str(verdict_file), "--fail-if-slower", "5")
     assert r.returncode == 5
     assert "A has no throughput" in r.stderr
+
+
+def test_documented_margins_are_the_ones_used():
+    """docs/compare.md's margin table holds every metric with the margins the code applies."""
+    from pipesight.compare.noise import SPECS
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "compare.md").read_text()
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = cells
+    assert set(rows) == set(SPECS)
+    for metric, s in SPECS.items():
+        _, _, rel, abs_, floor, better = rows[metric]
+        assert rel == (f"{100 * s.rel:g}%" if s.rel else "-"), metric
+        assert float(abs_.split()[0]) == s.abs and float(floor.split()[0]) == s.floor, metric
+        assert better == {True: "higher", False: "lower", None: "-"}[s.higher_is_better]

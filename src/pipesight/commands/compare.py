@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="CI gate: exit 5 when B's throughput is more than PCT%% below A's")
     cp.add_argument("--margin", type=float, metavar="PCT",
                     help="without repeats, the relative margin for throughput and time per "
-                    "buffer (default 5%% and 10%%)")
+                    "buffer (default 5%% and 20%%)")
     cp.set_defaults(func=run)
 
 

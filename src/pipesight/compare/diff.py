@@ -137,8 +137,9 @@ def compare(a: Side, b: Side, margin_pct: float | None = None) -> Comparison:
     owner_a, owner_b = _owners(a.verdict), _owners(b.verdict)
     rows += _rows("thread", sa, sb, lambda t: _thread_in_b(t, owner_a, owner_b, m),
                   lambda t: _thread_in_b(t, owner_b, owner_a, _Flipped(m)), row)
-    for section in ("gpu", "nvtx"):
-        rows += _rows(section, sa, sb, lambda k: k, lambda k: k, row)
+    rows += _rows("gpu", sa, sb, lambda k: k, lambda k: k, row)
+    rows += sorted(_rows("nvtx", sa, sb, lambda k: k, lambda k: k, row),
+                   key=lambda r: -_largest(r, "gpu_ms"))
     overall = row("overall", "", "")
     tp = overall.changes.get("throughput_fps") or Change("throughput_fps", None, None, None,
                                                          None, False)
@@ -183,12 +184,12 @@ def _element_rows(m: Matching, row: Callable[[str, str | None, str | None], Row]
         if sec == "element" and n not in known_b:
             out.append(row("element", None, n))
     out = [r for r in out if r.changes or r.a is None or r.b is None]
-    out.sort(key=lambda r: -_share(r))
+    out.sort(key=lambda r: -_largest(r, "thread_share_pct"))
     return out
 
 
-def _share(r: Row) -> float:
-    c = r.changes.get("thread_share_pct")
+def _largest(r: Row, metric: str) -> float:
+    c = r.changes.get(metric)
     return 0.0 if c is None else max(c.a or 0.0, c.b or 0.0)
 
 

@@ -36,11 +36,15 @@ def sentence(c: Comparison) -> str:
     gpu = _gpu_part(c)
     if gpu:
         parts.append(gpu)
+    nvtx = _nvtx_part(c)
+    if nvtx:
+        parts.append(nvtx)
     shape = _shape_part(c)
     if shape:
         parts.append(shape)
     text = "; ".join(parts) + "."
-    quiet = c.status == "no significant change" and el is None and gpu is None and lat is None
+    quiet = (c.status == "no significant change"
+             and el is None and gpu is None and lat is None and nvtx is None)
     if quiet:
         return "No significant change: " + text
     # element names keep their case
@@ -71,10 +75,15 @@ def _element_part(c: Comparison) -> str | None:
     return text
 
 
+_KIND_WORDS = {"cpu": "the CPUs", "gpu": "the GPU", "gpu-starved": "a starved GPU",
+               "source": "the source", "live-source": "a live source",
+               "sink-sync": "a sink's clock", "unknown": "unknown", "element": "an element"}
+
+
 def _label(b: dict, other_name: str | None) -> str:
     el, kind = b.get("element"), b.get("kind") or "unknown"
     if el is None:
-        return "unknown" if kind == "unknown" else f"the {kind}"
+        return _KIND_WORDS.get(kind, kind)
     text = el if other_name in (None, el) else f"{el} (A's {other_name})"
     return text if kind == "element" else f"{text} ({kind})"
 
@@ -121,6 +130,22 @@ def _gpu_part(c: Comparison) -> str | None:
         if ch is not None and ch.significant and ch.a is not None and ch.b is not None:
             verb = "rose" if ch.b > ch.a else "fell"
             return f"GPU {r.a} busy {verb} from {ch.a:.0f}% to {ch.b:.0f}%"
+    return None
+
+
+def _nvtx_part(c: Comparison) -> str | None:
+    """The NVTX range whose GPU time changed most: per frame when both runs count frames,
+    else as a share of all GPU time (totals depend on how long each run was)."""
+    for metric, what, unit in (("gpu_ms_per_frame", "GPU time per frame", " ms"),
+                               ("gpu_share_pct", "share of GPU time", "%")):
+        rows = [r for r in c.section("nvtx") if r.a and r.b and metric in r.changes
+                and r.changes[metric].significant]
+        r = max(rows, key=lambda r: abs(r.changes[metric].delta or 0.0), default=None)
+        if r is not None:
+            ch = r.changes[metric]
+            verb = "rose" if (ch.delta or 0) > 0 else "fell"
+            return (f"NVTX range {r.a}'s {what} {verb} from {_ms(ch.a)}{unit} to "
+                    f"{_ms(ch.b)}{unit}")
     return None
 
 

@@ -54,9 +54,17 @@ def render(c: dict[str, Any], sides: list[SideView]) -> str:
     status_class = {"faster": "faster", "slower": "slower", "bottleneck moved": "moved"}.get(
         c.get("status"), "")
     a = sides[0].data if sides and sides[0].data else None
+    # only the columns some row has (an Nsight export has no frames, a tracer log no GPU)
+    sections = [(key, title, [m for m in metrics if any(m in r["changes"] for r in c[key])])
+                for key, title, metrics in SECTIONS]
+    drawn = [s.data for s in sides if s.data is not None]
     return _env().get_template("compare.html.j2").render(
         c=c, sides=sides, css=Markup(css), js=Markup(js), csp=csp, version=__version__,
         generated=datetime.now(UTC).strftime("generated %Y-%m-%d %H:%M UTC"),
-        status_class=status_class, sections=SECTIONS, heads=HEADS, pct_metrics=PCT_METRICS,
+        status_class=status_class, sections=sections, heads=HEADS, pct_metrics=PCT_METRICS,
+        has_graphs=any(d.graphs for d in drawn),
+        has_charts={"throughput": any(d.throughput for d in drawn),
+                    "queues": any(d.queues for d in drawn)},
+        any_elements=bool(c["elements"] or c["shape"]["only_a"] or c["shape"]["only_b"]),
         node_ids_a=a.node_ids if a else {}, scale=legend_stops(), no_data=NO_DATA,
     )

@@ -11,7 +11,7 @@ from pipesight.compare.diff import Change, Comparison, Row, SideInfo
 from pipesight.compare.noise import Z
 
 MAX_ROWS = 12
-# two numbers a table at most, to fit 80 columns; --json and --html have them all
+# the first two of these a run has, to fit 80 columns; --json and --html have them all
 _SECTIONS = [
     ("element", "Elements", ["ms_per_buffer", "thread_share_pct"]),
     ("thread", "Streaming threads", ["busy_pct", "cpu_pct"]),
@@ -20,8 +20,8 @@ _SECTIONS = [
     ("sink", "Sinks", ["fps"]),
     ("path", "Latency, source to sink", ["latency_ms", "latency_p99_ms"]),
     ("latency", "Latency per element", ["latency_ms", "latency_p99_ms"]),
-    ("gpu", "GPUs", ["gpu_busy_pct", "gpu_idle_pct"]),
-    ("nvtx", "GPU time per NVTX range", ["gpu_ms_per_frame", "gpu_share_pct"]),
+    ("gpu", "GPUs", ["gpu_busy_pct", "gpu_idle_pct", "gpu_gaps_per_s"]),
+    ("nvtx", "GPU time per NVTX range", ["gpu_ms_per_frame", "gpu_ms", "gpu_share_pct"]),
 ]
 _HEAD = {"ms_per_buffer": "ms/buffer", "p99_ms": "p99 ms", "thread_share_pct": "share %",
          "busy_pct": "busy %", "cpu_pct": "CPU %", "mean_fill_pct": "mean fill %",
@@ -44,7 +44,7 @@ def render(c: Comparison, console: Console | None = None) -> None:
         rows = c.section(section)
         if not rows:
             continue
-        shown = [m for m in metrics if any(m in r.changes for r in rows)]
+        shown = [m for m in metrics if any(m in r.changes for r in rows)][:2]
         con.print(_table(title, section, rows, shown))
     shape = _shape_lines(c)
     for line in shape:
