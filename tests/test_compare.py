@@ -15,7 +15,7 @@ import pytest
 from browser_cdp import Browser, chromium_path
 from conftest import needs_gst
 from pipesight.compare import compare_paths
-from pipesight.compare.summary import fixed_element
+from pipesight.compare.summary import KIND_WORDS, fixed_element
 from pipesight.gates import EXIT_GATE
 from pipesight.lab import runner
 from pipesight.lab.scenarios import by_name
@@ -78,8 +78,8 @@ def clocked_repeats(tmp_path_factory) -> Path:
 
 
 def bottleneck_words(v) -> str:
-    """How the sentence names a verdict's bottleneck: its element, else its kind."""
-    return v.bottleneck.element or v.bottleneck.kind
+    """How the sentence names a verdict's bottleneck: its element, else its kind in words."""
+    return v.bottleneck.element or KIND_WORDS[v.bottleneck.kind]
 
 
 def test_fix_is_named_with_the_new_bottleneck(encoder, encoder_fixed_renamed):
@@ -197,6 +197,33 @@ def test_removed_queue_renumbers_the_other(tmp_path):
     assert c.matching.only_a == ["queue0"] and c.matching.only_b == []
     assert c.matching.in_b("videoconvert0") == "videoconvert0"
     assert "1 element only in A (queue0)" in c.sentence
+
+
+def test_qos_drops_that_vanish(tmp_path):
+    """A live 30 fps source, an element too slow for it and a sink that drops late buffers
+    (QoS); then the element made fast: the drops are compared, (nearly) gone on B's side."""
+    runs = []
+    for k, sleep_us in enumerate((50_000, 1_000)):
+        out = tmp_path / f"run{k}"
+        r = cli("profile", "-o", str(out), "--", "gst-launch-1.0", "videotestsrc",
+                "is-live=true", "num-buffers=45", "!",
+                "video/x-raw,width=320,height=240,framerate=30/1", "!", "identity",
+                f"sleep-time={sleep_us}", "!", "fakesink", "sync=true",
+                "max-lateness=5000000", "qos=true")
+        assert r.returncode == 0, r.stderr
+        runs.append(out)
+    qos = [f for f in json.loads((runs[0] / "verdict.json").read_text())["findings"]
+           if f["code"] == "qos-dropped" and f["subject"] == "fakesink0"]
+    assert qos, "the slow run's sink reported no QoS drops"
+    dropped = next(e["value"] for e in qos[0]["evidence"] if e["metric"] == "dropped")
+    c = compare_paths(*runs)
+    rows = [r for r in c.section("drops") if r.a == "fakesink0"]
+    assert len(rows) == 1 and rows[0].b == "fakesink0"
+    ch = rows[0].changes["dropped"]
+    # (the fast run may still drop a buffer or two at start-up on a busy machine)
+    assert ch.a == dropped and ch.b < ch.a and ch.significant and ch.better is True
+    assert "drops at fakesink0 fell from" in c.sentence
+    assert all(r.a != "pipeline0" for r in c.section("drops"))  # a bin repeats its child's
 
 
 def test_verdict_json_is_compared_by_name(encoder, encoder_fixed_renamed, tmp_path):

@@ -128,6 +128,7 @@ def compare(a: Side, b: Side, margin_pct: float | None = None) -> Comparison:
 
     rows: list[Row] = []
     rows += _element_rows(m, row, sa, sb)
+    _zero_drops(sa, sb, a, b, m)
     for section in ("sink", "queue", "drops", "latency"):
         rows += _rows(section, sa, sb, m.in_b, m.in_a, row)
     rows += _rows("path", sa, sb, lambda p: _path(p, m.in_b), lambda p: _path(p, m.in_a), row)
@@ -186,6 +187,22 @@ def _element_rows(m: Matching, row: Callable[[str, str | None, str | None], Row]
     out = [r for r in out if r.changes or r.a is None or r.b is None]
     out.sort(key=lambda r: -_largest(r, "thread_share_pct"))
     return out
+
+
+def _zero_drops(sa: dict, sb: dict, a: Side, b: Side, m: Matching) -> None:
+    """An element that dropped on one side and dropped nothing on the other shows 0 there, not
+    a gap; a bin's report of its child's QoS drops (the tracer sees the message posted on
+    each level) is left out where the graph tells bins from elements."""
+    for spreads, side in ((sa, a), (sb, b)):
+        if side.graph.has_links:
+            for key in [k for k in spreads if k[0] == "drops" and k[1] not in side.graph.types]:
+                del spreads[key]
+    for src, dst, to_other, other in ((sa, sb, m.in_b, b), (sb, sa, m.in_a, a)):
+        for sec, name in list(src):
+            twin = to_other(name) if sec == "drops" else None
+            if twin is not None and ("drops", twin) not in dst and twin in other.graph.types:
+                dst[("drops", twin)] = {k: Spread((0.0,) * len(other.runs))
+                                        for k in src[(sec, name)]}
 
 
 def _largest(r: Row, metric: str) -> float:

@@ -30,6 +30,9 @@ def sentence(c: Comparison) -> str:
         parts.append(el)
     parts.append(_bottleneck_part(c))
     parts.append(_throughput_part(c.throughput))
+    drops = _drops_part(c)
+    if drops:
+        parts.append(drops)
     lat = _latency_part(c)
     if lat:
         parts.append(lat)
@@ -43,8 +46,8 @@ def sentence(c: Comparison) -> str:
     if shape:
         parts.append(shape)
     text = "; ".join(parts) + "."
-    quiet = (c.status == "no significant change"
-             and el is None and gpu is None and lat is None and nvtx is None)
+    quiet = (c.status == "no significant change" and el is None and drops is None
+             and gpu is None and lat is None and nvtx is None)
     if quiet:
         return "No significant change: " + text
     # element names keep their case
@@ -75,7 +78,7 @@ def _element_part(c: Comparison) -> str | None:
     return text
 
 
-_KIND_WORDS = {"cpu": "the CPUs", "gpu": "the GPU", "gpu-starved": "a starved GPU",
+KIND_WORDS = {"cpu": "the CPUs", "gpu": "the GPU", "gpu-starved": "a starved GPU",
                "source": "the source", "live-source": "a live source",
                "sink-sync": "a sink's clock", "unknown": "unknown", "element": "an element"}
 
@@ -83,7 +86,7 @@ _KIND_WORDS = {"cpu": "the CPUs", "gpu": "the GPU", "gpu-starved": "a starved GP
 def _label(b: dict, other_name: str | None) -> str:
     el, kind = b.get("element"), b.get("kind") or "unknown"
     if el is None:
-        return _KIND_WORDS.get(kind, kind)
+        return KIND_WORDS.get(kind, kind)
     text = el if other_name in (None, el) else f"{el} (A's {other_name})"
     return text if kind == "element" else f"{text} ({kind})"
 
@@ -110,6 +113,18 @@ def _throughput_part(t: Change) -> str:
         return f"throughput {rel} ({t.a:.1f} to {t.b:.1f} fps)"
     return (f"throughput {t.a:.1f} to {t.b:.1f} fps ({rel}, within the noise of "
             f"±{t.threshold:.2g} fps)")
+
+
+def _drops_part(c: Comparison) -> str | None:
+    """The element whose share of dropped buffers changed most beyond the noise."""
+    rows = [r for r in c.section("drops") if r.a and r.b and "dropped_pct" in r.changes
+            and r.changes["dropped_pct"].significant]
+    r = max(rows, key=lambda r: abs(r.changes["dropped_pct"].delta or 0.0), default=None)
+    if r is None:
+        return None
+    ch = r.changes["dropped_pct"]
+    verb = "rose" if (ch.delta or 0) > 0 else "fell"
+    return f"drops at {r.a} {verb} from {ch.a:.0f}% to {ch.b:.0f}% of its buffers"
 
 
 def _latency_part(c: Comparison) -> str | None:
