@@ -13,6 +13,7 @@ from pipesight.analysis import analyze_trace
 from pipesight.capture.environment import DEFAULT_TRACERS, LATENCY_TRACER
 from pipesight.capture.runner import CaptureOptions, capture
 from pipesight.findings import Verdict
+from pipesight.gates import EXIT_GATE, under_fps
 from pipesight.outputs import emit, write_run_outputs
 from pipesight.readers import run_dir as run_dir_reader
 
@@ -40,7 +41,7 @@ def profile(cmd: list[str], run_dir: Path, a: argparse.Namespace) -> int:
     opts = options_from(a)
     if a.repeat == 1:
         v, manifest = run_once(cmd, run_dir, opts)
-        return _finish(v, manifest, run_dir, a.json)
+        return _gate(_finish(v, manifest, run_dir, a.json), v.throughput_fps, a)
     verdicts: list[tuple[Verdict, dict, Path]] = []
     for i in range(1, a.repeat + 1):
         sub = run_dir / "repeats" / str(i)
@@ -49,17 +50,32 @@ def profile(cmd: list[str], run_dir: Path, a: argparse.Namespace) -> int:
         v, m = run_once(cmd, sub, opts)
         verdicts.append((v, m, sub))
     summary = repeat_summary([v for v, _, _ in verdicts])
-    # the run nearest the median throughput speaks for all
     fps = [v.throughput_fps or 0.0 for v, _, _ in verdicts]
-    med = statistics.median(fps)
-    v, manifest, _ = min(verdicts, key=lambda x: abs((x[0].throughput_fps or 0.0) - med))
+    v, manifest, _ = verdicts[representative(fps)]
     v.run["repeat"] = summary
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "manifest.json").write_text(json.dumps(
         {"repeats": [str(p.relative_to(run_dir)) for _, _, p in verdicts], "summary": summary,
          "command": manifest.get("command")}, indent=2) + "\n")
     failed = next((m for _, m, _ in verdicts if m.get("failed")), None)
-    return _finish(v, failed or manifest, run_dir, a.json, summary)
+    return _gate(_finish(v, failed or manifest, run_dir, a.json, summary),
+                 statistics.median(fps), a)
+
+
+def representative(fps: list[float]) -> int:
+    """Index of the run nearest the median throughput: it speaks for all."""
+    med = statistics.median(fps)
+    return min(range(len(fps)), key=lambda i: abs(fps[i] - med))
+
+
+def _gate(code: int, fps: float | None, a: argparse.Namespace) -> int:
+    """--fail-under-fps (over repeats: their median); a failed target keeps its own code."""
+    minimum = getattr(a, "fail_under_fps", None)
+    reason = None if minimum is None else under_fps(fps, minimum)
+    if reason is None:
+        return code
+    print(f"pipesight: gate failed: {reason}", file=sys.stderr)
+    return code or EXIT_GATE
 
 
 def repeat_summary(vs: list[Verdict]) -> dict[str, Any]:

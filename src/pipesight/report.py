@@ -59,7 +59,8 @@ def write_html(trace: Trace, metrics: Metrics, verdict: Verdict, out: Path,
 
 
 def report_data(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path | None,
-                series: tl.Timelines | None = None) -> ReportData:
+                series: tl.Timelines | None = None, id_prefix: str = "") -> ReportData:
+    """``id_prefix`` keeps the SVG ids of several reports' graphs in one page apart."""
     vd = verdict.to_dict()
     run = trace.run or {}
     data = ReportData(
@@ -74,7 +75,7 @@ def report_data(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path 
     inputs, notes = graph_inputs(trace, vd, run_dir)
     data.notes.extend(notes)
     for k, gi in enumerate(inputs, 1):
-        view, ids = draw(gi, costs, f"g{k}-")
+        view, ids = draw(gi, costs, f"{id_prefix}g{k}-")
         data.graphs.append(view)
         for name, nid in ids.items():
             data.node_ids.setdefault(name, nid)

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--nsys-args", metavar="ARGS", help="extra `nsys profile` options, e.g. "
                     "'-s cpu' (replaces pipesight's default for the same option)")
     pr.add_argument("--json", action="store_true", help="print verdict JSON only")
+    pr.add_argument("--fail-under-fps", type=float, metavar="X",
+                    help="CI gate: exit 5 when the throughput (with --repeat: the median) is "
+                    "under X fps")
     pr.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
     pr.set_defaults(func=run)
 
@@ -54,6 +57,8 @@ def run(a: argparse.Namespace) -> int:
         raise UserError("--repeat must be 1 or more")
     if a.duration is not None and a.duration <= 0:
         raise UserError("--duration must be positive")
+    if a.fail_under_fps is not None and not a.fail_under_fps > 0:
+        raise UserError("--fail-under-fps must be a positive number of frames per second")
     if a.delay < 0:
         raise UserError("--delay must be 0 or more")
     run_dir = Path(a.output) if a.output else _default_run_dir(cmd)

@@ -1,0 +1,105 @@
+"""compare with GPU timelines (Nsight Systems exports): each device's busy share, idle gaps and
+the GPU time per NVTX range are carried from each side's verdict and compared.
+
+Skips until an Nsight Systems reader is registered (issue #3). The before/after pair comes
+from the GPU helper: tests/fixtures/gpu/NAME-before.sqlite and NAME-after.sqlite (or
+NAME_before / NAME_after), each pair one workload before and after one change.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pipesight.analysis import analyze_path
+from pipesight.compare import compare_paths
+from pipesight.errors import UserError
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gpu"
+SMALL = Path("nsys") / "nsys-2022.2_a100_saxpy-mpi-cuda.sqlite"
+TWO_GPUS = Path("nsys") / "nsys-2026.2_h100x2_fastvideo_1s-window.sqlite"
+
+
+def _reads_nsys(path: Path) -> bool:
+    try:
+        analyze_path(path)
+    except UserError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def nsys_reader(corpus) -> None:
+    if not _reads_nsys(corpus / SMALL):
+        pytest.skip("no Nsight Systems reader registered yet (issue #3)")
+
+
+def pairs() -> list[tuple[Path, Path]]:
+    out = []
+    for before in sorted(FIXTURES.glob("*.sqlite")) if FIXTURES.is_dir() else []:
+        m = re.fullmatch(r"(.+)([-_])before\.sqlite", before.name)
+        if m:
+            after = before.with_name(f"{m.group(1)}{m.group(2)}after.sqlite")
+            if after.is_file():
+                out.append((before, after))
+    return out
+
+
+def gpu_numbers(path: Path) -> dict[str, float]:
+    _, _, v, _ = analyze_path(path)
+    return {str(g["device"]): 100.0 * g["busy_fraction"] for g in v.gpus}
+
+
+def assert_carries_each_verdict(c, a: Path, b: Path) -> None:
+    ga, gb = gpu_numbers(a), gpu_numbers(b)
+    rows = c.section("gpu")
+    assert {r.a for r in rows if r.a} == set(ga) and {r.b for r in rows if r.b} == set(gb)
+    for r in rows:
+        ch = r.changes["gpu_busy_pct"]
+        assert ch.a == (pytest.approx(ga[r.a]) if r.a else None)
+        assert ch.b == (pytest.approx(gb[r.b]) if r.b else None)
+
+
+def test_an_export_against_itself_shows_no_change(corpus, nsys_reader):
+    p = corpus / TWO_GPUS
+    c = compare_paths(p, p)
+    assert_carries_each_verdict(c, p, p)
+    assert len(c.section("gpu")) == 2
+    assert c.section("nvtx"), "the export has NVTX ranges with GPU work"
+    for r in c.rows:
+        assert r.a == r.b
+        assert not any(ch.significant for ch in r.changes.values())
+    assert not c.bottleneck.moved
+
+
+def test_two_different_exports(corpus, nsys_reader):
+    a, b = corpus / SMALL, corpus / TWO_GPUS
+    c = compare_paths(a, b)
+    assert_carries_each_verdict(c, a, b)
+    busy = next(r for r in c.section("gpu") if r.a == r.b == "0").changes["gpu_busy_pct"]
+    assert busy.significant
+    assert f"GPU 0 busy {'rose' if busy.delta > 0 else 'fell'}" in c.sentence
+    only_b = [r.b for r in c.section("gpu") if r.a is None]
+    assert only_b == ["1"]  # the second H100 exists in B only
+
+
+@pytest.mark.parametrize("pair", pairs() or [None], ids=lambda p: p[0].stem if p else "none")
+def test_gpu_change_before_and_after(pair, nsys_reader):
+    if pair is None:
+        pytest.skip(f"no before/after GPU fixtures in {FIXTURES} yet")
+    before, after = pair
+    c = compare_paths(before, after)
+    assert_carries_each_verdict(c, before, after)
+    _, _, va, _ = analyze_path(before)
+    _, _, vb, _ = analyze_path(after)
+    changed = [ch for r in c.section("gpu") + c.section("nvtx") + c.section("element")
+               for ch in r.changes.values() if ch.significant]
+    assert changed, "a change that made no measurable difference is no before/after pair"
+    if va.bottleneck != vb.bottleneck and c.bottleneck.moved:
+        assert "the bottleneck moved" in c.sentence.lower()
+        assert (vb.bottleneck.element or "") in c.sentence
+    if va.throughput_fps and vb.throughput_fps:
+        assert c.throughput.a == pytest.approx(va.throughput_fps)
+        assert c.throughput.b == pytest.approx(vb.throughput_fps)
