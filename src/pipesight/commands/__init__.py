@@ -3,4 +3,4 @@
 To add a command: write pipesight/commands/NAME.py and add NAME to COMMANDS.
 """
 
-COMMANDS = ["profile", "analyze", "lab"]
+COMMANDS = ["profile", "analyze", "lab", "bench_model"]
