@@ -14,6 +14,10 @@ APT_PACKAGES=(
   libgstreamer1.0-dev pkg-config gcc
   # pipeline graphs
   graphviz
+  # native stacks of a hung pipeline (pipesight doctor)
+  elfutils
+  # the tests open report.html in headless Chromium
+  chromium
   # python
   python3 python3-venv python3-dev
 )

@@ -12,7 +12,8 @@ from typing import Any, Literal
 Severity = Literal["critical", "warning", "info"]
 Confidence = Literal["confirmed", "suspected", "none"]
 BottleneckKind = Literal[
-    "element", "source", "live-source", "sink-sync", "cpu", "gpu", "gpu-starved", "unknown"
+    "element", "source", "live-source", "sink-sync", "cpu", "gpu", "gpu-starved", "unknown",
+    "hw-engine",  # a hardware engine: NVDEC, NVENC, NVJPG, VIC, OFA, DLA, EMC
 ]
 
 SCHEMA_VERSION = 1
@@ -40,6 +41,9 @@ class Finding:
     kind: BottleneckKind | None = None
     element: str | None = None
     thread: str | None = None
+    # a plain-words explanation beyond the title, and where the advice is documented
+    detail: str | None = None
+    references: list[str] = field(default_factory=list)
 
     @property
     def signal_sources(self) -> set[str]:
@@ -87,6 +91,8 @@ class Verdict:
     threads: list[dict[str, Any]] = field(default_factory=list)
     queues: list[dict[str, Any]] = field(default_factory=list)
     sinks: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    pads: list[dict[str, Any]] = field(default_factory=list)
     latency: dict[str, Any] = field(default_factory=dict)
     gpus: list[dict[str, Any]] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
@@ -106,6 +112,8 @@ class Verdict:
             "threads": self.threads,
             "queues": self.queues,
             "sinks": self.sinks,
+            "sources": self.sources,
+            "pads": self.pads,
             "latency": self.latency,
             "gpus": self.gpus,
             "inputs": self.inputs,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipesight.analysis import analyze_trace
-from pipesight.capture.environment import DEFAULT_TRACERS
+from pipesight.capture.environment import DEFAULT_TRACERS, LATENCY_TRACER
 from pipesight.capture.runner import CaptureOptions, capture
 from pipesight.findings import Verdict
 from pipesight.outputs import emit, write_run_outputs
@@ -21,15 +21,18 @@ EXIT_TARGET_FAILED = 3
 
 def options_from(a: argparse.Namespace) -> CaptureOptions:
     tracers = [t for t in (a.tracers or "").split(";") if t.strip()] or list(DEFAULT_TRACERS)
+    if getattr(a, "latency", False) and LATENCY_TRACER not in tracers:
+        tracers.append(LATENCY_TRACER)
     return CaptureOptions(duration_s=a.duration, delay_s=a.delay, grace_s=a.grace,
-                          tracers=tracers)
+                          tracers=tracers, nsys=getattr(a, "nsys", False),
+                          nsys_args=getattr(a, "nsys_args", None))
 
 
 def run_once(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> tuple[Verdict, dict]:
     res = capture(cmd, run_dir, opts)
     trace = run_dir_reader.load(run_dir)
-    _, v = analyze_trace(trace, opts.delay_s)
-    write_run_outputs(v, run_dir)
+    m, v = analyze_trace(trace, opts.delay_s)
+    write_run_outputs(v, run_dir, trace, m)
     return v, res.manifest
 
 
@@ -82,9 +85,11 @@ def _finish(v: Verdict, manifest: dict, run_dir: Path, as_json: bool,
     emit(v, None, as_json)
     if not as_json:
         if summary:
-            print(f"Over {summary['n']} runs: {summary['mean_fps']:.1f} ± {summary['stdev_fps']:.1f}"
-                  f" fps (min {summary['min_fps']:.1f}, max {summary['max_fps']:.1f}); verdict "
-                  f"{'the same each time' if summary['stable_verdict'] else 'varied: ' + ', '.join(summary['bottlenecks'])}")
+            same = ("the same each time" if summary["stable_verdict"]
+                    else "varied: " + ", ".join(summary["bottlenecks"]))
+            print(f"Over {summary['n']} runs: {summary['mean_fps']:.1f} ± "
+                  f"{summary['stdev_fps']:.1f} fps (min {summary['min_fps']:.1f}, max "
+                  f"{summary['max_fps']:.1f}); verdict {same}")
         print(f"Run directory: {run_dir}")
     if manifest.get("failed"):
         print(f"pipesight: the target failed: {manifest.get('failure')}; what was captured is "

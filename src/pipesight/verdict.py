@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, heavy
+from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, gpu, heavy
+from pipesight.analyses.sampled import samples_coverage, samples_only_summary
 from pipesight.findings import Bottleneck, ElementRow, Finding, Verdict
 from pipesight.metrics import Metrics
 from pipesight.model import Trace
+from pipesight.verdict_gpu import gpu_rows
 
 # measured by bench/instrumentation_cost.py (docs/benchmarks.md): CPU time the pipesight tracer
 # adds per pad push (entry and return records), on the development machine
@@ -15,6 +17,7 @@ TRACER_COST_NS_PER_CALL = 1_100
 
 _KIND_ORDER = {"cpu": 0, "gpu": 1, "gpu-starved": 1, "element": 2, "sink-sync": 2, "source": 2,
                "live-source": 3}
+_KIND_ORDER["hw-engine"] = 1
 
 
 def _rank(f: Finding) -> tuple:
@@ -36,10 +39,11 @@ def _busy(f: Finding) -> float:
 def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
     ctx = Context(trace, metrics)
     candidates: list[Finding] = []
-    for a in CANDIDATES:
-        candidates.extend(a(ctx))
-    candidates.sort(key=_rank)
     observations: list[Finding] = []
+    for a in CANDIDATES:
+        for f in a(ctx):
+            (candidates if f.kind else observations).append(f)
+    candidates.sort(key=_rank)
     for a in OBSERVATIONS:
         observations.extend(a(ctx))
     if candidates:
@@ -70,7 +74,11 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
         queues=queue_rows(ctx),
         sinks=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3), "media": s.media}
                for s in metrics.sinks],
+        sources=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3),
+                  "media": s.media} for s in metrics.sources],
+        pads=pad_rows(trace, metrics),
         latency=latency_summary(metrics),
+        gpus=gpu_rows(metrics),
         inputs=list(trace.inputs),
         seen=seen,
         not_seen=not_seen,
@@ -90,6 +98,11 @@ def _origin(trace: Trace) -> int:
 def _unknown(ctx: Context) -> Bottleneck:
     act = ctx.metrics.activity
     tr = ctx.trace
+    gpu_why = gpu.why_unknown(ctx)
+    if gpu_why is not None:
+        return Bottleneck("unknown", None, None, "none", gpu_why)
+    if not tr.has_flow and tr.samples is not None and len(tr.samples) and not tr.latency:
+        return Bottleneck("unknown", None, None, "none", samples_only_summary(tr))
     if not tr.has_flow:
         if tr.latency:
             why = ("The input holds latency records only: it shows where latency accumulates, "
@@ -127,7 +140,8 @@ def element_rows(ctx: Context) -> list[ElementRow]:
     fl = tr.flow
     inw = w.contains(fl.ts)
     secs = max(w.seconds, 1e-9)
-    ids = set(np.unique(fl.src_element[inw]).tolist()) | set(np.unique(fl.dst_element[inw]).tolist())
+    ids = set(np.unique(fl.src_element[inw]).tolist())
+    ids |= set(np.unique(fl.dst_element[inw]).tolist())
     ids.discard(-1)
     rows = []
     W = ctx.window_ns()
@@ -193,6 +207,23 @@ def thread_rows(ctx: Context) -> list[dict]:
     return out
 
 
+def pad_rows(trace: Trace, m: Metrics) -> list[dict]:
+    """Frames per second through every pad that moved buffers in the window."""
+    w = m.window
+    if w is None or w.seconds < 0.05:
+        return []
+    fl = trace.flow
+    inw = w.contains(fl.ts)
+    if not inw.any():
+        return []
+    pads, inv = np.unique(fl.pad[inw], return_inverse=True)
+    frames = np.bincount(inv, weights=fl.count[inw])
+    rows = [{"pad": trace.topology.pad_label(int(p)), "frames": int(n),
+             "fps": round(float(n) / w.seconds, 3)} for p, n in zip(pads, frames, strict=True)]
+    rows.sort(key=lambda r: r["pad"])
+    return rows
+
+
 def queue_rows(ctx: Context) -> list[dict]:
     out = []
     for q in ctx.metrics.queues.values():
@@ -224,7 +255,7 @@ def latency_summary(m: Metrics) -> dict:
 def instrumentation_cost(ctx: Context) -> dict:
     fr = ctx.trace.frames
     w = ctx.metrics.window
-    if fr is None or w is None or len(fr) == 0:
+    if fr is None or w is None or len(fr) == 0 or w.seconds < 0.05:
         return {"tracer": "none" if fr is None else "pipesight"}
     inw = w.contains(fr.start)
     calls = np.bincount(fr.thread[inw], minlength=len(ctx.trace.threads))
@@ -255,13 +286,16 @@ def coverage(trace: Trace, m: Metrics) -> tuple[list[str], list[str]]:
     if trace.latency:
         seen.append("latency tracer records")
     else:
-        missing.append("latency tracer records")
+        missing.append("latency tracer records (profile --latency)")
     if m.cpu is not None:
         seen.append(f"/proc CPU samples of {len(m.cpu.threads)} threads")
     else:
         missing.append("kernel CPU accounting per thread (/proc samples)")
+    seen.extend(samples_coverage(trace))
     if trace.messages:
         seen.append(f"{len(trace.messages)} bus messages (errors, warnings, QoS)")
-    if not trace.extras.get("gpu"):
+    if m.gpu is not None:
+        seen.append(f"GPU timeline (Nsight Systems): {len(m.gpu.devices)} device(s)")
+    elif trace.gpu is None:
         missing.append("GPU activity (profile with --nsys)")
     return seen, missing

@@ -10,13 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipesight.analyses import cpu, drops, latency, limits, messages
+from pipesight.analyses import (
+    clocks,
+    cpu,
+    drops,
+    ds_latency,
+    engines,
+    gpu,
+    gpu_work,
+    latency,
+    limits,
+    messages,
+    run_status,
+    streams,
+)
 from pipesight.analyses.context import Context
 from pipesight.findings import Finding
 
 Analysis = Callable[[Context], list[Finding]]
 
-CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze]
-OBSERVATIONS: list[Analysis] = [messages.analyze, drops.analyze, latency.analyze]
+CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze, gpu.analyze]
+OBSERVATIONS: list[Analysis] = [
+    run_status.analyze, messages.analyze, drops.analyze, latency.analyze, gpu_work.analyze,
+]
+# sampled counters: NVML, tegrastats, DeepStream's own FPS and latency prints
+CANDIDATES += [engines.analyze]
+OBSERVATIONS += [clocks.analyze, streams.analyze, ds_latency.analyze]
 
 __all__ = ["CANDIDATES", "OBSERVATIONS", "Analysis", "Context"]

@@ -7,7 +7,9 @@ from pipesight.findings import Evidence, Finding
 
 
 def analyze(ctx: Context) -> list[Finding]:
-    el = [s for s in ctx.metrics.element_latency if s.count > 0]
+    # a queue's element latency is time spent waiting in it, not work
+    handover = {q.name for q in ctx.metrics.queues.values()}
+    el = [s for s in ctx.metrics.element_latency if s.count > 0 and s.name not in handover]
     if not el:
         return []
     worst = max(el, key=lambda s: s.mean_ns)

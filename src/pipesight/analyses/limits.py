@@ -6,7 +6,7 @@ from __future__ import annotations
 from pipesight.analyses.context import SATURATED, SUSPECT, Context
 from pipesight.findings import Evidence, Finding
 
-WAITING = 0.3  # CPU time under this share of wall time: the element mostly waits
+WAITING_SHARE = 0.5  # of an element's wall time spent blocked: it mostly waits
 QUEUE_FULL = 0.5  # share of the window a queue spends at >= 90% of a limit
 QUEUE_EMPTY = 0.5
 PROC_BUSY = 0.85  # share of one core in the kernel's accounting
@@ -45,7 +45,9 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
     name = ctx.name(e)
     thread = ctx.thread_name(t)
     cpu_ratio = top.cpu_ns / max(top.wall_ns, 1) if act.basis == "exact" else None
-    waits = cpu_ratio is not None and cpu_ratio < WAITING
+    # waiting, not computing: most of its time the thread was blocked inside it (preemption
+    # by other threads is not waiting)
+    waits = act.basis == "exact" and top.blocked_ns > WAITING_SHARE * top.wall_ns
     exact = act.basis == "exact"
     ev = [
         Evidence("thread_busy_pct", _pct(tt.busy_fraction), "%", "tracer"),
@@ -54,6 +56,8 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
     ]
     if cpu_ratio is not None:
         ev.append(Evidence("element_cpu_of_wall_pct", _pct(cpu_ratio), "%", "tracer"))
+        ev.append(Evidence("element_blocked_of_wall_pct",
+                           _pct(top.blocked_ns / max(top.wall_ns, 1)), "%", "tracer"))
     signals: set[str] = set()
     if exact and tt.busy_fraction >= SATURATED and own_ns / busy_ns >= 0.5:
         signals.add("tracer")
@@ -138,7 +142,7 @@ def _others(ctx: Context, rows, top) -> str:
 def _sink_sync(ctx, t, top, ev, signals, q_before_full, fq, fps) -> Finding:
     name = ctx.name(top.element)
     sync = ctx.prop(top.element, "sync")
-    wait_ns = top.wall_ns - top.cpu_ns
+    wait_ns = top.blocked_ns
     ev.append(Evidence("sink_clock_wait_pct", _pct(wait_ns / ctx.window_ns()), "%", "tracer"))
     if sync is not None:
         ev.append(Evidence("sink_sync_property", bool(sync), "", "props"))
@@ -204,7 +208,7 @@ def _source(ctx, t, top, ev, signals, waits, q_after_empty, fps, pc) -> Finding:
             if nominal and fps and abs(fps - nominal) / nominal <= RATE_MATCH:
                 signals.add("caps")
             title = (f"The pipeline keeps up with its live source {name}: the source waits for "
-                     f"each frame ({_pct((top.wall_ns - top.cpu_ns) / ctx.window_ns()):g}% of the "
+                     f"each frame ({_pct(top.blocked_ns / ctx.window_ns()):g}% of the "
                      "time) and nothing downstream falls behind")
             return Finding(
                 code="live-source-bound",

@@ -7,7 +7,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-DEFAULT_TRACERS = ("pipesight", "latency(flags=pipeline+element)")
+DEFAULT_TRACERS = ("pipesight",)
+# GStreamer's latency tracer costs ~20 us per pad push (bench/instrumentation_cost.py): opt-in
+LATENCY_TRACER = "latency(flags=pipeline+element)"
 
 
 def merge_tracers(user: str | None, ours: list[str]) -> str:
@@ -21,12 +23,12 @@ def merge_tracers(user: str | None, ours: list[str]) -> str:
     return ";".join(items)
 
 
-def merge_debug(user: str | None, ours: list[str]) -> str:
+def merge_debug(user: str | None, ours: list[str], default: str = "2") -> str:
     """GST_DEBUG is ','-separated; later entries win. The user's threshold stays first; ours
     only raise categories pipesight needs (the tracer records, warnings)."""
     items = [t.strip() for t in (user or "").split(",") if t.strip()]
     if not items:
-        items = ["2"]  # errors and warnings, e.g. "A lot of buffers are being dropped"
+        items = [default]  # errors and warnings, e.g. "A lot of buffers are being dropped"
     names = {t.split(":", 1)[0] for t in items if ":" in t}
     for t in ours:
         if t.split(":", 1)[0] not in names:
@@ -39,15 +41,19 @@ def traced_env(
     run_dir: Path,
     tracer_dir: Path | None,
     tracers: list[str],
+    extra_debug: list[str] | None = None,
+    default_debug: str = "2",
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(full environment, the variables pipesight set or changed)."""
     env = dict(base)
     added: dict[str, str] = {}
     want = [t for t in tracers if t != "pipesight" or tracer_dir is not None]
-    stock = [t for t in want if t != "pipesight"]
-    debug_extra = ["GST_TRACER:7"] if stock else []
     added["GST_TRACERS"] = merge_tracers(base.get("GST_TRACERS"), want)
-    added["GST_DEBUG"] = merge_debug(base.get("GST_DEBUG"), debug_extra)
+    # GStreamer's own tracers (ours or the user's) log through the GST_TRACER category
+    stock = [t for t in added["GST_TRACERS"].split(";") if t.split("(", 1)[0] != "pipesight"]
+    debug_extra = ["GST_TRACER:7"] if stock else []
+    debug_extra += list(extra_debug or [])
+    added["GST_DEBUG"] = merge_debug(base.get("GST_DEBUG"), debug_extra, default_debug)
     added["GST_DEBUG_FILE"] = str(run_dir / "gst.log")
     added["GST_DEBUG_NO_COLOR"] = "1"
     added["GST_DEBUG_DUMP_DOT_DIR"] = str(run_dir / "dot")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +20,10 @@ from typing import Any
 
 from pipesight import __version__
 from pipesight.capture import host
+from pipesight.capture import nsys as nsys_capture
 from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
 from pipesight.capture.proc_sampler import ProcSampler
+from pipesight.capture.samplers import start_all as start_hw_samplers
 from pipesight.capture.tracer_build import plugin_dir
 from pipesight.errors import UserError
 
@@ -35,6 +39,17 @@ class CaptureOptions:
     tracers: list[str] = field(default_factory=lambda: list(DEFAULT_TRACERS))
     sample_interval_s: float = 0.1
     quiet: bool = False
+    # GST_DEBUG categories to add (e.g. doctor's GST_STATES:4) and the threshold used when the
+    # user set none
+    extra_debug: list[str] = field(default_factory=list)
+    default_debug: str = "2"
+    # polled while the command runs: a returned reason stops it (e.g. doctor's hang watch)
+    watch: Callable[[subprocess.Popen], str | None] | None = None
+    # called when the command ignored the interrupt, before it is terminated
+    on_hung: Callable[[subprocess.Popen], None] | None = None
+    poll_s: float = 0.25
+    nsys: bool = False  # run under Nsight Systems (capture/nsys.py)
+    nsys_args: str | None = None  # extra `nsys profile` options
 
 
 @dataclass
@@ -48,12 +63,17 @@ class CaptureResult:
 
 
 def _gst_launch_with_eos(cmd: list[str]) -> list[str]:
-    """gst-launch-1.0 sends EOS on SIGINT only with -e: add it so the trace ends cleanly."""
-    if cmd and Path(cmd[0]).name.startswith("gst-launch") and not any(
-        a in ("-e", "--eos-on-shutdown") for a in cmd[1:]
-    ):
-        return [cmd[0], "-e", *cmd[1:]]
-    return cmd
+    """gst-launch-1.0 sends EOS on SIGINT only with -e: add it so the trace ends cleanly. And
+    without --no-fault, a crashing gst-launch-1.0 spins forever waiting for a debugger instead
+    of ending with its signal."""
+    if not cmd or not Path(cmd[0]).name.startswith("gst-launch"):
+        return cmd
+    extra = []
+    if not any(a in ("-e", "--eos-on-shutdown") for a in cmd[1:]):
+        extra.append("-e")
+    if not any(a in ("-f", "--no-fault") for a in cmd[1:]):
+        extra.append("--no-fault")
+    return [cmd[0], *extra, *cmd[1:]]
 
 
 def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResult:
@@ -62,6 +82,9 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
     exe = shutil.which(cmd[0])
     if exe is None:
         raise UserError(f"command not found: {cmd[0]}", exit_code=127)
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise UserError(f"{run_dir} already exists and is not empty: a run directory is never "
+                        "overwritten; choose another with -o")
     run_dir.mkdir(parents=True, exist_ok=True)
     for sub in ("dot", "trace", "samples"):
         (run_dir / sub).mkdir(exist_ok=True)
@@ -72,7 +95,8 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         # without our tracer the stock stats tracer gives the buffer flow
         tracers = ["stats" if t == "pipesight" else t for t in tracers]
         notes.append("fell back to GStreamer's stats tracer: element times are estimates")
-    env, added = traced_env(os.environ, run_dir, tracer_dir, tracers)
+    env, added = traced_env(os.environ, run_dir, tracer_dir, tracers,
+                            extra_debug=opts.extra_debug, default_debug=opts.default_debug)
     argv = _gst_launch_with_eos(cmd)
     manifest: dict[str, Any] = {
         "pipesight": __version__,
@@ -85,31 +109,34 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         "host": host.describe(),
         "notes": notes,
     }
+    run_argv = argv
+    if opts.nsys:
+        run_argv, manifest["nsys"] = nsys_capture.wrap(argv, run_dir, opts.nsys_args)
+        if manifest["nsys"].get("advice") and not opts.quiet:
+            echo(f"pipesight: {manifest['nsys']['advice']}")
     _write_manifest(run_dir, manifest)
-    out_f = open(run_dir / "stdout.log", "wb")
-    err_f = open(run_dir / "stderr.log", "wb")
     start_real = datetime.now(UTC)
     start_mono = time.monotonic_ns()
-    try:
-        proc = subprocess.Popen(argv, env=env, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    except OSError as e:
-        out_f.close()
-        err_f.close()
-        raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
-    sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl", opts.sample_interval_s)
-    sampler.start()
     ended_by = "exit"
     interrupted = False
-    try:
-        ended_by = _wait(proc, opts)
-    except KeyboardInterrupt:
-        interrupted = True
-        ended_by = _stop(proc, opts.grace_s, "interrupted by the user")
-    finally:
-        sampler.stop()
-        out_f.close()
-        err_f.close()
+    with open(run_dir / "stdout.log", "wb") as out_f, open(run_dir / "stderr.log", "wb") as err_f:
+        try:
+            proc = subprocess.Popen(run_argv, env=env, stdout=out_f, stderr=err_f,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        except OSError as e:
+            raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
+        sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl",
+                              opts.sample_interval_s)
+        sampler.start()
+        hw = start_hw_samplers(run_dir / "samples", proc.pid, opts.sample_interval_s)
+        try:
+            ended_by = _wait(proc, opts)
+        except KeyboardInterrupt:
+            interrupted = True
+            ended_by = _stop(proc, opts.grace_s, "interrupted by the user", opts.on_hung)
+        finally:
+            sampler.stop()
+            hw.stop()
     end_mono = time.monotonic_ns()
     rc = proc.returncode
     signame = None
@@ -119,11 +146,13 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         except ValueError:
             signame = f"signal {-rc}"
     hung = ended_by.endswith("after hanging")
-    stopped = ended_by.startswith("stopped at --duration")
+    stopped = ended_by.startswith("stopped at --duration") or ended_by.startswith("stopped:")
     # an app stopped by our interrupt may exit non-zero (KeyboardInterrupt): that is no failure
     failed = hung or (ended_by == "exit" and rc != 0) or (
         stopped and signame is not None and signame != "SIGINT"
     )
+    if opts.nsys:
+        manifest["nsys"].update(nsys_capture.export(run_dir))
     reason = None
     if failed:
         if hung:
@@ -145,8 +174,10 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         "failed": failed,
         "failure": reason,
         "proc_samples": sampler.samples,
+        "samplers": hw.summary(),
         "artifacts": sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file()),
     })
+    manifest["notes"].extend(hw.notes())
     _trim_trace_files(run_dir)
     _write_manifest(run_dir, manifest)
     if interrupted:
@@ -155,6 +186,8 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
 
 
 def _wait(proc: subprocess.Popen, opts: CaptureOptions) -> str:
+    if opts.watch is not None:
+        return _wait_watched(proc, opts)
     if opts.duration_s is None:
         proc.wait()
         return "exit"
@@ -162,10 +195,29 @@ def _wait(proc: subprocess.Popen, opts: CaptureOptions) -> str:
         proc.wait(timeout=opts.duration_s)
         return "exit"
     except subprocess.TimeoutExpired:
-        return _stop(proc, opts.grace_s, f"stopped at --duration {opts.duration_s:g}s")
+        return _stop(proc, opts.grace_s, f"stopped at --duration {opts.duration_s:g}s",
+                     opts.on_hung)
 
 
-def _stop(proc: subprocess.Popen, grace_s: float, why: str) -> str:
+def _wait_watched(proc: subprocess.Popen, opts: CaptureOptions) -> str:
+    assert opts.watch is not None
+    deadline = None if opts.duration_s is None else time.monotonic() + opts.duration_s
+    while True:
+        try:
+            proc.wait(timeout=opts.poll_s)
+            return "exit"
+        except subprocess.TimeoutExpired:
+            pass
+        reason = opts.watch(proc)
+        if reason:
+            return _stop(proc, opts.grace_s, f"stopped: {reason}", opts.on_hung)
+        if deadline is not None and time.monotonic() >= deadline:
+            return _stop(proc, opts.grace_s, f"stopped at --duration {opts.duration_s:g}s",
+                         opts.on_hung)
+
+
+def _stop(proc: subprocess.Popen, grace_s: float, why: str,
+          on_hung: Callable[[subprocess.Popen], None] | None = None) -> str:
     """SIGINT (EOS for gst-launch-1.0 -e, a clean quit for most apps), then SIGTERM, then
     SIGKILL, to the whole process group."""
     try:
@@ -177,16 +229,16 @@ def _stop(proc: subprocess.Popen, grace_s: float, why: str) -> str:
         return why
     except subprocess.TimeoutExpired:
         pass
+    if on_hung is not None:
+        on_hung(proc)
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=KILL_AFTER_S)
         return "terminated after hanging"
     except (subprocess.TimeoutExpired, ProcessLookupError):
         pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
     return "killed after hanging"
 

@@ -3,4 +3,4 @@
 To add a command: write pipesight/commands/NAME.py and add NAME to COMMANDS.
 """
 
-COMMANDS = ["profile", "analyze", "lab", "bench_model"]
+COMMANDS = ["profile", "analyze", "lab", "doctor", "report", "graph", "bench_model"]

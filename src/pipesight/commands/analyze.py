@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+# the input was read, but it is incomplete (truncated, or its run failed)
+EXIT_INCOMPLETE = 4
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,5 +26,15 @@ def run(a: argparse.Namespace) -> int:
     from pipesight.outputs import emit
 
     path = Path(a.path)
-    _, _, verdict, _ = analyze_path(path, a.delay)
-    return emit(verdict, path if path.is_dir() else None, as_json=a.json)
+    trace, metrics, verdict, _ = analyze_path(path, a.delay)
+    emit(verdict, path if path.is_dir() else None, as_json=a.json, trace=trace, metrics=metrics)
+    truncated = trace.extras.get("truncated")
+    if truncated:
+        print(f"pipesight: {truncated}: the input looks truncated; analysed as far as it goes",
+              file=sys.stderr)
+        return EXIT_INCOMPLETE
+    if trace.run.get("failed"):
+        print(f"pipesight: the profiled command failed ({trace.run.get('failure')}); analysed "
+              "as far as it goes", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return 0

@@ -24,7 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--grace", type=float, default=10.0, metavar="S",
                     help="after the interrupt at --duration, wait S s before killing")
     pr.add_argument("--tracers", metavar="LIST", help="';'-separated GStreamer tracers "
-                    "(default: pipesight;latency(flags=pipeline+element))")
+                    "(default: pipesight)")
+    pr.add_argument("--latency", action="store_true",
+                    help="add GStreamer's latency tracer (pipeline and element latency; costs "
+                    "about 20 us per pad push)")
+    pr.add_argument("--nsys", action="store_true", help="also run under Nsight Systems "
+                    "(nsys profile -t cuda,nvtx,osrt): GPU gaps and what keeps the GPU waiting")
+    pr.add_argument("--nsys-args", metavar="ARGS", help="extra `nsys profile` options, e.g. "
+                    "'-s cpu' (replaces pipesight's default for the same option)")
     pr.add_argument("--json", action="store_true", help="print verdict JSON only")
     pr.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
     pr.set_defaults(func=run)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pipesight.metrics.activity import Activity, compute_activity
 from pipesight.metrics.cpu import CpuSummary, cpu_summary
+from pipesight.metrics.gpu_view import GpuView, compute_gpu
 from pipesight.metrics.latency import LatencyStat, element_latency, pipeline_latency
 from pipesight.metrics.queues import QueueFill, handover_elements, queue_fill
 from pipesight.metrics.throughput import Rate, pipeline_fps, sink_rates, source_rates
@@ -24,6 +25,7 @@ class Metrics:
     cpu: CpuSummary | None = None
     pipeline_latency: list[LatencyStat] = field(default_factory=list)
     element_latency: list[LatencyStat] = field(default_factory=list)
+    gpu: GpuView | None = None  # from an Nsight Systems timeline, when the trace has one
 
 
 def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
@@ -31,6 +33,7 @@ def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
     m = Metrics(window=w)
     m.pipeline_latency = pipeline_latency(trace.latency)
     m.element_latency = element_latency(trace.latency)
+    m.gpu = compute_gpu(trace.gpu)
     if w is None:
         return m
     m.sinks = sink_rates(trace, w)

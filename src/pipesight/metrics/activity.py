@@ -16,9 +16,6 @@ import numpy as np
 from pipesight.metrics.window import Window, sink_elements, source_elements
 from pipesight.model import Trace
 
-# a queue's chain or loop taking less CPU than this share of its wall time is waiting
-WAIT_CPU_RATIO = 0.5
-
 
 @dataclass
 class ElementThreadTime:
@@ -27,6 +24,10 @@ class ElementThreadTime:
     wall_ns: int = 0  # all time attributed to the element on this thread
     cpu_ns: int = 0
     wait_ns: int = 0  # of wall: waiting on a queue (full downstream / empty upstream)
+    # of wall but not on the CPU: in calls where the thread blocked (it waited: clock, device,
+    # lock, a queue) or not (it was runnable but preempted)
+    blocked_ns: int = 0
+    preempted_ns: int = 0
     calls: int = 0
     buffers: int = 0
     role: str = "process"  # process | enqueue | loop | produce
@@ -38,6 +39,7 @@ class ThreadTime:
     covered_ns: int = 0  # time inside the window that records account for
     wait_ns: int = 0  # waiting on queues: the thread could have done more
     cpu_ns: int = 0
+    preempted_ns: int = 0  # runnable but not running
     busy_fraction: float = 0.0  # (covered - wait) / window
     owner: int | None = None
 
@@ -100,8 +102,8 @@ def _exact(trace: Trace, w: Window) -> Activity:
     sel = w.contains(fr.start) & (fr.element >= 0)
     el, th = fr.element[sel], fr.thread[sel]
     wall, cpu, cnt = fr.self_wall[sel], fr.self_cpu[sel], fr.count[sel]
-    _accumulate(act, el, th, wall, cpu, cnt, role_of=lambda e: "enqueue" if e in act.boundary
-                else "process")
+    _accumulate(act, el, th, wall, cpu, cnt, fr.blocked[sel],
+                role_of=lambda e: "enqueue" if e in act.boundary else "process")
     # per-buffer samples of processing elements
     nonb = ~np.isin(el, list(act.boundary)) if act.boundary else np.ones(el.shape[0], bool)
     per_buf = wall / np.maximum(cnt, 1)
@@ -113,6 +115,7 @@ def _exact(trace: Trace, w: Window) -> Activity:
     o_wall = np.minimum(out.end[osel], w.end) - out.start[osel]
     o_cpu = np.minimum(out.cpu[osel], np.maximum(o_wall, 0))
     _accumulate(act, o_el, o_th, o_wall, o_cpu, np.ones(o_el.shape[0], np.int32),
+                out.blocked[osel],
                 role_of=lambda e: "loop" if e in act.boundary else "produce", outside=True)
     # a source's own time per buffer is the time between its pushes
     src_mask = ~np.isin(o_el, list(act.boundary)) if act.boundary else np.ones(o_el.shape[0], bool)
@@ -124,13 +127,15 @@ def _exact(trace: Trace, w: Window) -> Activity:
         tt.covered_ns += v.wall_ns
         tt.wait_ns += v.wait_ns
         tt.cpu_ns += v.cpu_ns
+        tt.preempted_ns += v.preempted_ns
     for tt in act.threads.values():
         tt.busy_fraction = max(tt.covered_ns - tt.wait_ns, 0) / max(w.end - w.start, 1)
     return act
 
 
 def _accumulate(act: Activity, el: np.ndarray, th: np.ndarray, wall: np.ndarray,
-                cpu: np.ndarray, cnt: np.ndarray, role_of, outside: bool = False) -> None:
+                cpu: np.ndarray, cnt: np.ndarray, blocked: np.ndarray | None, role_of,
+                outside: bool = False) -> None:
     if el.shape[0] == 0:
         return
     key = el.astype(np.int64) * 1_000_003 + th.astype(np.int64)
@@ -139,12 +144,11 @@ def _accumulate(act: Activity, el: np.ndarray, th: np.ndarray, wall: np.ndarray,
     s_cpu = np.bincount(inv, weights=cpu.astype(float))
     s_cnt = np.bincount(inv, weights=cnt.astype(float))
     s_calls = np.bincount(inv)
-    # waiting: a queue's calls whose CPU time is a small part of their wall time
-    waiting = np.zeros(el.shape[0], float)
-    boundary = np.isin(el, list(act.boundary)) if act.boundary else np.zeros(el.shape[0], bool)
-    idle = boundary & (cpu < WAIT_CPU_RATIO * wall)
-    waiting[idle] = (wall - cpu)[idle]
-    s_wait = np.bincount(inv, weights=waiting)
+    off_cpu = np.maximum(wall - cpu, 0).astype(float)
+    did_block = (blocked > 0) if blocked is not None else np.zeros(el.shape[0], bool)
+    s_wait = np.bincount(inv, weights=waiting_ns(el, wall, cpu, blocked, act.boundary))
+    s_blocked = np.bincount(inv, weights=np.where(did_block, off_cpu, 0.0))
+    s_preempt = np.bincount(inv, weights=np.where(did_block, 0.0, off_cpu))
     for i, k in enumerate(uk.tolist()):
         e, t = divmod(k, 1_000_003)
         cur = act.per.get((e, t))
@@ -155,9 +159,24 @@ def _accumulate(act: Activity, el: np.ndarray, th: np.ndarray, wall: np.ndarray,
         cur.wall_ns += int(s_wall[i])
         cur.cpu_ns += int(s_cpu[i])
         cur.wait_ns += int(s_wait[i])
+        cur.blocked_ns += int(s_blocked[i])
+        cur.preempted_ns += int(s_preempt[i])
         cur.calls += int(s_calls[i])
         if not outside:
             cur.buffers += int(s_cnt[i])
+
+
+def waiting_ns(el: np.ndarray, wall: np.ndarray, cpu: np.ndarray, blocked: np.ndarray | None,
+               boundary: set[int]) -> np.ndarray:
+    """Of each record's wall time, what was waiting on a queue: a hand-over element's calls
+    (its chain on the upstream thread, its loop on its own) in which the thread blocked (a
+    voluntary context switch). Time off the CPU without blocking is preemption, not waiting."""
+    waiting = np.zeros(el.shape[0], float)
+    if not boundary or blocked is None:
+        return waiting
+    idle = np.isin(el, list(boundary)) & (blocked > 0)
+    waiting[idle] = np.maximum(wall - cpu, 0)[idle]
+    return waiting
 
 
 def _samples(act: Activity, el: np.ndarray, wall: np.ndarray, cpu: np.ndarray) -> None:
@@ -198,7 +217,7 @@ def _estimated(trace: Trace, w: Window) -> Activity:
     tt = th[:-1][chained]
     inw = w.contains(ts[:-1][chained])
     el, tt, dt = el[inw], tt[inw], dt[inw]
-    _accumulate(act, el, tt, dt, np.zeros_like(dt), np.ones(el.shape[0], np.int32),
+    _accumulate(act, el, tt, dt, dt, np.ones(el.shape[0], np.int32), None,
                 role_of=lambda e: "process")
     # without a CPU clock, nothing can be told to be waiting: shares are upper bounds
     for v in act.per.values():

@@ -25,6 +25,8 @@ class CpuSummary:
     threads: dict[int, ThreadCpu]  # by os tid
     total_cores: float  # CPU used by all sampled threads, in cores
     covered_s: float  # window time the samples span
+    machine_cpus: int = 0
+    machine_busy_cores: float | None = None  # every process on the machine, in cores
 
 
 def cpu_summary(trace: Trace, w: Window) -> CpuSummary | None:
@@ -53,9 +55,17 @@ def cpu_summary(trace: Trace, w: Window) -> CpuSummary | None:
         )
     if not out:
         return None
+    machine_busy = None
+    sel = (cs.sys_ts >= w.start) & (cs.sys_ts <= w.end)
+    if sel.sum() >= 2:
+        b, t = cs.sys_busy[sel], cs.sys_total[sel]
+        if t[-1] > t[0]:
+            machine_busy = float((b[-1] - b[0]) / (t[-1] - t[0])) * (cs.machine_cpus or cs.ncpu)
     return CpuSummary(
         ncpu=cs.ncpu,
         threads=out,
         total_cores=float(sum(t.cpu_fraction for t in out.values())),
         covered_s=covered,
+        machine_cpus=cs.machine_cpus or cs.ncpu,
+        machine_busy_cores=machine_busy,
     )

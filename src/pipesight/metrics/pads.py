@@ -63,3 +63,35 @@ def pad_stats(trace: Trace) -> list[PadStats]:
             )
         )
     return out
+
+
+@dataclass
+class ElementCounts:
+    element: int
+    buffers_in: int
+    buffers_out: int
+    bytes_in: int
+    bytes_out: int
+
+
+def element_counts(trace: Trace, window=None) -> dict[int, ElementCounts]:
+    """Buffers and bytes into and out of each processing element (bins excluded), over the
+    whole input or a window: a push counts out for the pusher and in for the receiver, a pull
+    the other way round (as gst-stats-1.0 counts them)."""
+    fl = trace.flow
+    sel = np.ones(len(fl), bool) if window is None else window.contains(fl.ts)
+    out: dict[int, ElementCounts] = {}
+    for col, is_in in ((fl.dst_element, True), (fl.src_element, False)):
+        m = sel & (col >= 0)
+        if not m.any():
+            continue
+        ids, inv = np.unique(col[m], return_inverse=True)
+        bufs = np.bincount(inv, weights=fl.count[m])
+        byts = np.bincount(inv, weights=fl.size[m])
+        for i, e in enumerate(ids.tolist()):
+            c = out.setdefault(e, ElementCounts(e, 0, 0, 0, 0))
+            if is_in:
+                c.buffers_in, c.bytes_in = int(bufs[i]), int(byts[i])
+            else:
+                c.buffers_out, c.bytes_out = int(bufs[i]), int(byts[i])
+    return out

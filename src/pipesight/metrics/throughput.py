@@ -35,9 +35,9 @@ def upstream_map(trace: Trace) -> dict[int, set[int]]:
         up.setdefault(b, set()).add(a)
     m = (fl.src_element >= 0) & (fl.dst_element >= 0)
     if m.any():
-        pairs = np.unique(np.stack([fl.src_element[m], fl.dst_element[m]], 1), axis=0)
-        for a, b in pairs.tolist():
-            up.setdefault(b, set()).add(a)
+        keys = np.unique(fl.src_element[m].astype(np.int64) << 32 | fl.dst_element[m])
+        for k in keys.tolist():
+            up.setdefault(k & 0xFFFFFFFF, set()).add(k >> 32)
     return up
 
 
@@ -65,7 +65,12 @@ def _incoming_media(trace: Trace, eid: int) -> str | None:
     return None
 
 
+MIN_WINDOW_S = 0.05  # shorter than this, a rate means nothing
+
+
 def sink_rates(trace: Trace, w: Window) -> list[Rate]:
+    if w.seconds < MIN_WINDOW_S:
+        return []
     fl = trace.flow
     inw = w.contains(fl.ts)
     sources = set(source_elements(trace))

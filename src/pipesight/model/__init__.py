@@ -2,6 +2,7 @@
 
 from pipesight.model.flow import Flow
 from pipesight.model.latency import LatencyRecords
+from pipesight.model.samples import Samples, Series
 from pipesight.model.timeline import CpuSamples, Frames, Outside, ThreadInfo
 from pipesight.model.topology import Element, Link, Pad, Topology
 from pipesight.model.trace import Trace
@@ -15,6 +16,8 @@ __all__ = [
     "Link",
     "Outside",
     "Pad",
+    "Samples",
+    "Series",
     "ThreadInfo",
     "Topology",
     "Trace",

@@ -24,6 +24,10 @@ class Frames:
     pad: np.ndarray  # int32 pad the call went through
     self_wall: np.ndarray  # int64 ns spent in this element, nested calls excluded
     self_cpu: np.ndarray  # int64 ns of thread CPU time in this element
+    # context switches in this element's own time: voluntary ones mean it blocked (waited on a
+    # condition, the clock, a device), involuntary ones that it was preempted
+    blocked: np.ndarray  # int32
+    preempted: np.ndarray  # int32
     count: np.ndarray  # int32 buffers carried
     depth: np.ndarray  # int16 nesting depth, 1 = called from the thread's own loop
     mode: np.ndarray  # int8 0 push, 1 pull
@@ -43,6 +47,8 @@ class Outside:
     thread: np.ndarray  # int32
     owner: np.ndarray  # int32 element owning the thread's loop, -1 unknown
     cpu: np.ndarray  # int64 ns of thread CPU time in the interval
+    blocked: np.ndarray  # int32 voluntary context switches in the interval
+    preempted: np.ndarray  # int32 involuntary ones
 
 
 @dataclass
@@ -72,3 +78,8 @@ class CpuSamples:
     names: dict[int, str] = field(default_factory=dict)
     ncpu: int = 0  # CPUs the target may run on
     interval_s: float = 0.1
+    machine_cpus: int = 0
+    # the whole machine's CPU time (from /proc/stat, in clock ticks), to see other processes
+    sys_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sys_busy: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sys_total: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))

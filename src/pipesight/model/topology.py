@@ -118,6 +118,16 @@ class Topology:
 
     def element_edges(self) -> set[tuple[int, int]]:
         """Links between processing elements, seen through ghost and proxy pads."""
+        edges: set[tuple[int, int]] = set()
+        for a, b in self.pad_edges():
+            ea, eb = self.pads[a].element, self.pads[b].element
+            if ea is not None and eb is not None:
+                edges.add((ea, eb))
+        return edges
+
+    def pad_edges(self) -> set[tuple[int, int]]:
+        """Links between processing elements' own pads (src pad, sink pad), seen through
+        ghost and proxy pads."""
         peer_of = {lk.src: lk.sink for lk in self.links}
         # a ghost pad forwards to its internal pad's peer (and the reverse for src ghosts)
         internal_of: dict[int, int] = {}
@@ -126,22 +136,20 @@ class Topology:
                 internal_of[p.parent_pad] = p.id
         edges: set[tuple[int, int]] = set()
         for lk in self.links:
-            a = self.processing_element(lk.src)
-            if a is None:
+            if self.processing_element(lk.src) is None:
                 continue
-            b = self._follow_downstream(lk.sink, peer_of, internal_of, 0)
-            for x in b:
-                edges.add((a, x))
+            for x in self._follow_downstream(lk.sink, peer_of, internal_of, 0):
+                edges.add((lk.src, x))
         return edges
 
     def _follow_downstream(
         self, pad_id: int, peer_of: dict[int, int], internal_of: dict[int, int], depth: int
     ) -> Iterable[int]:
+        """The processing element's sink pad a buffer entering ``pad_id`` ends up at."""
         if depth > 16:
             return []
-        e = self.processing_element(pad_id)
-        if e is not None:
-            return [e]
+        if self.processing_element(pad_id) is not None:
+            return [pad_id]
         p = self.pads.get(pad_id)
         if p is None:
             return []

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipesight.model.flow import Flow
+from pipesight.model.gpu import GpuTimeline
 from pipesight.model.latency import LatencyRecords
+from pipesight.model.samples import Samples
 from pipesight.model.timeline import CpuSamples, Frames, Outside, ThreadInfo
 from pipesight.model.topology import Topology
 
@@ -22,6 +24,8 @@ class Trace:
     messages: list[dict[str, Any]] = field(default_factory=list)  # bus: QoS, errors, warnings
     states: list[dict[str, Any]] = field(default_factory=list)  # state changes
     cpu: CpuSamples | None = None
+    samples: Samples | None = None  # sampled counters: NVML, tegrastats, DeepStream prints
+    gpu: GpuTimeline | None = None  # GPU timeline (Nsight Systems), when one was read
     # tracer time (ns) of the run's start, when a run directory tells it
     run_start_ts: int | None = None
     # CLOCK_MONOTONIC ns minus tracer ns, to align sampled data with tracer time

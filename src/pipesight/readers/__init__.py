@@ -34,8 +34,60 @@ def _sniff_tracer_log(head: bytes, path: Path) -> bool:
     return looks_like_tracer_log(head)
 
 
+def _sniff_tegrastats(head: bytes, path: Path) -> bool:
+    from pipesight.readers.tegrastats import looks_like_tegrastats
+
+    return looks_like_tegrastats(head)
+
+
+def _load_tegrastats(path: Path) -> Trace:
+    from pipesight.readers import tegrastats
+
+    return tegrastats.load(path)
+
+
+def _sniff_deepstream(head: bytes, path: Path) -> bool:
+    from pipesight.readers.deepstream import looks_like_deepstream
+
+    return looks_like_deepstream(head)
+
+
+def _load_deepstream(path: Path) -> Trace:
+    from pipesight.readers import deepstream
+
+    return deepstream.load(path)
+
+
+def _sniff_nsys_sqlite(head: bytes, path: Path) -> bool:
+    from pipesight.readers.nsys import looks_like_nsys_sqlite
+
+    return looks_like_nsys_sqlite(head, path)
+
+
+def _sniff_nsys_rep(head: bytes, path: Path) -> bool:
+    from pipesight.readers.nsys import looks_like_nsys_rep
+
+    return looks_like_nsys_rep(head, path)
+
+
+def _load_nsys_sqlite(path: Path) -> Trace:
+    from pipesight.readers import nsys
+
+    return nsys.load(path)
+
+
+def _load_nsys_rep(path: Path) -> Trace:
+    from pipesight.readers import nsys
+
+    return nsys.load_rep(path)
+
+
 FORMATS: list[Format] = [
     Format("GStreamer tracer log", _sniff_tracer_log, _load_tracer_log),
+    Format("tegrastats log", _sniff_tegrastats, _load_tegrastats),
+    Format("DeepStream PERF/latency output", _sniff_deepstream, _load_deepstream),
+    Format("Nsight Systems SQLite export", _sniff_nsys_sqlite, _load_nsys_sqlite),
+    Format("Nsight Systems report", _sniff_nsys_rep, _load_nsys_rep),
 ]
 
 

@@ -73,7 +73,7 @@ def _attrs(toks: list[tuple[str, str]], i: int) -> tuple[dict[str, str], int]:
 
 
 def caps_from_label(label: str) -> str:
-    """'video/x-raw\\l    format: NV12\\l width: 1280\\l' -> 'video/x-raw, format=NV12, width=1280'"""
+    """Caps from an edge label: 'video/x-raw\\l  format: NV12\\l' -> 'video/x-raw, format=NV12'"""
     lines = [ln.strip() for ln in label.replace("\\l", "\n").replace("\\n", "\n").split("\n")]
     lines = [ln for ln in lines if ln]
     if not lines:

@@ -30,7 +30,7 @@ def _value(typ: str, raw: str) -> Any:
     raw = raw.strip()
     if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
         return _UNESCAPE.sub(r"\1", raw[1:-1])
-    if typ in _INT_TYPES or typ.startswith("Gst") and raw.lstrip("-").isdigit():
+    if typ in _INT_TYPES or (typ.startswith("Gst") and raw.lstrip("-").isdigit()):
         try:
             return int(raw)
         except ValueError:

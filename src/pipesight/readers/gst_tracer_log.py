@@ -29,14 +29,21 @@ from pipesight.readers.gst_structure import none_if_max, parse_structure
 CHUNK = 24 << 20
 PARALLEL_ABOVE = 96 << 20
 _ANSI = re.compile(rb"\x1b\[[0-9;]*m")
-# GStreamer >= 1.18 layout of the stats tracer's buffer record
+# GStreamer >= 1.18 layout of the stats tracer's buffer record. Fields that take few distinct
+# values (the pad and element indices; duration and flags) are captured as one group each and
+# split once per distinct value: far fewer objects to make per record.
 _BUFFER = re.compile(
-    rb":0:: buffer, thread-id=\(guint64\)(\d+), ts=\(guint64\)(\d+), pad-ix=\(uint\)(\d+), "
-    rb"element-ix=\(uint\)(\d+), peer-pad-ix=\(uint\)(\d+), peer-element-ix=\(uint\)(\d+), "
+    rb":0:: buffer, thread-id=\(guint64\)(\d+), ts=\(guint64\)(\d+), (pad-ix=[^b]*?), "
     rb"buffer-size=\(uint\)(\d+), have-buffer-pts=\(boolean\)(\d), buffer-pts=\(guint64\)(\d+), "
-    rb"have-buffer-dts=\(boolean\)\d, buffer-dts=\(guint64\)\d+, "
+    rb"have-buffer-dts=\(boolean\)\d, buffer-dts=\(guint64\)\d+, (have-buffer-duration=[^;]*);"
+)
+_IXS = re.compile(
+    rb"pad-ix=\(uint\)(\d+), element-ix=\(uint\)(\d+), peer-pad-ix=\(uint\)(\d+), "
+    rb"peer-element-ix=\(uint\)(\d+)$"
+)
+_DUR_FLAGS = re.compile(
     rb"have-buffer-duration=\(boolean\)(\d), buffer-duration=\(guint64\)(\d+), "
-    rb"buffer-flags=\(GstBufferFlags\)(\d+);"
+    rb"buffer-flags=\(GstBufferFlags\)(\d+)$"
 )
 _BUFFER_COLS = 12
 _LATENCY = re.compile(
@@ -64,6 +71,7 @@ _SLOW = {
     ),
 }
 _EVENT = b":0:: event, "
+_COUNTED = {"query", "element-query", "message"}
 _LINE = re.compile(
     rb"^\s*(\d+:\d\d:\d\d\.\d+)\s+(\d+)\s+(0x[0-9a-fA-F]+)\s+([A-Z]+)\s+([\w-]+)\s", re.M
 )
@@ -118,12 +126,39 @@ def _u64(col: tuple[bytes, ...], n: int) -> np.ndarray:
     return np.fromiter(map(int, col), np.uint64, n)
 
 
-def _table(rows: list[tuple[bytes, ...]], ncols: int) -> np.ndarray:
+def _split(col: tuple[bytes, ...], pattern: re.Pattern, width: int, n: int) -> np.ndarray | None:
+    """A column of grouped fields -> (n, width) integers, each distinct value parsed once.
+    None if a value is not of the expected layout."""
+    table: dict[bytes, int] = {}
+    values = []
+    for k in set(col):
+        m = pattern.match(k)
+        if m is None:
+            return None
+        table[k] = len(values)
+        values.append([int(x) for x in m.groups()])
+    idx = np.fromiter(map(table.__getitem__, col), np.int64, n)
+    return np.array(values, np.uint64).reshape(-1, width)[idx]
+
+
+def _buffer_table(rows: list[tuple[bytes, ...]]) -> np.ndarray | None:
+    """Rows of the fast buffer pattern -> the 12 buffer columns (see _flow_from_table)."""
     n = len(rows)
-    out = np.empty((n, ncols), np.uint64)
-    if n:
-        for i, col in enumerate(zip(*rows, strict=True)):
-            out[:, i] = _u64(col, n)
+    out = np.empty((n, _BUFFER_COLS), np.uint64)
+    if not n:
+        return out
+    thread, ts, ixs, size, has_pts, pts, dur_flags = zip(*rows, strict=True)
+    ix = _split(ixs, _IXS, 4, n)
+    df = _split(dur_flags, _DUR_FLAGS, 3, n)
+    if ix is None or df is None:
+        return None
+    out[:, 0] = _u64(thread, n)
+    out[:, 1] = _u64(ts, n)
+    out[:, 2:6] = ix
+    out[:, 6] = _u64(size, n)
+    out[:, 7] = _u64(has_pts, n)
+    out[:, 8] = _u64(pts, n)
+    out[:, 9:12] = df
     return out
 
 
@@ -146,26 +181,30 @@ def _parse_chunk(data: bytes) -> _Chunk:
         data = _ANSI.sub(b"", data)
     rare: list[tuple[str, str]] = []
     slow = 0
+    # a fast pattern matches one GStreamer version's layout exactly; a file holds one layout,
+    # so when it finds nothing while such records are there, read them field by field
     rows = _BUFFER.findall(data)
-    if len(rows) != data.count(_SLOW["buffer"][0]):
-        rows = []
+    table = _buffer_table(rows)
+    if table is None or (not rows and _SLOW["buffer"][0] in data):
+        table = np.zeros((0, _BUFFER_COLS), np.uint64)
         slow += _slow(rare, "buffer", data)
     lrows = _LATENCY.findall(data)
-    if len(lrows) != data.count(_SLOW["latency"][0]):
-        lrows = []
+    if not lrows and _SLOW["latency"][0] in data:
         slow += _slow(rare, "latency", data)
     erows = _ELEMENT_LATENCY.findall(data)
-    if len(erows) != data.count(_SLOW["element-latency"][0]):
-        erows = []
+    if not erows and _SLOW["element-latency"][0] in data:
         slow += _slow(rare, "element-latency", data)
     for m in _OTHER.finditer(data):
         name = m.group(1).decode(errors="replace")
-        if not name.endswith(".class"):  # record-class descriptions logged at start-up
-            rare.append((name, m.group(2).decode(errors="replace")))
+        if name.endswith(".class"):  # record-class descriptions logged at start-up
+            continue
+        # queries and messages are only counted: their bodies (caps, structures) are large
+        body = "" if name in _COUNTED else m.group(2).decode(errors="replace")
+        rare.append((name, body))
     lk, la = _keyed(lrows)
     ek, ea = _keyed(erows)
     return _Chunk(
-        buffers=_table(rows, _BUFFER_COLS),
+        buffers=table,
         lat_keys=lk,
         lat=la,
         elat_keys=ek,
@@ -203,7 +242,7 @@ def _ranges(path: Path) -> Iterator[tuple[int, int]]:
         while start < size:
             end = min(start + CHUNK, size)
             if end < size:
-                nl = mm.rfind(b"\n", start, end)
+                nl = mm.rfind(b"\n", max(start, end - (1 << 20)), end)
                 end = size if nl < 0 and mm.find(b"\n", end) < 0 else (
                     nl + 1 if nl >= start else mm.find(b"\n", end) + 1
                 )
@@ -248,7 +287,7 @@ def load_into(trace: Trace, path: Path, workers: int | None = None) -> TracerLog
     rusage: list[dict[str, Any]] = []
     slow_rows: list[list[int]] = []
     for name, body in rare:
-        fields = parse_structure(name + ", " + body)[1]
+        fields = parse_structure(name + ", " + body)[1] if body else {}
         _rare_record(trace, stats, slow_rows, name, fields, rusage)
     if slow_rows:
         tables.append(np.array(slow_rows, np.uint64))
@@ -260,6 +299,10 @@ def load_into(trace: Trace, path: Path, workers: int | None = None) -> TracerLog
                 [_latency_key(k) for k in keys], arr[:, 0].astype(np.int32), arr[:, 2], arr[:, 1]
             )
     trace.flow = _flow_from_table(trace, table)
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) != b"\n":
+            trace.extras["truncated"] = f"{path.name} ends in the middle of a line"
     for arr in (trace.flow.ts, trace.latency.pipeline.ts, trace.latency.element.ts):
         if arr.shape[0]:
             stats.last_ts = max(stats.last_ts, int(arr.max()))
@@ -379,7 +422,6 @@ def _rare_record(
         )
     elif name == "message":
         stats.messages += 1
-        trace.extras.setdefault("tracer_messages", []).append(f)
     elif name in ("query", "element-query"):
         stats.queries += 1
     elif name in ("thread-rusage", "proc-rusage"):

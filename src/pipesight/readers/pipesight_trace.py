@@ -32,6 +32,8 @@ RECORD = np.dtype(
         ("size", "<u4"),
         ("count", "<i4"),
         ("pts", "<u8"),
+        ("vcsw", "<u4"),
+        ("ivcsw", "<u4"),
     ]
 )
 HEADER = np.dtype(
@@ -139,7 +141,7 @@ def load_into(trace: Trace, directory: Path) -> bool:
     flows: list[Flow] = []
     frames: list[Frames] = []
     outsides: list[Outside] = []
-    for k, (_, pid, recs, defs_path, info) in enumerate(loaded):
+    for k, (_, pid, recs, defs_path, _info) in enumerate(loaded):
         offset = k * PROCESS_STRIDE
         defs, notes = read_defs(defs_path)
         trace.notes.extend(notes)
@@ -216,9 +218,8 @@ def _apply_defs(trace: Trace, defs: list[dict[str, Any]], off: int, pid: int) ->
             if trace.monotonic_offset_ns is None:
                 trace.monotonic_offset_ns = int(d["monotonic_ns"]) - int(d["ts"])
         elif t == "state":
-            trace.states.append(
-                {**d, "element": topo.name(int(d["element"]) + off), "element_id": int(d["element"]) + off}
-            )
+            eid = int(d["element"]) + off
+            trace.states.append({**d, "element": topo.name(eid), "element_id": eid})
         elif t in ("message", "eos"):
             rec = dict(d)
             if "element" in d:
@@ -253,7 +254,8 @@ def _build(
     kind = kind[order]
     tid = tid[order]
     ts = recs["ts"][order].astype(np.int64)
-    cpu = recs["cpu"][order].astype(np.int64)
+    cpu_u = recs["cpu"][order]
+    cpu = np.where(cpu_u == NONE_U64, -1, cpu_u.astype(np.int64))
     pad = recs["pad"][order].astype(np.int64)
     pad = np.where(pad > 0, pad + off, 0)
     peer = recs["peer"][order].astype(np.int64)
@@ -263,9 +265,12 @@ def _build(
     pts_u = recs["pts"][order]
     pts = np.where(pts_u == NONE_U64, -1, pts_u.astype(np.int64))
     flags = recs["flags"][order].astype(np.uint32)
+    vcsw = recs["vcsw"][order].astype(np.int64)
+    ivcsw = recs["ivcsw"][order].astype(np.int64)
     del recs
 
-    max_pad = int(max(pad.max(initial=0), peer.max(initial=0), max(trace.topology.pads, default=0)))
+    max_pad = int(max(pad.max(initial=0), peer.max(initial=0),
+                      max(trace.topology.pads, default=0)))
     lut = _processing_lookup(trace, max_pad)
 
     # thread index per record
@@ -310,12 +315,10 @@ def _build(
     if n:
         nxt_same[:-1] = thread[1:] == thread[:-1]
     dt = np.zeros(n, np.int64)
-    dcpu = np.zeros(n, np.int64)
     if n > 1:
         dt[:-1] = np.where(nxt_same[:-1], ts[1:] - ts[:-1], 0)
-        dcpu[:-1] = np.where(nxt_same[:-1], cpu[1:] - cpu[:-1], 0)
     dt = np.maximum(dt, 0)
-    dcpu = np.maximum(dcpu, 0)
+    dcpu, dvol, dinv = _cpu_intervals(ts, cpu, vcsw, ivcsw, dt, thread_first)
 
     pre_idx = np.flatnonzero(is_pre)
     pos = np.full(n, -1, np.int64)
@@ -323,6 +326,8 @@ def _build(
     owned = current >= 0
     self_wall = np.bincount(pos[current[owned]], weights=dt[owned], minlength=pre_idx.shape[0])
     self_cpu = np.bincount(pos[current[owned]], weights=dcpu[owned], minlength=pre_idx.shape[0])
+    self_vol = np.bincount(pos[current[owned]], weights=dvol[owned], minlength=pre_idx.shape[0])
+    self_inv = np.bincount(pos[current[owned]], weights=dinv[owned], minlength=pre_idx.shape[0])
 
     # frame ends: the post closing each pre; unclosed frames end at their thread's last record
     end = np.full(pre_idx.shape[0], -1, np.int64)
@@ -356,6 +361,8 @@ def _build(
         pad=ppad.astype(np.int32),
         self_wall=np.rint(self_wall).astype(np.int64),
         self_cpu=np.rint(self_cpu).astype(np.int64),
+        blocked=np.rint(self_vol).astype(np.int32),
+        preempted=np.rint(self_inv).astype(np.int32),
         count=np.where(is_pull, 1, count[pre_idx]).astype(np.int32),
         depth=depth[pre_idx].astype(np.int16),
         mode=np.where(is_pull, PULL, PUSH).astype(np.int8),
@@ -373,6 +380,8 @@ def _build(
         thread=thread[oi],
         owner=lut[np.minimum(owner_pad, max_pad)].astype(np.int32),
         cpu=dcpu[oi],
+        blocked=dvol[oi].astype(np.int32),
+        preempted=dinv[oi].astype(np.int32),
     )
 
     # flow rows: every push / list push at its entry; every successful pull at its return
@@ -402,6 +411,37 @@ def _build(
         mode=np.where(f_is_pull, PULL, PUSH).astype(np.int8),
     )
     return flow, frames, outside
+
+
+def _cpu_intervals(
+    ts: np.ndarray, cpu: np.ndarray, vcsw: np.ndarray, ivcsw: np.ndarray, dt: np.ndarray,
+    thread_first: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CPU time and context switches in the interval after each record.
+
+    The tracer reads a thread's CPU clock only when a while has passed since its last reading
+    (cpu == -1 otherwise): stretches shorter than that are taken as on the CPU, and what a
+    reading adds beyond them belongs to the interval that ends at it."""
+    n = ts.shape[0]
+    dcpu = dt.astype(np.int64).copy()
+    dvol = np.zeros(n, np.int64)
+    dinv = np.zeros(n, np.int64)
+    if n == 0:
+        return dcpu, dvol, dinv
+    has = cpu >= 0
+    idx = np.arange(n)
+    last = np.maximum.accumulate(np.where(has, idx, -1))
+    prev = np.empty(n, np.int64)
+    prev[0] = -1
+    prev[1:] = last[:-1]
+    r = np.flatnonzero(has & (prev >= thread_first) & (idx > 0))
+    p = prev[r]
+    span = ts[r] - ts[p]
+    closing = dt[r - 1]
+    dcpu[r - 1] = np.clip((cpu[r] - cpu[p]) - (span - closing), 0, closing)
+    dvol[r - 1] = np.maximum(vcsw[r] - vcsw[p], 0)
+    dinv[r - 1] = np.maximum(ivcsw[r] - ivcsw[p], 0)
+    return dcpu, dvol, dinv
 
 
 def _assign_owners(trace: Trace) -> None:

@@ -15,7 +15,8 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
         return None, []
     ts, tid, cpu, wait = [], [], [], []
     names: dict[int, str] = {}
-    ncpu, interval = 0, 0.1
+    ncpu, interval, machine = 0, 0.1, 0
+    sys_ts, sys_busy, sys_total = [], [], []
     bad = 0
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
@@ -30,16 +31,21 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
                 tid.append(d["tid"])
                 cpu.append(d["cpu"])
                 wait.append(d["wait"])
+            elif t == "sys":
+                sys_ts.append(d["ts"])
+                sys_busy.append(d["busy"])
+                sys_total.append(d["total"])
             elif t == "thread":
                 names[int(d["tid"])] = str(d.get("name", ""))
             elif t == "header":
                 ncpu = int(d.get("ncpu", 0))
                 interval = float(d.get("interval_s", 0.1))
+                machine = int(d.get("machine_cpus") or 0)
     notes = [f"{path.name}: skipped {bad} unreadable lines"] if bad else []
     if not ts:
         return None, notes
     if monotonic_offset_ns is None:
-        return None, notes + [f"{path.name}: no clock reference to align the samples; unused"]
+        return None, [*notes, f"{path.name}: no clock reference to align the samples; unused"]
     return CpuSamples(
         ts=np.array(ts, np.int64) - monotonic_offset_ns,
         os_tid=np.array(tid, np.int64),
@@ -48,4 +54,8 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
         names=names,
         ncpu=ncpu,
         interval_s=interval,
+        machine_cpus=machine or ncpu,
+        sys_ts=np.array(sys_ts, np.int64) - monotonic_offset_ns,
+        sys_busy=np.array(sys_busy, np.int64),
+        sys_total=np.array(sys_total, np.int64),
     ), notes

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipesight.errors import UserError
 from pipesight.model import Trace
-from pipesight.readers import gst_tracer_log, pipesight_trace, proc_samples
+from pipesight.readers import gst_tracer_log, hw_samples, nsys, pipesight_trace, proc_samples
 
 
 def is_run_dir(path: Path) -> bool:
@@ -42,14 +42,39 @@ def load(path: Path) -> Trace:
                 trace.inputs.extend(side.inputs)
             else:
                 gst_tracer_log.load_into(trace, log)
-    if not have_frames and not trace.has_flow and not trace.latency:
-        if not trace.run:
+    trace.samples = hw_samples.read_run(path, trace.run)
+    _load_nsys(trace, path)
+    if not have_frames and not trace.has_flow and not trace.latency and trace.gpu is None:
+        if not trace.run and trace.samples is None:
             raise UserError(f"{path}: no trace records found in this directory")
         trace.notes.append("the run recorded no trace records")
     start = trace.run.get("start_monotonic_ns")
     if start is not None and trace.monotonic_offset_ns is not None:
         trace.run_start_ts = int(start) - trace.monotonic_offset_ns
+    err = path / "stderr.log"
+    if err.exists():
+        with open(err, "rb") as f:
+            f.seek(max(err.stat().st_size - 4096, 0))
+            tail = f.read().decode("utf-8", "replace").splitlines()[-12:]
+        trace.extras["stderr_tail"] = tail
+    if trace.samples is not None:
+        if start is not None:  # sample times count from the run's start
+            trace.samples.origin_ns = trace.run_start_ts
+        trace.notes.extend(trace.samples.notes)
     cpu, notes = proc_samples.read(path / "samples" / "proc.jsonl", trace.monotonic_offset_ns)
     trace.cpu = cpu
     trace.notes.extend(notes)
     return trace
+
+
+def _load_nsys(trace: Trace, path: Path) -> None:
+    """RUN/nsys.sqlite (the export of RUN/nsys.nsys-rep, made here when nsys is at hand)."""
+    db, rep = path / "nsys.sqlite", path / "nsys.nsys-rep"
+    if not db.exists() and rep.exists():
+        try:
+            db = nsys.export_rep(rep)
+        except UserError as e:
+            trace.notes.append(str(e))
+            return
+    if db.exists():
+        nsys.load_into(trace, db)

@@ -52,6 +52,12 @@ def render(v: Verdict, console: Console | None = None) -> None:
         c.print(t)
         if len(v.elements) > MAX_ELEMENTS:
             c.print(f"[dim]… {len(v.elements) - MAX_ELEMENTS} more in verdict.json[/dim]")
+    for gp in v.gpus:
+        every = (f", every {gp['gap_spacing_ms']:.1f} ms" if gp.get("gap_spacing_ms") else "")
+        c.print(escape(f"GPU {gp['device']}{' (' + gp['name'] + ')' if gp.get('name') else ''}: "
+                       f"busy {100 * gp['busy_fraction']:.1f}% of {gp['span_ms']:.0f} ms, "
+                       f"{gp['idle_gaps']} idle gaps of {gp['gap_threshold_ms']:g} ms or more "
+                       f"({gp['idle_ms']:.0f} ms{every})"))
     others = [f for f in v.findings if f.title != b.summary][:MAX_FINDINGS]
     for f in others:
         mark = {"critical": "!", "warning": "~", "info": "·"}[f.severity]

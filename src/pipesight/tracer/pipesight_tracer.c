@@ -22,12 +22,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PS_MAGIC 0x31545350u /* "PST1" little endian */
-#define PS_VERSION 1u
+#define PS_VERSION 2u
 #define PS_HEADER_SIZE 64u
 
 enum
@@ -47,15 +48,17 @@ typedef struct
   guint16 buffer_flags;
   guint32 tid;
   guint64 ts;                   /* GStreamer tracer time, ns since gst_init */
-  guint64 cpu_ns;               /* CLOCK_THREAD_CPUTIME_ID of the calling thread */
+  guint64 cpu_ns;               /* the thread's CPU time; G_MAXUINT64 = not read this time */
   guint32 pad;                  /* pad id (defs: "pad") */
   guint32 peer;                 /* peer pad id at the time of the call, 0 = none */
   guint32 size;                 /* bytes (buffer / list total / pulled) */
   gint32 count;                 /* buffers in the call; flow return on *_POST */
   guint64 pts;                  /* first buffer's PTS, G_MAXUINT64 = none */
+  guint32 vcsw;                 /* voluntary context switches of the thread: it blocked */
+  guint32 ivcsw;                /* involuntary ones: it was preempted */
 } PsRecord;
 
-G_STATIC_ASSERT (sizeof (PsRecord) == 48);
+G_STATIC_ASSERT (sizeof (PsRecord) == 56);
 
 typedef struct
 {
@@ -92,16 +95,13 @@ static guint32 next_pad_id = 1;
 static guint32 next_element_id = 1;
 static GQuark pad_quark, element_quark;
 static __thread guint32 cached_tid = 0;
+/* the thread's CPU clock is read (one getrusage call, the costly part of a record) only when
+ * enough wall time has passed since the last reading: shorter stretches are on the CPU */
+static __thread GstClockTime last_reading = 0;
+static __thread gboolean have_reading = FALSE;
+static guint64 min_reading_ns = 20000;
 static __thread gboolean thread_announced = FALSE;
 static gboolean clock_announced = FALSE;
-
-static guint64
-thread_cpu_ns (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t);
-  return (guint64) t.tv_sec * 1000000000ull + (guint64) t.tv_nsec;
-}
 
 static guint64
 clock_ns (clockid_t id)
@@ -407,11 +407,24 @@ emit (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 size,
     return;
   }
   r = (PsRecord *) (records + off);
+  r->cpu_ns = G_MAXUINT64;
+  r->vcsw = r->ivcsw = 0;
+  if (!have_reading || ts - last_reading >= min_reading_ns) {
+    struct rusage ru;
+    /* utime + stime of RUSAGE_THREAD add up to the scheduler's exact run time */
+    if (getrusage (RUSAGE_THREAD, &ru) == 0) {
+      r->cpu_ns = (guint64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+          (guint64) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+      r->vcsw = (guint32) ru.ru_nvcsw;
+      r->ivcsw = (guint32) ru.ru_nivcsw;
+      last_reading = ts;
+      have_reading = TRUE;
+    }
+  }
   r->buffer_flags = flags;
   r->reserved = 0;
   r->tid = current_tid ();
   r->ts = ts;
-  r->cpu_ns = thread_cpu_ns ();
   r->pad = pad_id (pad);
   r->peer = peer ? pad_id (peer) : 0;
   r->size = size;
@@ -658,6 +671,7 @@ open_outputs (void)
 {
   const gchar *dir = g_getenv ("PIPESIGHT_TRACE_DIR");
   const gchar *cap_s = g_getenv ("PIPESIGHT_TRACE_MAX_MB");
+  const gchar *min_s = g_getenv ("PIPESIGHT_CPU_MIN_US");
   guint64 capacity_mb = cap_s ? g_ascii_strtoull (cap_s, NULL, 10) : 2048;
   gchar *path;
   void *map;
@@ -666,6 +680,8 @@ open_outputs (void)
     return FALSE;
   if (capacity_mb == 0)
     capacity_mb = 2048;
+  if (min_s)
+    min_reading_ns = g_ascii_strtoull (min_s, NULL, 10) * 1000ull;
   path = g_strdup_printf ("%s/defs-%d.jsonl", dir, (int) getpid ());
   defs_file = fopen (path, "w");
   g_free (path);

@@ -1,0 +1,33 @@
+"""Whether the profiled command itself failed: crashed, exited non-zero, or hung."""
+
+from __future__ import annotations
+
+from pipesight.analyses.context import Context
+from pipesight.findings import Evidence, Finding
+
+
+def analyze(ctx: Context) -> list[Finding]:
+    run = ctx.trace.run
+    if not run.get("failed"):
+        return []
+    tail = [ln for ln in ctx.trace.extras.get("stderr_tail", []) if ln.strip()][-4:]
+    ev = [
+        Evidence("exit_code", run.get("exit_code"), "", "manifest"),
+        Evidence("ended_by", run.get("ended_by"), "", "manifest"),
+    ]
+    if run.get("signal"):
+        ev.append(Evidence("signal", run.get("signal"), "", "manifest"))
+    for ln in tail:
+        ev.append(Evidence("stderr", ln[:300], "", "stderr"))
+    moved = int(ctx.trace.flow.count.sum()) if ctx.trace.has_flow else 0
+    return [Finding(
+        code="target-failed",
+        title=f"The profiled command failed: {run.get('failure')}"
+              + (f"; {moved} buffers had moved before that" if moved else
+                 "; no buffer moved through the pipeline"),
+        severity="critical",
+        subject=" ".join(run.get("command", [])[:2]) or None,
+        evidence=ev,
+        fix="`pipesight doctor RUN_DIR` explains failures from the captured logs.",
+        confidence="confirmed",
+    )]

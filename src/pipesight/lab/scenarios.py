@@ -1,0 +1,214 @@
+"""CPU pipelines of stock GStreamer elements, each with a planted bottleneck.
+
+Each pipeline is a gst-launch-1.0 description whose element names are placeholders, so that
+the same pipeline runs with GStreamer-like names or with every element renamed: the verdict
+must not change. ``fixed`` replaces or cheapens the culprit; the ground truth (measured by
+bench/lab_ground_truth.py, kept in ground_truth.json beside this file) is that the fixed
+pipeline is at least 1.5x faster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+HD = "video/x-raw,width=1280,height=720"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    planted: str  # what was planted, in words
+    pipeline: str  # gst-launch-1.0 description with {placeholders} for element names
+    fixed: str  # the same with the culprit replaced or cheapened
+    expect_kind: str
+    expect_element: str | None  # placeholder of the culprit, or None
+    trap: str = ""  # what a naive reading would get wrong
+    cpus: tuple[int, ...] | None = None  # pin to these CPUs (taskset)
+    duration_s: float = 5.0
+    delay_s: float = 1.5
+    needs: tuple[str, ...] = ()  # generated media, see lab/media.py
+    # frames for the uninstrumented ground-truth runs (bench/lab_ground_truth.py)
+    gt_frames: int = 600
+
+    def placeholders(self) -> list[str]:
+        return sorted(set(re.findall(r"\{(\w+)\}", self.pipeline + " " + self.fixed)))
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        name="encoder",
+        gt_frames=800,
+        title="JPEG encoding of 720p frames behind a queue",
+        planted="jpegenc on 1280x720 frames, on its own streaming thread",
+        pipeline=(f"videotestsrc name={{src}} pattern=black ! capsfilter name={{caps}} "
+                  f"caps={HD} ! queue name={{q1}} ! jpegenc name={{enc}} ! queue name={{q2}} ! "
+                  "fakesink name={sink} sync=false"),
+        fixed=(f"videotestsrc name={{src}} pattern=black ! capsfilter name={{caps}} caps={HD} ! "
+               "queue name={q1} ! identity name={enc} ! queue name={q2} ! "
+               "fakesink name={sink} sync=false"),
+        expect_kind="element",
+        expect_element="enc",
+    ),
+    Scenario(
+        name="one-thread",
+        gt_frames=800,
+        title="No queues: every element on the source's thread",
+        planted="jpegenc on 720p frames in a pipeline without a single queue",
+        pipeline=(f"videotestsrc name={{src}} pattern=black ! capsfilter name={{caps}} "
+                  f"caps={HD} ! videoconvert name={{conv}} ! jpegenc name={{enc}} ! "
+                  "fakesink name={sink} sync=false"),
+        fixed=(f"videotestsrc name={{src}} pattern=black ! capsfilter name={{caps}} caps={HD} ! "
+               "videoconvert name={conv} ! identity name={enc} ! fakesink name={sink} sync=false"),
+        expect_kind="element",
+        expect_element="enc",
+        trap="one thread does everything: the source's thread is busy, but the source is not "
+             "what costs",
+    ),
+    Scenario(
+        name="decoy",
+        gt_frames=600,
+        title="A heavy-looking encoder that is not the limit",
+        planted="a Lanczos upscale to 1080p on one tee branch, slower than the JPEG encoder on "
+                "the other",
+        pipeline=("videotestsrc name={src} pattern=black ! capsfilter name={caps} "
+                  f"caps={HD},format=I420 ! tee name={{tee}} "
+                  "{tee}. ! queue name={q1} ! jpegenc name={enc} ! fakesink name={sink1} "
+                  "sync=false "
+                  "{tee}. ! queue name={q2} ! videoscale name={scale} method=lanczos ! "
+                  "capsfilter name={caps2} caps=video/x-raw,width=1920,height=1080 ! "
+                  "fakesink name={sink2} sync=false"),
+        fixed=("videotestsrc name={src} pattern=black ! capsfilter name={caps} "
+               f"caps={HD},format=I420 ! tee name={{tee}} "
+               "{tee}. ! queue name={q1} ! jpegenc name={enc} ! fakesink name={sink1} sync=false "
+               "{tee}. ! queue name={q2} ! videoscale name={scale} method=nearest-neighbour ! "
+               "capsfilter name={caps2} caps=video/x-raw,width=1920,height=1080 ! "
+               "fakesink name={sink2} sync=false"),
+        expect_kind="element",
+        expect_element="scale",
+        trap="the encoder looks like the expensive element, but a scaler on the other branch "
+             "sets the pace; the latency tracer also shows the queues holding most latency, "
+             "which is waiting, not work",
+    ),
+    Scenario(
+        name="live-source",
+        gt_frames=150,
+        title="A live camera-like source at 30 fps",
+        planted="videotestsrc is-live=true at 30 fps; everything downstream keeps up",
+        pipeline=("videotestsrc name={src} is-live=true pattern=black ! capsfilter name={caps} "
+                  "caps=video/x-raw,width=640,height=480,framerate=30/1 ! queue name={q1} ! "
+                  "jpegenc name={enc} ! fakesink name={sink} sync=false"),
+        fixed=("videotestsrc name={src} is-live=false pattern=black ! capsfilter name={caps} "
+               "caps=video/x-raw,width=640,height=480,framerate=30/1 ! queue name={q1} ! "
+               "jpegenc name={enc} ! fakesink name={sink} sync=false"),
+        expect_kind="live-source",
+        expect_element="src",
+        trap="the encoder is the costliest element, but the pipeline only waits for frames",
+    ),
+    Scenario(
+        name="sink-sync",
+        gt_frames=150,
+        title="A sink synchronising to the clock in a throughput run",
+        planted="fakesink sync=true paces a non-live 30 fps stream to real time",
+        pipeline=("videotestsrc name={src} pattern=black ! capsfilter name={caps} "
+                  "caps=video/x-raw,width=640,height=480,framerate=30/1 ! queue name={q1} ! "
+                  "jpegenc name={enc} ! fakesink name={sink} sync=true"),
+        fixed=("videotestsrc name={src} pattern=black ! capsfilter name={caps} "
+               "caps=video/x-raw,width=640,height=480,framerate=30/1 ! queue name={q1} ! "
+               "jpegenc name={enc} ! fakesink name={sink} sync=false"),
+        expect_kind="sink-sync",
+        expect_element="sink",
+        trap="the sink's thread is busy all the time, but waiting for the clock, not computing",
+    ),
+    Scenario(
+        name="tee-branch",
+        gt_frames=600,
+        title="A slow tee branch without a queue",
+        planted="jpegenc on the tee's first branch, which has no queue, so it runs on the "
+                "source's thread",
+        pipeline=(f"videotestsrc name={{src}} pattern=black ! capsfilter name={{caps}} "
+                  f"caps={HD} ! tee name={{tee}} "
+                  "{tee}. ! jpegenc name={enc} ! fakesink name={sink1} sync=false async=false "
+                  "{tee}. ! queue name={q1} ! fakesink name={sink2} sync=false async=false"),
+        fixed=(f"videotestsrc name={{src}} pattern=black ! capsfilter name={{caps}} "
+               f"caps={HD} ! tee name={{tee}} "
+               "{tee}. ! identity name={enc} ! fakesink name={sink1} sync=false async=false "
+               "{tee}. ! queue name={q1} ! fakesink name={sink2} sync=false async=false"),
+        expect_kind="element",
+        expect_element="enc",
+        trap="(the sink without a queue must not preroll, async=false, or the tee deadlocks) "
+             "GStreamer's stats tracer sees only pushes: the tee's second push comes after all "
+             "of branch 0's work, so the tee looks slow",
+    ),
+    Scenario(
+        name="oversubscribed",
+        gt_frames=400,
+        title="More busy streaming threads than CPU cores",
+        planted="four JPEG encoder branches pinned to two CPUs",
+        pipeline=(f"videotestsrc name={{src}} pattern=black ! capsfilter name={{caps}} "
+                  f"caps={HD} ! tee name={{tee}} "
+                  "{tee}. ! queue name={q1} ! jpegenc name={enc1} ! fakesink name={sink1} "
+                  "sync=false "
+                  "{tee}. ! queue name={q2} ! jpegenc name={enc2} ! fakesink name={sink2} "
+                  "sync=false "
+                  "{tee}. ! queue name={q3} ! jpegenc name={enc3} ! fakesink name={sink3} "
+                  "sync=false "
+                  "{tee}. ! queue name={q4} ! jpegenc name={enc4} ! fakesink name={sink4} "
+                  "sync=false"),
+        fixed=(f"videotestsrc name={{src}} pattern=black ! capsfilter name={{caps}} "
+               f"caps={HD} ! tee name={{tee}} "
+               "{tee}. ! queue name={q1} ! jpegenc name={enc1} ! fakesink name={sink1} "
+               "sync=false "
+               "{tee}. ! queue name={q2} ! jpegenc name={enc2} ! fakesink name={sink2} "
+               "sync=false"),
+        expect_kind="cpu",
+        expect_element=None,
+        trap="every encoder thread looks saturated; none is the limit alone",
+        cpus=(0, 1),
+    ),
+    Scenario(
+        name="source",
+        gt_frames=150,
+        title="A source that cannot produce faster",
+        planted="videotestsrc drawing random noise (pattern=snow) at 1080p",
+        pipeline=("videotestsrc name={src} pattern=snow ! capsfilter name={caps} "
+                  "caps=video/x-raw,width=1920,height=1080 ! queue name={q1} ! "
+                  "videoconvert name={conv} ! fakesink name={sink} sync=false"),
+        fixed=("videotestsrc name={src} pattern=black ! capsfilter name={caps} "
+               "caps=video/x-raw,width=1920,height=1080 ! queue name={q1} ! "
+               "videoconvert name={conv} ! fakesink name={sink} sync=false"),
+        expect_kind="source",
+        expect_element="src",
+    ),
+    Scenario(
+        name="decoder",
+        title="Decoding H.264 from an MP4 file (a pull-mode demuxer)",
+        planted="single-threaded software H.264 decoding of 720p behind qtdemux reading a file",
+        pipeline=("filesrc name={file} location={media_h264_mp4} ! qtdemux name={demux} ! "
+                  "queue name={q1} ! avdec_h264 name={dec} max-threads=1 ! "
+                  "queue name={q2} ! fakesink name={sink} sync=false"),
+        fixed=("filesrc name={file} location={media_h264_mp4} ! qtdemux name={demux} ! "
+               "queue name={q1} ! h264parse name={dec} ! queue name={q2} ! "
+               "fakesink name={sink} sync=false"),
+        expect_kind="element",
+        expect_element="dec",
+        needs=("h264_mp4",),
+        duration_s=5.0,
+    ),
+]
+
+
+def by_name(name: str) -> Scenario | None:
+    return next((s for s in SCENARIOS if s.name == name), None)
+
+
+def ground_truth() -> dict[str, Any]:
+    try:
+        text = (resources.files("pipesight.lab") / "ground_truth.json").read_text()
+    except FileNotFoundError:
+        return {}
+    return json.loads(text)

@@ -1,0 +1,98 @@
+"""Interval arithmetic on numpy arrays of [start, end) nanosecond intervals.
+
+A *set* is a pair of sorted arrays of disjoint, non-touching intervals, as ``union`` returns.
+Raw interval arrays (overlapping, unsorted) are accepted where the name says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Set = tuple[np.ndarray, np.ndarray]
+EMPTY: Set = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def union(start: np.ndarray, end: np.ndarray) -> Set:
+    """The union of raw intervals; intervals that touch are merged (no gap between them)."""
+    if start.shape[0] == 0:
+        return EMPTY
+    order = np.argsort(start, kind="stable")
+    s = np.asarray(start, np.int64)[order]
+    e = np.asarray(end, np.int64)[order]
+    reach = np.maximum.accumulate(e)
+    # a new interval begins where it starts after everything before it has ended
+    new = np.empty(s.shape[0], bool)
+    new[0] = True
+    new[1:] = s[1:] > reach[:-1]
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, s.shape[0] - 1)
+    return s[first], reach[last]
+
+
+def total(st: Set) -> int:
+    return int((st[1] - st[0]).sum())
+
+
+def gaps(st: Set) -> Set:
+    """The holes between the intervals of a set."""
+    return st[1][:-1].copy(), st[0][1:].copy()
+
+
+def _covered_upto(st: Set, x: np.ndarray) -> np.ndarray:
+    """For each x, the length of the set lying before x."""
+    s, e = st
+    if s.shape[0] == 0:
+        return np.zeros(np.shape(x), np.int64)
+    cum = np.concatenate([[0], np.cumsum(e - s)])
+    k = np.searchsorted(s, x, side="right")  # intervals starting at or before x
+    prev_end = np.where(k > 0, e[np.maximum(k - 1, 0)], 0)
+    return cum[k] - np.maximum(prev_end - x, 0)
+
+
+def overlap(st: Set, qs: np.ndarray, qe: np.ndarray) -> np.ndarray:
+    """For each query interval [qs, qe), how much of it the set covers."""
+    qs = np.asarray(qs, np.int64)
+    qe = np.asarray(qe, np.int64)
+    return _covered_upto(st, qe) - _covered_upto(st, qs)
+
+
+def _combine(a: Set, b: Set, keep) -> Set:
+    pts = np.sort(np.concatenate([a[0], a[1], b[0], b[1]]))
+    if pts.shape[0]:
+        pts = pts[np.concatenate([[True], pts[1:] != pts[:-1]])]
+    if pts.shape[0] < 2:
+        return EMPTY
+    lo, hi = pts[:-1], pts[1:]
+    mid = lo + (hi - lo) // 2
+
+    def inside(st: Set) -> np.ndarray:
+        k = np.searchsorted(st[0], mid, side="right") - 1
+        return (k >= 0) & (mid < st[1][np.maximum(k, 0)]) if st[0].shape[0] else \
+            np.zeros(mid.shape, bool)
+
+    sel = keep(inside(a), inside(b)) & (hi > lo)
+    return union(lo[sel], hi[sel])
+
+
+def subtract(a: Set, b: Set) -> Set:
+    return _combine(a, b, lambda x, y: x & ~y)
+
+
+def intersect(a: Set, b: Set) -> Set:
+    return _combine(a, b, lambda x, y: x & y)
+
+
+def summed_overlap(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """For consecutive chunks [edges[i], edges[i+1]), the summed overlap of raw (possibly
+    overlapping) intervals with each chunk: concurrent intervals count twice. Applied to a
+    set, this is the time the set covers in each chunk."""
+    s = np.sort(np.asarray(start, np.int64))
+    e = np.sort(np.asarray(end, np.int64))
+    cs = np.concatenate([[0], np.cumsum(s)])
+    ce = np.concatenate([[0], np.cumsum(e)])
+    x = np.asarray(edges, np.int64)
+    ks = np.searchsorted(s, x, side="left")
+    ke = np.searchsorted(e, x, side="left")
+    # sum over intervals of (min(x, end) - start) for start < x
+    f = (ks * x - cs[ks]) - (ke * x - ce[ke])
+    return np.diff(f)

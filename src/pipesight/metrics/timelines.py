@@ -1,0 +1,165 @@
+"""Series over the window for reports and timelines: frames per second at the sinks, queue
+levels, and how busy each streaming thread was with each element. Downsampled to a few hundred
+points, so that an hour-long run draws as fast as a second-long one.
+
+Times are nanoseconds on the tracer clock (bin edges or sample times); busy time follows the
+same accounting as metrics.activity (a queue's idle calls are waiting, everything else works).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipesight.metrics.activity import waiting_ns
+from pipesight.metrics.throughput import timeline as fps_timeline
+from pipesight.metrics.window import Window
+
+MAX_BINS = 400
+MIN_BINS = 10
+FRAMES_PER_BIN = 10  # aim: enough frames in a bin for its rate to mean something
+BUSY_BIN_NS = 10_000_000  # busy timelines: no finer than 10 ms
+
+
+@dataclass
+class Series:
+    label: str
+    ts: np.ndarray  # ns, tracer clock
+    value: np.ndarray
+    unit: str
+    limit: float | None = None  # a reference line (a queue's max-size-buffers)
+
+
+@dataclass
+class ThreadBusy:
+    thread: int
+    edges: np.ndarray  # ns, tracer clock, bins + 1
+    layers: list[tuple[int, np.ndarray]] = field(default_factory=list)  # element, busy share
+    other: np.ndarray | None = None  # the remaining elements together
+
+    @property
+    def total(self) -> np.ndarray:
+        tot = np.zeros(self.edges.shape[0] - 1)
+        for _, v in self.layers:
+            tot += v
+        return tot + (self.other if self.other is not None else 0.0)
+
+
+@dataclass
+class Timelines:
+    throughput: list[Series]
+    queues: list[Series]
+    busy: list[ThreadBusy]
+
+
+def compute(trace, metrics) -> Timelines:
+    """Every series, once, for all the renderers that draw them."""
+    return Timelines(throughput_series(trace, metrics), queue_series(metrics),
+                     thread_busy(trace, metrics))
+
+
+def throughput_series(trace, metrics) -> list[Series]:
+    """Frames per second into each sink, most frames first."""
+    w: Window | None = metrics.window
+    if w is None:
+        return []
+    out = []
+    for s in sorted(metrics.sinks, key=lambda r: -r.frames):
+        bins = int(np.clip(s.frames // FRAMES_PER_BIN, MIN_BINS, MAX_BINS))
+        centres, fps = fps_timeline(trace, w, s.element, bins)
+        out.append(Series(s.name, (centres * 1e9).astype(np.int64), fps, "fps"))
+    return out
+
+
+def queue_series(metrics) -> list[Series]:
+    """Buffers held by each hand-over element, fullest on average first."""
+    w: Window | None = metrics.window
+    if w is None:
+        return []
+    qs = sorted(metrics.queues.values(), key=lambda q: -(q.mean_fill or 0.0) - q.mean_level_buffers
+                * 1e-9)
+    return [Series(q.name, (w.start + q.series_t * 1e9).astype(np.int64), q.series_level,
+                   "buffers", q.limits.get("buffers")) for q in qs]
+
+
+def busy_bins(w: Window) -> np.ndarray:
+    span = max(w.end - w.start, 1)
+    n = int(np.clip(span // BUSY_BIN_NS, MIN_BINS, MAX_BINS))
+    return np.linspace(w.start, w.end, n + 1)
+
+
+def thread_busy(trace, metrics, top: int = 6) -> list[ThreadBusy]:
+    """Per streaming thread, the share of each bin each element kept it busy (its ``top``
+    busiest elements apart, the rest together). Needs pipesight's entry/return records."""
+    w: Window | None = metrics.window
+    act = metrics.activity
+    fr, out = trace.frames, trace.outside
+    if w is None or act is None or act.basis != "exact" or fr is None or out is None:
+        return []
+    edges = busy_bins(w)
+    rel = edges - w.start
+    width = np.diff(edges)
+    # records: frames (an element's own time) and the time between top-level calls (the
+    # thread owner's), each spread evenly over the span it happened in
+    fsel = (fr.element >= 0) & (fr.end >= w.start) & (fr.start <= w.end)
+    osel = (out.owner >= 0) & (out.end >= w.start) & (out.start <= w.end)
+    el = np.concatenate([fr.element[fsel], out.owner[osel]]).astype(np.int64)
+    th = np.concatenate([fr.thread[fsel], out.thread[osel]]).astype(np.int64)
+    start = np.concatenate([fr.start[fsel], out.start[osel]]) - w.start
+    end = np.concatenate([fr.end[fsel], out.end[osel]]) - w.start
+    wall = np.concatenate([fr.self_wall[fsel], out.end[osel] - out.start[osel]]).astype(float)
+    cpu = np.concatenate([fr.self_cpu[fsel], out.cpu[osel]]).astype(float)
+    blocked = np.concatenate([fr.blocked[fsel], out.blocked[osel]])
+    busy = np.maximum(wall - waiting_ns(el, wall, cpu, blocked, act.boundary), 0.0)
+    # (thread, element) pairs numbered without sorting millions of records
+    el_c = np.cumsum(np.bincount(el, minlength=1) > 0)[el] - 1
+    n_el = int(el_c.max(initial=-1)) + 1
+    group = th * n_el + el_c
+    n_groups = (int(th.max(initial=-1)) + 1) * n_el
+    nb = rel.shape[0] - 1
+    # a record inside one bin adds to it; the few that cross bin edges are spread
+    b0 = np.clip(np.searchsorted(rel, start, side="right") - 1, 0, nb - 1)
+    b1 = np.clip(np.searchsorted(rel, end, side="right") - 1, 0, nb - 1)
+    inside = (b0 == b1) & (start >= 0) & (end <= rel[-1])
+    acc = np.bincount(group[inside] * nb + b0[inside], weights=busy[inside],
+                      minlength=n_groups * nb).reshape(n_groups, nb)
+    cross = np.flatnonzero(~inside)
+    if cross.shape[0]:
+        order = cross[np.argsort(group[cross], kind="stable")]
+        cuts = np.flatnonzero(np.diff(group[order])) + 1
+        for part in np.split(order, cuts):
+            acc[group[part[0]]] += np.diff(_spread(start[part], end[part], busy[part], rel))
+    per_thread: dict[int, list[tuple[int, np.ndarray]]] = {}
+    el_of = np.flatnonzero(np.bincount(el, minlength=1) > 0)
+    for gi in np.flatnonzero(acc.sum(1) > 0).tolist():
+        t, ec = divmod(gi, n_el)
+        per_thread.setdefault(int(t), []).append(
+            (int(el_of[ec]), np.clip(acc[gi] / width, 0.0, 1.0)))
+    result = []
+    for t in sorted(per_thread, key=lambda t: -act.threads[t].busy_fraction
+                    if t in act.threads else 0.0):
+        layers = sorted(per_thread[t], key=lambda x: -float(x[1].sum()))
+        tb = ThreadBusy(t, edges, layers[:top])
+        if len(layers) > top:
+            tb.other = np.sum([v for _, v in layers[top:]], axis=0)
+        result.append(tb)
+    return result
+
+
+def _spread(start: np.ndarray, end: np.ndarray, weight: np.ndarray, at: np.ndarray
+            ) -> np.ndarray:
+    """Cumulative weight up to each time in ``at``, each record's weight spread evenly over
+    [start, end]: C(t) = sum of w * clip((t - start) / (end - start), 0, 1)."""
+    d = np.maximum(end - start, 1).astype(float)
+    rate = weight / d
+    so = np.argsort(start)
+    eo = np.argsort(end)
+    s_sorted, e_sorted = start[so].astype(float), end[eo].astype(float)
+    r_s = np.concatenate([[0.0], np.cumsum(rate[so])])
+    rs_s = np.concatenate([[0.0], np.cumsum(rate[so] * s_sorted)])
+    r_e = np.concatenate([[0.0], np.cumsum(rate[eo])])
+    re_e = np.concatenate([[0.0], np.cumsum(rate[eo] * e_sorted)])
+    i = np.searchsorted(s_sorted, at, side="right")
+    j = np.searchsorted(e_sorted, at, side="right")
+    return at * (r_s[i] - r_e[j]) - (rs_s[i] - re_e[j])
