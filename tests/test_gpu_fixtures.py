@@ -119,3 +119,19 @@ def test_nsys_reports_agree_with_the_exports(traces) -> None:
             r"^\s+[0-9.]+\s+[0-9,]+\s+([0-9,]+)\s", text, re.M))
         held = db.execute("SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL").fetchone()[0]
         assert counted == held, mode
+
+
+def test_pipesight_names_the_naive_pipelines_post_processing_thread() -> None:
+    """The issue's question on the naive capture: what leaves the GPU idle? The post-processing
+    thread, confirmed by two signals."""
+    import json
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "pipesight", "analyze", "--json",
+                        str(FIX / "naive.sqlite")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    b = json.loads(r.stdout)["bottleneck"]
+    assert b["kind"] == "gpu-starved" and b["confidence"] == "confirmed"
+    assert b["thread"].startswith("postprocess ")
+    assert "post-processing" in b["summary"]
