@@ -3,4 +3,4 @@
 To add a command: write pipesight/commands/NAME.py and add NAME to COMMANDS.
 """
 
-COMMANDS = ["profile", "analyze", "lab", "doctor", "report", "graph", "compare"]
+COMMANDS = ["profile", "analyze", "lab", "doctor", "report", "graph", "compare", "bench_model"]

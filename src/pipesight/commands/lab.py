@@ -16,13 +16,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     lr.add_argument("-o", "--output", metavar="RUN_DIR")
     lr.add_argument("--duration", type=float, default=None, metavar="S")
     lr.add_argument("--json", action="store_true")
+    lg = lsub.add_parser("gpu", help="the DeepStream-shaped GPU pipeline, naive or tuned")
+    from pipesight.lab.gpu.cli import add_arguments
+
+    add_arguments(lg)
     lb.set_defaults(func=run, _lab_parser=lb)
 
 
 def run(a: argparse.Namespace) -> int:
-    from pipesight.lab import cli as lab_cli
-
     if not a.lab_cmd:
         a._lab_parser.print_help()
         return 2
+    if a.lab_cmd == "gpu":
+        from pipesight.lab.gpu.cli import run_gpu
+
+        return run_gpu(a)
+    from pipesight.lab import cli as lab_cli
+
     return lab_cli.run(a)

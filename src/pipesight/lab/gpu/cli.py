@@ -1,0 +1,92 @@
+"""``pipesight lab gpu``: run the GPU lab pipeline for a set duration and print its FPS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pipesight.errors import UserError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=("naive", "tuned"), default="tuned")
+    p.add_argument("--streams", type=int, default=8, metavar="N", help="input streams (8)")
+    p.add_argument("--batch", type=int, default=None, metavar="B",
+                   help="frames per batch, a multiple of --streams (default: one per stream)")
+    p.add_argument("--duration", type=float, default=10.0, metavar="S",
+                   help="measured seconds, after --warmup (10)")
+    p.add_argument("--warmup", type=float, default=3.0, metavar="S",
+                   help="seconds run before measuring (3)")
+    p.add_argument("--model", default="yolo-x", help="detector (yolo-x, yolo-m, yolo-tiny)")
+    p.add_argument("--backend", default="cudagraph",
+                   choices=("eager", "cudagraph", "compile", "compile-cudagraph"))
+    p.add_argument("--precision", choices=("fp16", "bf16", "fp32"), default="fp16")
+    p.add_argument("--source", choices=("nvdec", "nvdec-sync", "gst", "synthetic"),
+                   default="nvdec",
+                   help="nvdec: the H.264 clips on NVDEC (PyNvVideoCodec's ThreadedDecoder); "
+                   "nvdec-sync: NVDEC driven packet by packet from Python; gst: decoded on the "
+                   "CPU by GStreamer; synthetic: frames made on the GPU (no decode)")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--frame-size", default=None, metavar="WxH",
+                   help="scale decoded frames (gst/synthetic sources only)")
+    p.add_argument("--output-size", default="1280x720", metavar="WxH",
+                   help="tiled picture size (1280x720)")
+    p.add_argument("--batches", type=int, default=None, metavar="K",
+                   help="stop after K batches instead of a duration")
+    p.add_argument("--cuda-profiler-window", action="store_true",
+                   help="call cudaProfilerStart/Stop around the measured window, for "
+                   "nsys profile --capture-range=cudaProfilerApi")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _size(text: str | None, flag: str) -> tuple[int, int] | tuple[None, None]:
+    if text is None:
+        return None, None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"{flag} must be WIDTHxHEIGHT, e.g. 1280x720") from None
+    if w < 2 or h < 2 or w % 2 or h % 2:
+        raise UserError(f"{flag} must be even and at least 2x2")
+    return w, h
+
+
+def run_gpu(a: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise UserError("the GPU lab needs PyTorch: pip install 'pipesight[lab]'") from None
+    from pipesight.lab.gpu.pipeline import LabConfig, run_lab
+
+    fw, fh = _size(a.frame_size, "--frame-size")
+    ow, oh = _size(a.output_size, "--output-size")
+    if a.duration <= 0 or a.warmup < 0:
+        raise UserError("--duration must be positive and --warmup 0 or more")
+    if a.batches is not None and a.batches < 1:
+        raise UserError("--batches must be 1 or more")
+    if a.source.startswith("nvdec"):
+        try:
+            import PyNvVideoCodec  # noqa: F401
+        except Exception as e:
+            raise UserError(f"--source nvdec needs PyNvVideoCodec ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else ''}); "
+                            "use --source synthetic (no decode) or gst (CPU decode)") from None
+    cfg = LabConfig(mode=a.mode, streams=a.streams, batch=a.batch, duration=a.duration,
+                    warmup=a.warmup, model=a.model, backend=a.backend, precision=a.precision,
+                    source=a.source, device=a.device, frame_width=fw, frame_height=fh,
+                    out_width=ow or 1280, out_height=oh or 720, max_batches=a.batches,
+                    profiler_window=a.cuda_profiler_window)
+    res = run_lab(cfg)
+    if a.json:
+        print(json.dumps(res.to_dict(), indent=2))
+        return 0
+    b = res.boxes_per_frame
+    boxes = (f"; boxes/frame {b['mean']:.1f} ({b['min']:.0f}..{b['max']:.0f})" if b else "")
+    fps = f"{res.fps:.1f} FPS over {res.window_s:.1f} s" if res.fps else "no FPS (no window)"
+    print(f"lab gpu {res.mode}: {res.streams} streams, batch {res.batch}, {cfg.model} "
+          f"{res.backend} {cfg.precision}, source {res.source}: {fps} "
+          f"({res.frames} frames, {res.pictures} tiled pictures){boxes}")
+    for n in res.notes:
+        print(f"note: {n}", file=sys.stderr)
+    return 0
