@@ -1,14 +1,14 @@
 """compare with GPU timelines (Nsight Systems exports): each device's busy share, idle gaps and
 the GPU time per NVTX range are carried from each side's verdict and compared.
 
-Skips until an Nsight Systems reader is registered (issue #3). The before/after pair comes
-from the GPU helper: tests/fixtures/gpu/NAME-before.sqlite and NAME-after.sqlite (or
-NAME_before / NAME_after), each pair one workload before and after one change.
+The before/after pair is the GPU lab pipeline before and after tuning (tests/fixtures/gpu:
+naive.sqlite and tuned.sqlite.xz, captured on an H200): the post-processing moved onto the GPU
+and overlapped, so the GPU went from starved to full.
 """
 
 from __future__ import annotations
 
-import re
+import lzma
 from pathlib import Path
 
 import pytest
@@ -36,15 +36,15 @@ def nsys_reader(corpus) -> None:
         pytest.skip("no Nsight Systems reader registered yet (issue #3)")
 
 
-def pairs() -> list[tuple[Path, Path]]:
-    out = []
-    for before in sorted(FIXTURES.glob("*.sqlite")) if FIXTURES.is_dir() else []:
-        m = re.fullmatch(r"(.+)([-_])before\.sqlite", before.name)
-        if m:
-            after = before.with_name(f"{m.group(1)}{m.group(2)}after.sqlite")
-            if after.is_file():
-                out.append((before, after))
-    return out
+@pytest.fixture(scope="module")
+def lab_pair(tmp_path_factory) -> tuple[Path, Path]:
+    naive, tuned_xz = FIXTURES / "naive.sqlite", FIXTURES / "tuned.sqlite.xz"
+    if not (naive.is_file() and tuned_xz.is_file()):
+        pytest.skip(f"no before/after GPU fixtures in {FIXTURES}")
+    tuned = tmp_path_factory.mktemp("gpu") / "tuned.sqlite"
+    with lzma.open(tuned_xz) as src, open(tuned, "wb") as dst:
+        dst.write(src.read())
+    return naive, tuned
 
 
 def gpu_numbers(path: Path) -> dict[str, float]:
@@ -85,11 +85,8 @@ def test_two_different_exports(corpus, nsys_reader):
     assert only_b == ["1"]  # the second H100 exists in B only
 
 
-@pytest.mark.parametrize("pair", pairs() or [None], ids=lambda p: p[0].stem if p else "none")
-def test_gpu_change_before_and_after(pair, nsys_reader):
-    if pair is None:
-        pytest.skip(f"no before/after GPU fixtures in {FIXTURES} yet")
-    before, after = pair
+def test_gpu_change_before_and_after(lab_pair, nsys_reader):
+    before, after = lab_pair
     c = compare_paths(before, after)
     assert_carries_each_verdict(c, before, after)
     _, _, va, _ = analyze_path(before)
@@ -103,3 +100,8 @@ def test_gpu_change_before_and_after(pair, nsys_reader):
     if va.throughput_fps and vb.throughput_fps:
         assert c.throughput.a == pytest.approx(va.throughput_fps)
         assert c.throughput.b == pytest.approx(vb.throughput_fps)
+    # the lab's own change: a starved GPU became a full one
+    busy = next(r for r in c.section("gpu") if r.a == r.b == "0").changes["gpu_busy_pct"]
+    assert busy.significant and busy.delta > 50
+    assert va.bottleneck.kind == "gpu-starved" and vb.bottleneck.kind == "gpu"
+    assert "GPU 0 busy rose" in c.sentence
