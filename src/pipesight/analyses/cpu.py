@@ -62,14 +62,18 @@ def analyze(ctx: Context) -> list[Finding]:
     if not signals:
         return []
     names = ", ".join(f"{n} {100 * c:.0f}%" for n, c in heavy[:4])
-    # the pipeline's own doing: it uses the cores itself, or its threads want more cores than
-    # there are while it holds at least half of what the machine uses
+    # the pipeline's own doing: it uses the cores itself, or more of its streaming threads are
+    # saturated (never waiting on a queue) than there are cores. Threads wanting to run are not
+    # enough: other processes make every runnable thread wait longer.
     own = demand is None
     if cpu is not None:
         own = cpu.total_cores >= CORES_USED * ncpu
-        if demand is not None and demand > ncpu:
-            busy = cpu.machine_busy_cores
-            own = own or busy is None or cpu.total_cores >= 0.5 * busy
+    if act is not None and act.basis == "exact":
+        saturated = sum(1 for tt in act.threads.values() if tt.busy_fraction >= 0.9)
+        ev.append(Evidence("saturated_streaming_threads", saturated, "threads", "tracer"))
+        own = own or saturated > ncpu
+    elif demand is not None:
+        own = own or demand > ncpu
     if cpu is not None and others is not None and others >= 0.5 and not own:
         # not the pipeline's own doing: say so, and leave the verdict to its limiting stage
         return [Finding(
