@@ -148,3 +148,44 @@ def test_usage_mistakes(args):
     r = run(*args)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
+
+
+@needs_gst
+def test_pipesight_stopped_or_killed_leaves_nothing_running(tmp_path):
+    import os
+    import signal
+    import time
+
+    def start(d):
+        p = subprocess.Popen([*PIPESIGHT, "profile", "-o", str(d), "--", "gst-launch-1.0",
+                              "videotestsrc", "!", "fakesink"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not list((d / "trace").glob("events-*.bin")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        events = next((d / "trace").glob("events-*.bin"))
+        return p, int(events.stem.split("-")[1])
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+
+    # SIGTERM (a cancelled CI job): the pipeline is stopped like Ctrl-C and the run kept
+    p, child = start(tmp_path / "term")
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+    time.sleep(0.5)
+    assert not alive(child)
+    assert json.loads((tmp_path / "term" / "manifest.json").read_text())["ended_by"]
+    # SIGKILL: nothing can be cleaned up, but the command dies with pipesight
+    p, child = start(tmp_path / "kill")
+    p.kill()
+    p.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(child)

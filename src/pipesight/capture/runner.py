@@ -119,10 +119,12 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
     start_mono = time.monotonic_ns()
     ended_by = "exit"
     interrupted = False
-    with open(run_dir / "stdout.log", "wb") as out_f, open(run_dir / "stderr.log", "wb") as err_f:
+    with open(run_dir / "stdout.log", "wb") as out_f, open(run_dir / "stderr.log", "wb") as err_f, \
+            _terminate_is_interrupt():
         try:
             proc = subprocess.Popen(run_argv, env=env, stdout=out_f, stderr=err_f,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=_die_with_parent)
         except OSError as e:
             raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
         sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl",
@@ -214,6 +216,35 @@ def _wait_watched(proc: subprocess.Popen, opts: CaptureOptions) -> str:
         if deadline is not None and time.monotonic() >= deadline:
             return _stop(proc, opts.grace_s, f"stopped at --duration {opts.duration_s:g}s",
                          opts.on_hung)
+
+
+def _die_with_parent() -> None:
+    """In the child: if pipesight is killed outright, its command goes too (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@contextlib.contextmanager
+def _terminate_is_interrupt():
+    """SIGTERM or SIGHUP to pipesight (a CI job cancelled, a terminal closed) stops the command
+    the way Ctrl-C does, so that it does not run on unattended."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = {}
+    try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            old[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def _stop(proc: subprocess.Popen, grace_s: float, why: str,
