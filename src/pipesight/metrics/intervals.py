@@ -96,3 +96,28 @@ def summed_overlap(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.
     # sum over intervals of (min(x, end) - start) for start < x
     f = (ks * x - cs[ks]) - (ke * x - ce[ke])
     return np.diff(f)
+
+
+class Merging:
+    """The union of raw intervals that arrive in batches, for sets too big to hold at once:
+    what nothing still to come can change is handed out by ``settle`` and forgotten."""
+
+    def __init__(self) -> None:
+        self.s, self.e = EMPTY
+
+    def add(self, start: np.ndarray, end: np.ndarray) -> None:
+        if start.shape[0]:
+            self.s, self.e = union(np.concatenate([self.s, start]),
+                                   np.concatenate([self.e, end]))
+
+    def settle(self, front: float) -> Set:
+        """Given that every interval still to come starts at ``front`` or later, the intervals
+        that end before it are final: returned in order, and dropped (one ending at ``front``
+        could still merge with one starting there)."""
+        k = int(np.searchsorted(self.e, front, side="left"))
+        out = (self.s[:k], self.e[:k])
+        self.s, self.e = self.s[k:], self.e[k:]
+        return out
+
+    def __len__(self) -> int:
+        return int(self.s.shape[0])
