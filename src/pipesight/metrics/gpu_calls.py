@@ -1,15 +1,15 @@
-"""The API calls that can matter to what the threads did around the GPU, in one streamed pass.
+"""The OS runtime, GIL and video codec calls that can matter to what the threads did around
+the GPU, in one streamed pass after the operations (the CUDA calls come with the operations:
+``gpu_join``).
 
-A run makes millions of calls (a launch per kernel, OS calls in polling loops); the thread view
-needs few of them: CUDA synchronization (all of it: a thread waiting for the GPU), calls that
-overlap an idle gap of the GPU, OS and GIL waits inside a thread's own NVTX ranges (they are
-taken out of its busy time), the launching threads' blocking calls, and how many calls each
-thread made. Everything else is counted and dropped as it streams past.
+A run makes millions of calls (OS calls in polling loops); the thread view needs few: those that
+overlap an idle gap of the GPU, the waits inside a thread's own NVTX ranges (they are taken out
+of its busy time), and how many calls each thread made. Everything else is counted and dropped
+as it streams past.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +26,6 @@ from pipesight.model.gpu import (
 )
 
 Thread = tuple[int, int]  # (pid, tid)
-SYNC_NAME = re.compile(r"Synchronize", re.IGNORECASE)
-ASYNC_NAME = re.compile(r"Async", re.IGNORECASE)
 
 
 @dataclass
@@ -46,22 +44,6 @@ class CallFacts:
     video_calls: dict[int, int] = field(default_factory=dict)  # thread_key -> calls made
 
 
-class _Names:
-    """Whether each string matches a pattern, each distinct string tested once."""
-
-    def __init__(self, g: GpuTimeline, rx: re.Pattern) -> None:
-        self.g, self.rx = g, rx
-        self.known: dict[int, bool] = {}
-
-    def __call__(self, ids: np.ndarray) -> np.ndarray:
-        if not ids.shape[0]:
-            return np.zeros(0, bool)
-        u, inv = np.unique(ids, return_inverse=True)
-        hit = np.array([self.known.setdefault(i, bool(self.rx.search(self.g.string(i))))
-                        for i in u.tolist()], bool)
-        return hit[inv]
-
-
 def own_range_sets(g: GpuTimeline) -> dict[int, iv.Set]:
     """Per thread_key: the union of the NVTX ranges the thread opened and closed itself."""
     nv = g.nvtx
@@ -75,6 +57,20 @@ def own_range_sets(g: GpuTimeline) -> dict[int, iv.Set]:
     return out
 
 
+def _calls(start: np.ndarray, end: np.ndarray, thread: np.ndarray, name: np.ndarray
+           ) -> Calls:
+    pid, tid = split_thread_key(thread)
+    c = Calls(start=start, end=end, pid=pid, tid=tid, name=name.astype(np.int32),
+              correlation=np.full(start.shape[0], -1, np.int64))
+    return c.take(np.argsort(c.start, kind="stable"))
+
+
+def _joined(parts: list[tuple[np.ndarray, ...]], n: int) -> list[np.ndarray]:
+    if not parts:
+        return [np.zeros(0, np.int64) for _ in range(n)]
+    return [np.concatenate([p[i] for p in parts]) for i in range(n)]
+
+
 class _Keep:
     """Rows of one kind of call kept as they stream past."""
 
@@ -86,13 +82,7 @@ class _Keep:
             self.parts.append((ch.start[sel], ch.end[sel], ch.thread[sel], ch.name[sel]))
 
     def calls(self) -> Calls:
-        if not self.parts:
-            return Calls.empty()
-        s, e, t, n = (np.concatenate([p[i] for p in self.parts]) for i in range(4))
-        pid, tid = split_thread_key(t)
-        c = Calls(start=s, end=e, pid=pid, tid=tid, name=n.astype(np.int32),
-                  correlation=np.full(s.shape[0], -1, np.int64))
-        return c.take(np.argsort(c.start, kind="stable"))
+        return _calls(*_joined(self.parts, 4))
 
 
 def _touches(st: iv.Set, s: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -105,35 +95,27 @@ def scan_calls(g: GpuTimeline, ops: OpScan, gaps: iv.Set, launchers: set[int]) -
     if g.source is None:
         raise ValueError("a GPU timeline without its export cannot be measured")
     facts = CallFacts()
-    own = own_range_sets(g)
-    sync_name, async_name = _Names(g, SYNC_NAME), _Names(g, ASYNC_NAME)
+    rt = ops.runtime
+    facts.runtime_threads = sorted(rt.threads)
+    seq, s, e, t = _joined(rt.sync, 4)
+    facts.sync = _calls(s, e, t, np.full(s.shape[0], -1))
+    os_, oe, ot = _joined(rt.other, 3)
+    facts.other = _calls(os_, oe, ot, np.full(os_.shape[0], -1))
+    # the launching threads' blocking calls: synchronization, and copies that block (an API
+    # without Async, or an asynchronous copy from or to pageable memory)
     cp = ops.copies
-    copy_rids = np.unique(cp.call)
-    pageable_rids = np.unique(cp.call[cp.pageable])
+    blocking_copy = ~cp.call_async
+    paged = np.unique(cp.call[cp.pageable])
+    blocking_copy |= np.isin(cp.call, paged)
+    for k in launchers:
+        mine = t == k
+        cm = (cp.call_thread == k) & blocking_copy
+        ids = np.concatenate([seq[mine], cp.call[cm]])
+        ends = np.concatenate([e[mine], cp.call_start[cm] + cp.call_dur[cm]])
+        _, first = np.unique(ids, return_index=True)  # a call counts once
+        facts.blocking_end[k] = np.sort(ends[first])
     with g.source.session(g) as sess:
-        chosen = sess.chosen_calls(g.sync.pid, g.sync.correlation) if len(g.sync) else \
-            np.zeros(0, np.int64)
-        sync_rids = np.unique(chosen[chosen >= 0])
-        threads: set[int] = set()
-        sync, other = _Keep(), _Keep()
-        blocking: dict[int, list[np.ndarray]] = {}
-        for ch in sess.call_chunks("runtime"):
-            threads.update(np.unique(ch.thread).tolist())
-            is_sync = sync_name(ch.name) | np.isin(ch.rid, sync_rids)
-            sync.add(ch, is_sync)
-            other.add(ch, ~is_sync & _touches(gaps, ch.start, ch.end))
-            for t in launchers:
-                mine = ch.thread == t
-                if not mine.any():
-                    continue
-                copy = np.isin(ch.rid, copy_rids) & (~async_name(ch.name)
-                                                     | np.isin(ch.rid, pageable_rids))
-                b = mine & (is_sync | copy)
-                if b.any():
-                    blocking.setdefault(t, []).append(ch.end[b])
-        facts.runtime_threads = sorted(threads)
-        facts.sync, facts.other = sync.calls(), other.calls()
-        facts.blocking_end = {t: np.sort(np.concatenate(v)) for t, v in blocking.items()}
+        own = own_range_sets(g)
         facts.osrt, facts.osrt_threads, _ = _waits(sess, "osrt", gaps, own)
         facts.gil, facts.gil_threads, _ = _waits(sess, "gil", gaps, own)
         facts.video, _, facts.video_calls = _waits(sess, "video", gaps, own)
@@ -146,7 +128,7 @@ def _waits(sess, group: str, gaps: iv.Set, own: dict[int, iv.Set]
     made any, and how many each."""
     keep = _Keep()
     counts: dict[int, int] = {}
-    for ch in sess.call_chunks(group):
+    for ch in sess.call_stream(group).chunks():
         sel = _touches(gaps, ch.start, ch.end)
         u, c = np.unique(ch.thread, return_counts=True)
         for t, n in zip(u.tolist(), c.tolist(), strict=True):

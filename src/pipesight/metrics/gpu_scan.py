@@ -1,13 +1,14 @@
-"""Everything measured from the GPU operations, in one pass over them.
+"""Everything measured from the GPU operations and the CUDA calls, in one pass over them.
 
-An export's operation tables are streamed in blocks of rows (each operation already joined to
-the API call that launched it), so a run of millions of kernels is never in memory at once.
-Each block updates running sums; interval unions (per device, per stream) keep only what a
-later block could still change: nsys writes each table sorted by start, so once every table has
-moved past a time, the busy intervals that end before it are final. They are added up, their
-holes become idle time and gaps, and they are kept on disk for the utilization by chunk, which
-needs the span's end before it can be cut. A table found out of order is streamed again with
-the earliest start of each block asked of SQLite first.
+An export's operation tables are streamed in blocks of rows, each operation joined to the API
+call that launched it as the calls stream by alongside (``gpu_join``), so a run of millions of
+kernels is never in memory at once. Each block updates running sums; interval unions (per
+device, per stream) keep only what a later block could still change: nsys writes each table
+sorted by start, so once every table has moved past a time, the busy intervals that end before
+it are final. They are added up, their holes become idle time and gaps, and they are kept on
+disk for the utilization by chunk, which needs the span's end before it can be cut. A table
+found out of order is streamed again with the earliest start of each block asked of SQLite
+first.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ from typing import IO
 import numpy as np
 
 from pipesight.metrics import intervals as iv
+from pipesight.metrics.gpu_join import (
+    ASYNC_NAME,
+    CallWindow,
+    Disorder,
+    DroppedTooEarly,
+    Names,
+    RuntimeFacts,
+    distinct,
+    suffix_min,
+)
 from pipesight.model.gpu import (
     COPY_DTOH,
     COPY_HTOD,
@@ -192,10 +203,11 @@ class LaunchedBy:
 class CopyRows:
     """Copies whose launching call was found: one entry per copy."""
 
-    call: np.ndarray  # the call's row id
+    call: np.ndarray  # the call's place in the stream of calls (identifies it)
+    call_start: np.ndarray
     call_dur: np.ndarray
     call_thread: np.ndarray
-    call_name: np.ndarray
+    call_async: np.ndarray  # bool: the API's name says Async
     bytes: np.ndarray
     dur: np.ndarray
     pageable: np.ndarray  # bool: from or to pageable host memory
@@ -210,11 +222,8 @@ class OpScan:
     range_gpu: np.ndarray  # per g.nvtx row: GPU time launched by calls inside the range
     range_ops: np.ndarray
     copies: CopyRows
+    runtime: RuntimeFacts  # the CUDA calls that matter to the thread view
     gap_min_ns: int
-
-
-class _Disorder(Exception):
-    """A table was not in start order after all: stream it again with exact block bounds."""
 
 
 class _Ranges:
@@ -239,8 +248,8 @@ class _Ranges:
         range of that thread holding the call's start (both ends included) gets the time."""
         if not self.by_thread or not thread.shape[0]:
             return
-        for t in np.unique(thread).tolist():
-            r = self.by_thread.get(int(t))
+        for t in distinct(thread):
+            r = self.by_thread.get(t)
             if r is None:
                 continue
             idx, rs, re_ = r
@@ -259,15 +268,21 @@ class _Ranges:
 
 
 def scan_ops(g: GpuTimeline, counted_overhead: list[int], gap_min_ns: int) -> OpScan:
-    """One pass over the operations of ``g``'s export. ``counted_overhead``: indices into
-    g.overhead of profiler overhead that counts as GPU time."""
+    """One pass over the operations and CUDA calls of ``g``'s export. ``counted_overhead``:
+    indices into g.overhead of profiler overhead that counts as GPU time."""
     if g.source is None:
         raise ValueError("a GPU timeline without its export cannot be measured")
     with g.source.session(g) as sess:
-        try:
-            return _Scan(g, counted_overhead, gap_min_ns).run(sess, exact=False)
-        except _Disorder:
-            return _Scan(g, counted_overhead, gap_min_ns).run(sess, exact=True)
+        exact, drop = False, True
+        while True:
+            try:
+                return _Scan(g, counted_overhead, gap_min_ns).run(sess, exact, drop)
+            except Disorder:
+                if exact:
+                    raise
+                exact = True
+            except DroppedTooEarly:
+                drop = False
 
 
 class _Scan:
@@ -282,20 +297,19 @@ class _Scan:
         self.ranges = _Ranges(g)
         self.copies: list[CopyRows] = []
         self.settled_upto: float = -math.inf
+        self.async_name = Names(g, ASYNC_NAME)
+        self.calls: CallWindow | None = None
 
     # -- reading order and settling ----------------------------------------------------------
 
-    def run(self, sess, exact: bool) -> OpScan:
-        streams: list[OpStream] = sess.op_streams(with_pid=self.ov is not None)
-        union = [s for s in streams if s.kind in UNION_KINDS]
-        for s in streams:
-            if s.kind not in UNION_KINDS:
-                for ch in s.chunks():
-                    self._take(ch)
+    def run(self, sess, exact: bool, drop: bool) -> OpScan:
+        self.calls = CallWindow(self.g, sess.call_stream("runtime"), exact, drop)
+        # every table moves in step (graphs too: their calls must still be at hand)
+        union: list[OpStream] = sess.op_streams()
         its = [iter(s.chunks()) for s in union]
         # per table: a lower bound on the start of every row not yet read (None: not started)
         front: list[float | None] = [None] * len(union)
-        lows = [_suffix_min(s.chunk_lows()) for s in union] if exact else None
+        lows = [suffix_min(s.chunk_lows()) for s in union] if exact else None
         taken = [0] * len(union)
         done = [False] * len(union)
         while not all(done):
@@ -306,7 +320,7 @@ class _Scan:
                 done[i] = True
             else:
                 if len(ch) and int(ch.start.min()) < self.settled_upto:
-                    raise _Disorder
+                    raise Disorder
                 taken[i] += 1
                 if lows is not None:
                     front[i] = lows[i][taken[i]]
@@ -316,7 +330,35 @@ class _Scan:
             live = [front[k] for k in range(len(union)) if not done[k]]
             f = math.inf if not live else (-math.inf if None in live else min(live))
             self._settle(f)
-        return self._result()
+        runtime = self.calls.finish(self._gaps())
+        return self._result(runtime)
+
+    def _gaps(self, front: float = math.inf) -> iv.Set:
+        """Every idle gap known before ``front``, on any device: those found as busy
+        intervals settled, and the one before a device's first unsettled interval when that
+        starts before ``front`` (nothing still to come can fill it)."""
+        s = [a for d in self.dev.values() for a in d.gap_s]
+        e = [a for d in self.dev.values() for a in d.gap_e]
+        for d in self.dev.values():
+            if d.last_end is not None and len(d.union) and int(d.union.s[0]) <= front \
+                    and int(d.union.s[0]) - d.last_end >= self.gap_min:
+                s.append(np.array([d.last_end]))
+                e.append(d.union.s[:1])
+        return iv.union(np.concatenate(s), np.concatenate(e)) if s else iv.EMPTY
+
+    def _known_upto(self, front: float) -> float:
+        """The idle gaps before this time are all known: the busy time before ``front`` is
+        final, but a device idle since its last operation may yet have a gap there."""
+        out = front
+        for d in self.dev.values():
+            if len(d.union):
+                p0, q0 = int(d.union.s[0]), int(d.union.e[0])
+                if p0 <= front:  # busy from p0 on (the hole before it is known)
+                    out = min(out, max(q0, front) if q0 >= front else q0)
+                    continue
+            if d.last_end is not None:
+                out = min(out, d.last_end)
+        return out
 
     def _settle(self, front: float) -> None:
         if front <= -math.inf:
@@ -329,6 +371,8 @@ class _Scan:
         for st in self.streams.values():
             s, e = st.union.settle(front)
             st.busy += int((e - s).sum())
+        if self.calls is not None and front < math.inf:
+            self.calls.settle(front, self._known_upto(front), self._gaps(front))
 
     def _overhead(self, d: DeviceScan, front: float) -> float:
         """Decides what overhead it can; returns how far the device may settle (not past an
@@ -371,11 +415,16 @@ class _Scan:
     def _take(self, ch: OpChunk) -> None:
         if not len(ch):
             return
+        assert self.calls is not None
+        self.calls.join(ch)
+        assert ch.call_thread is not None and ch.call_start is not None \
+            and ch.call_dur is not None
         kind = ch.kind
         dur = ch.end - ch.start
         found = ch.call_start >= 0
-        for d in np.unique(ch.device).tolist():
-            on = ch.device == d
+        devices = distinct(ch.device)
+        for d in devices:
+            on = ch.device == d if len(devices) > 1 else np.ones(len(ch), bool)
             ds = self._device(d)
             n = int(on.sum())
             ds.graph_ops += n if kind == GRAPH else int(ch.graph[on].sum())
@@ -388,7 +437,7 @@ class _Scan:
                 ds.memsets += n
             if kind in UNION_KINDS:
                 ds.union.add(ch.start[on], ch.end[on])
-                if ch.pid is not None:
+                if ds.overhead:
                     self._pid_spans(ds, ch.pid[on], ch.start[on], ch.end[on])
             self._launched(d, kind, ch, on & found, dur)
         if kind == KERNEL:
@@ -398,7 +447,7 @@ class _Scan:
         self.ranges.add(ch.call_thread[found], ch.call_start[found], dur[found])
 
     def _pid_spans(self, ds: DeviceScan, pid: np.ndarray, s: np.ndarray, e: np.ndarray) -> None:
-        for p in np.unique(pid).tolist():
+        for p in distinct(pid):
             m = pid == p
             lo, hi = int(s[m].min()), int(e[m].max())
             span = ds.pid_span.get(p)
@@ -431,8 +480,9 @@ class _Scan:
 
     def _streams(self, ch: OpChunk, dur: np.ndarray, found: np.ndarray) -> None:
         key = (ch.device << 32) | (ch.stream & 0xFFFFFFFF)
-        for k in np.unique(key).tolist():
-            m = key == k
+        keys = distinct(key)
+        for k in keys:
+            m = key == k if len(keys) > 1 else np.ones(len(ch), bool)
             ss = self.streams.get((k >> 32, k & 0xFFFFFFFF))
             s, e = ch.start[m], ch.end[m]
             if ss is None:
@@ -450,39 +500,31 @@ class _Scan:
                     ss.launchers[t] = ss.launchers.get(t, 0) + n
 
     def _copies(self, ch: OpChunk, dur: np.ndarray, found: np.ndarray) -> None:
-        if not found.any() or ch.call_rid is None:
+        if not found.any():
             return
         ck, sk, dk = ch.copy_kind, ch.src_kind, ch.dst_kind
-        assert ck is not None and sk is not None and dk is not None
+        assert ck is not None and sk is not None and dk is not None and ch.bytes is not None
+        assert ch.call_seq is not None and ch.call_name is not None
         pageable = (((ck == COPY_HTOD) & (sk == MEM_PAGEABLE))
                     | ((ck == COPY_DTOH) & (dk == MEM_PAGEABLE)))
         f = found
         self.copies.append(CopyRows(
-            call=ch.call_rid[f], call_dur=ch.call_dur[f], call_thread=ch.call_thread[f],
-            call_name=ch.call_name[f] if ch.call_name is not None else np.full(
-                int(f.sum()), -1), bytes=ch.bytes[f] if ch.bytes is not None else np.zeros(
-                int(f.sum()), np.int64), dur=dur[f], pageable=pageable[f]))
+            call=ch.call_seq[f], call_start=ch.call_start[f], call_dur=ch.call_dur[f],
+            call_thread=ch.call_thread[f],
+            call_async=self.async_name(ch.call_name[f].astype(np.int32)),
+            bytes=ch.bytes[f], dur=dur[f], pageable=pageable[f]))
 
     # -- what is left ----------------------------------------------------------------------------
 
-    def _result(self) -> OpScan:
+    def _result(self, runtime: RuntimeFacts) -> OpScan:
         launched: dict[int, dict[int, LaunchedBy]] = {}
         for (d, t) in sorted(self.launched):
             launched.setdefault(d, {})[t] = self.launched[(d, t)]
         streams = [self.streams[k] for k in sorted(self.streams)]
         cp = self.copies
         copies = CopyRows(**{f: np.concatenate([getattr(c, f) for c in cp]) if cp else
-                             np.zeros(0, bool if f == "pageable" else np.int64)
+                             np.zeros(0, bool if f in ("pageable", "call_async") else np.int64)
                              for f in CopyRows.__dataclass_fields__})
         return OpScan(devices=sorted(self.dev), by_device=self.dev, streams=streams,
                       launched=launched, range_gpu=self.ranges.gpu, range_ops=self.ranges.ops,
-                      copies=copies, gap_min_ns=self.gap_min)
-
-
-def _suffix_min(lows: list[int | None]) -> list[float]:
-    """For each count of blocks read (0..n), the earliest start in the blocks still to come."""
-    out = [math.inf] * (len(lows) + 1)
-    for k in range(len(lows) - 1, -1, -1):
-        lo = lows[k]
-        out[k] = min(out[k + 1], lo if lo is not None else math.inf)
-    return out
+                      copies=copies, runtime=runtime, gap_min_ns=self.gap_min)

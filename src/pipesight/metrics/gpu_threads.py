@@ -15,7 +15,7 @@ import numpy as np
 
 from pipesight.metrics import intervals as iv
 from pipesight.metrics.gpu import DeviceUse, scan
-from pipesight.metrics.gpu_calls import ASYNC_NAME, CallFacts, Thread, _Names
+from pipesight.metrics.gpu_calls import CallFacts, Thread
 from pipesight.metrics.gpu_scan import OpScan
 from pipesight.model.gpu import START_END, Calls, GpuTimeline, split_thread_key
 
@@ -258,7 +258,7 @@ def copy_use(g: GpuTimeline, ops: OpScan) -> list[CopyUse]:
     cp = ops.copies
     if not cp.call.shape[0]:
         return []
-    api_async = _Names(g, ASYNC_NAME)(cp.call_name)
+    api_async = cp.call_async
     out = []
     for kind, sel in (("sync-api", ~api_async), ("pageable-async", api_async & cp.pageable)):
         if not sel.any():

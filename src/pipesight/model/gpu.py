@@ -149,8 +149,9 @@ def split_thread_key(k: Any) -> tuple[Any, Any]:
 
 @dataclass
 class OpChunk:
-    """Some GPU operations of one kind (rows with valid times, in file order), each with the API
-    call that launched it, joined by the reader: what a one-pass measurement reads."""
+    """Some GPU operations of one kind (rows with valid times, in file order): what a one-pass
+    measurement reads. The ``call_*`` columns are filled by the measurement, which joins each
+    operation to the CUDA API call that launched it."""
 
     kind: int
     start: np.ndarray
@@ -158,17 +159,20 @@ class OpChunk:
     device: np.ndarray
     stream: np.ndarray
     graph: np.ndarray  # bool: launched from a CUDA graph (or a whole graph)
-    call_thread: np.ndarray  # thread_key of the launching call; -1 when none was found
-    call_start: np.ndarray
-    call_dur: np.ndarray
-    pid: np.ndarray | None = None  # only when asked for
-    # copies only: the call (its row id and name) and what was copied
-    call_rid: np.ndarray | None = None
-    call_name: np.ndarray | None = None
+    pid: np.ndarray
+    correlation: np.ndarray  # -1 where none
+    # copies only: what was copied
     bytes: np.ndarray | None = None
     copy_kind: np.ndarray | None = None
     src_kind: np.ndarray | None = None
     dst_kind: np.ndarray | None = None
+    # the launching call: thread_key (-1 when none was found), start, duration, and for
+    # copies its place in the stream of calls (identifies it) and name
+    call_thread: np.ndarray | None = None
+    call_start: np.ndarray | None = None
+    call_dur: np.ndarray | None = None
+    call_seq: np.ndarray | None = None
+    call_name: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.start.shape[0])
@@ -178,38 +182,40 @@ class OpChunk:
 class CallChunk:
     """Some API calls (rows with valid times, in file order)."""
 
-    rid: np.ndarray  # row id in its table: identifies the call
     start: np.ndarray
     end: np.ndarray
     thread: np.ndarray  # thread_key
     name: np.ndarray  # index into strings
+    correlation: np.ndarray  # CUDA calls: what their operations carry; -1 elsewhere
 
     def __len__(self) -> int:
         return int(self.start.shape[0])
 
 
-class OpStream(Protocol):
+class RowStream(Protocol):
+    """A table read block after block, in file order."""
+
+    def chunks(self) -> Iterator[Any]: ...
+
+    def chunk_lows(self) -> list[int | None]:
+        """The earliest start in each block ``chunks`` gives (None for a block without rows),
+        asked of the export without reading the blocks."""
+        ...
+
+
+class OpStream(RowStream, Protocol):
     kind: int
 
     def chunks(self) -> Iterator[OpChunk]: ...
-
-    def chunk_lows(self) -> list[int | None]:
-        """The earliest start in each chunk ``chunks`` gives (None for a chunk without rows)."""
-        ...
 
 
 class GpuSession(Protocol):
     """One open view of an export, for streaming its big tables."""
 
-    def op_streams(self, with_pid: bool = False) -> list[OpStream]: ...
+    def op_streams(self) -> list[OpStream]: ...
 
-    def call_chunks(self, table: str) -> Iterator[CallChunk]:
-        """``table``: runtime, osrt, video or gil."""
-        ...
-
-    def chosen_calls(self, pid: np.ndarray, correlation: np.ndarray) -> np.ndarray:
-        """Row ids of the runtime calls that operations with these (pid, correlation) join
-        (-1 where none)."""
+    def call_stream(self, group: str) -> RowStream:
+        """``group``: runtime, osrt, video or gil; chunks are CallChunks."""
         ...
 
 

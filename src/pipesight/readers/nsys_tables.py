@@ -2,19 +2,15 @@
 
 A long run holds millions of rows of each, so they stay in the export until they are needed:
 loaded whole when something asks for the table (``ExportTables.load``), or streamed in blocks
-of rows for measurements (``ExportTables.session``). Streaming joins every operation to the
-CUDA API call that launched it inside SQLite, through a temporary table keyed by (process,
-correlation id), so neither side has to be held in memory. Values are fetched in bulk
-(``sqlite_bulk``), only the columns that are asked for.
+of rows for measurements (``ExportTables.session``): a block of rows at a time, only the
+columns measurements read, fetched in bulk (``sqlite_bulk``), by worker threads when a table is
+big.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +48,7 @@ class ExportSchema:
 
     tables: list[str]
     cols: dict[str, set[str]] = field(default_factory=dict)
+    not_null: dict[str, set[str]] = field(default_factory=dict)  # declared NOT NULL
 
     @classmethod
     def of(cls, con: sqlite3.Connection) -> ExportSchema:
@@ -61,7 +58,9 @@ class ExportSchema:
             if isinstance(r[0], str) and _IDENT.fullmatch(r[0]))
         s = cls(tables)
         for t in tables:
-            s.cols[t] = {r[1] for r in con.execute(f'PRAGMA table_info("{t}")')}
+            info = con.execute(f'PRAGMA table_info("{t}")').fetchall()
+            s.cols[t] = {r[1] for r in info}
+            s.not_null[t] = {r[1] for r in info if r[3]}
         return s
 
     def has(self, table: str) -> bool:
@@ -76,6 +75,8 @@ class ExportSchema:
         pre = f"{alias}." if alias else ""
         for n in names:
             if n in self.colset(table):
+                if n in self.not_null.get(table, ()):
+                    return f'{pre}"{n}"'  # nothing to replace (and cheaper to read)
                 return bulk.integer(f'{pre}"{n}"', default)
         return default
 
@@ -314,14 +315,12 @@ class ExportTables:
     @contextmanager
     def session(self, g: GpuTimeline) -> Iterator[ExportSession]:
         con = self.connect()
-        sess = ExportSession(self, g, con)
         try:
-            yield sess
+            yield ExportSession(self, g, con)
         except sqlite3.DatabaseError as e:
             raise UserError(f"{self.label}: damaged Nsight Systems export ({e})") from None
         finally:
             con.close()
-            sess.drop()
 
 
 def _thread_key_of_gtid(gtid: np.ndarray) -> np.ndarray:
@@ -329,170 +328,103 @@ def _thread_key_of_gtid(gtid: np.ndarray) -> np.ndarray:
 
 
 class ExportSession:
-    """One connection to an export, streaming its big tables (a ``GpuSession``).
-
-    Operations are joined to their calls through a table built once per session in a scratch
-    database beside the export's connection, so that worker threads can read it too."""
+    """One connection to an export, streaming its big tables (a ``GpuSession``)."""
 
     def __init__(self, tables: ExportTables, g: GpuTimeline, con: sqlite3.Connection) -> None:
         self.t = tables
         self.s = tables.schema
         self.g = g
         self.con = con
-        self.calls = ""  # the join table, once made
-        self.scratch: str | None = None
 
-    def _open(self) -> sqlite3.Connection:
-        """A worker thread's connection: the export, and the join table read-only."""
-        con = self.t.connect()
-        if self.scratch is not None:
-            con.execute("ATTACH DATABASE ? AS pj", (f"file:{self.scratch}?mode=ro",))
-        return con
+    def op_streams(self) -> list[TableStream]:
+        return [TableStream(self, t, k) for t, k in self.s.op_tables()]
 
-    def _workers(self, joined: bool) -> int:
-        """Worker threads see the join table only in the scratch database."""
-        return self.t.workers if self.scratch is not None or not joined else 1
-
-    def drop(self) -> None:
-        if self.scratch is not None:
-            shutil.rmtree(os.path.dirname(self.scratch), ignore_errors=True)
-            self.scratch = None
-
-    def _join_table(self) -> str:
-        """The table that joins operations to their calls: per (pid, correlation id), the call
-        with the earliest start (the first in the table among equals), as a join on the loaded
-        tables picks it."""
-        if self.calls:
-            return self.calls
-        try:
-            d = tempfile.mkdtemp(prefix="pipesight-")
-            self.scratch = os.path.join(d, "calls.sqlite")
-            self.con.execute("ATTACH DATABASE ? AS pj", (self.scratch,))
-            self.con.execute("PRAGMA pj.journal_mode = OFF")
-            self.con.execute("PRAGMA pj.synchronous = OFF")
-            self.calls = "pj.calls"
-        except (OSError, sqlite3.Error):  # nowhere to write: a temporary table, no workers
-            self.drop()
-            self.calls = "temp.calls"
-        self.con.execute(f"CREATE TABLE {self.calls} (key INTEGER PRIMARY KEY, rid INTEGER, "
-                         "thread INTEGER, start INTEGER, dur INTEGER)")
-        if self.s.call_tables("runtime"):
-            c = self.s.col
-            gt = c(RUNTIME, "globalTid")
-            corr = f"({c(RUNTIME, 'correlationId')}) & {LOW32}"
-            pid = f"CASE WHEN {gt} >= 0 THEN ({gt} >> 24) & {TID_MASK} ELSE -1 END"
-            st, en = c(RUNTIME, "start"), c(RUNTIME, "end")
-            self.con.execute(
-                f"INSERT INTO {self.calls} SELECT (({pid}) << 32) | ({corr}), rowid, "
-                f"{_thread_sql(gt)}, {st}, {en} - {st} FROM {RUNTIME} "
-                f"WHERE {call_valid(self.s, RUNTIME)} AND {corr} != {LOW32} "
-                "ON CONFLICT(key) DO UPDATE SET rid = excluded.rid, thread = excluded.thread, "
-                "start = excluded.start, dur = excluded.dur WHERE excluded.start < start")
-        self.con.commit()
-        return self.calls
-
-    def op_streams(self, with_pid: bool = False) -> list[OpTableStream]:
-        calls = self._join_table()
-        return [OpTableStream(self, t, k, with_pid, calls) for t, k in self.s.op_tables()]
-
-    def chosen_calls(self, pid: np.ndarray, correlation: np.ndarray) -> np.ndarray:
-        calls = self._join_table()
-        keys = (np.asarray(pid, np.int64) << 32) | (np.asarray(correlation, np.int64) & LOW32)
-        out = np.full(keys.shape[0], -1, np.int64)
-        if not keys.shape[0]:
-            return out
-        u, inv = np.unique(keys, return_inverse=True)
-        rid = np.full(u.shape[0], -1, np.int64)
-        step = 500
-        for i in range(0, u.shape[0], step):
-            part = u[i:i + step].tolist()
-            q = f"SELECT key, rid FROM {calls} WHERE key IN ({','.join('?' * len(part))})"
-            found = dict(self.con.execute(q, part).fetchall())
-            rid[i:i + len(part)] = [found.get(k, -1) for k in part]
-        return rid[inv]
-
-    def call_chunks(self, group: str) -> Iterator[CallChunk]:
-        for t in self.s.call_tables(group):
-            c = self.s.col
-            named = "nameId" in self.s.colset(t)
-            exprs = ["rowid", c(t, "start"), c(t, "end"), _thread_sql(c(t, "globalTid")),
-                     c(t, "nameId")]
-            n_valid = 0
-            for a in bulk.read_blocks(self.con, t, exprs, f'FROM "{t}" WHERE '
-                                      f"{bulk.in_block()} AND {call_valid(self.s, t)}",
-                                      self._open, self._workers(False),
-                                      self.t.parallel_rows):
-                n_valid += a[0].shape[0]
-                name = self.t.names(a[4]) if named else np.full(a[0].shape[0],
-                                                                 self.g.intern(t), np.int32)
-                yield CallChunk(rid=a[0], start=a[1], end=a[2], thread=a[3], name=name)
-            self.t.skipped(self.con, t, n_valid)
+    def call_stream(self, group: str) -> CallsStream:
+        return CallsStream(self, group)
 
 
-class OpTableStream:
-    """One table of GPU operations, block after block, each operation joined to its call."""
+class TableStream:
+    """One table of GPU operations, block after block (a ``OpStream``)."""
 
-    def __init__(self, sess: ExportSession, table: str, kind: int, with_pid: bool,
-                 calls: str) -> None:
+    def __init__(self, sess: ExportSession, table: str, kind: int) -> None:
         self.sess = sess
         self.table = table
         self.kind = kind
         c = sess.s.col
         t = table
-        dev, stream = c(t, "deviceId", alias="o"), c(t, "streamId", alias="o")
-        graph = (f"({_raw(sess.s, t, 'graphNodeId', 'o')} >= 0 "
-                 f"OR {_raw(sess.s, t, 'graphId', 'o')} >= 0)")
-        gpid = c(t, "globalPid", alias="o")
-        corr = f"({c(t, 'correlationId', alias='o')}) & {LOW32}"
-        self.exprs = [c(t, "start", alias="o"), c(t, "end", alias="o"),
-                      f"(({dev}) << 33) | (COALESCE({graph}, 0) << 32) | (({stream}) & {LOW32})",
-                      "COALESCE(c.thread, -1)", "COALESCE(c.start, -1)", "COALESCE(c.dur, -1)"]
-        if with_pid:
-            self.exprs.append(f"({gpid} >> 24) & {TID_MASK}")
-        names = ""
+        graph = f"({_raw(sess.s, t, 'graphNodeId')} >= 0 OR {_raw(sess.s, t, 'graphId')} >= 0)"
+        pid = f"({c(t, 'globalPid')} >> 24) & {TID_MASK}"
+        self.exprs = [c(t, "start"), c(t, "end"),
+                      f"(({c(t, 'deviceId')}) << 33) | (COALESCE({graph}, 0) << 32) | "
+                      f"(({c(t, 'streamId')}) & {LOW32})",
+                      _packed(pid, c(t, "correlationId"))]
         if kind == MEMCPY:
-            named = "nameId" in sess.s.colset(RUNTIME)
-            self.exprs += ["COALESCE(c.rid, -1)", "COALESCE(r.nameId, -1)" if named else "-1",
-                           c(t, "bytes", alias="o"),
-                           f"({c(t, 'copyKind', alias='o')} & 255) | "
-                           f"(({c(t, 'srcKind', alias='o')} & 255) << 8) | "
-                           f"(({c(t, 'dstKind', alias='o')} & 255) << 16)"]
-            if named:
-                names = f" LEFT JOIN {RUNTIME} r ON r.rowid = c.rid"
-        self.with_pid = with_pid
-        key = f"((({gpid} >> 24) & {TID_MASK}) << 32) | ({corr})"
-        self.tail = (f'FROM "{t}" o LEFT JOIN {calls} c ON c.key = {key} AND {corr} != {LOW32}'
-                     f"{names} WHERE {bulk.in_block('o')} AND {op_valid(sess.s, t, 'o')}")
+            self.exprs += [c(t, "bytes"), f"({c(t, 'copyKind')} & 255) | "
+                           f"(({c(t, 'srcKind')} & 255) << 8) | (({c(t, 'dstKind')} & 255) << 16)"]
+        self.tail = f'FROM "{t}" WHERE {bulk.in_block()} AND {op_valid(sess.s, t)}'
 
     def chunks(self) -> Iterator[OpChunk]:
         sess = self.sess
         n_valid = 0
-        for a in bulk.read_blocks(sess.con, self.table, self.exprs, self.tail, sess._open,
-                                  sess._workers(True), sess.t.parallel_rows):
+        for a in bulk.read_blocks(sess.con, self.table, self.exprs, self.tail, sess.t.connect,
+                                  sess.t.workers, sess.t.parallel_rows):
             n_valid += a[0].shape[0]
             yield self._chunk(a)
         sess.t.skipped(sess.con, self.table, n_valid)
+
     def _chunk(self, a: list[np.ndarray]) -> OpChunk:
         ds = a[2]
         stream = ds & 0xFFFFFFFF
+        pid, corr = _unpack(a[3])
         ch = OpChunk(kind=self.kind, start=a[0], end=a[1], device=ds >> 33,
                      stream=np.where(stream == 0xFFFFFFFF, -1, stream),
-                     graph=((ds >> 32) & 1).astype(bool), call_thread=a[3], call_start=a[4],
-                     call_dur=a[5])
-        i = 6
-        if self.with_pid:
-            ch.pid = a[i]
-            i += 1
+                     graph=((ds >> 32) & 1).astype(bool), pid=pid, correlation=corr)
         if self.kind == MEMCPY:
-            ch.call_rid, ch.call_name, ch.bytes = a[i], self.sess.t.names(a[i + 1]), a[i + 2]
-            k = a[i + 3]
+            ch.bytes = a[4]
+            k = a[5]
             ch.copy_kind, ch.src_kind, ch.dst_kind = k & 255, (k >> 8) & 255, (k >> 16) & 255
         return ch
 
     def chunk_lows(self) -> list[int | None]:
-        con = self.sess.con
-        st = _raw(self.sess.s, self.table, "start")
-        valid = op_valid(self.sess.s, self.table)
-        return [con.execute(f'SELECT min({st}) FROM "{self.table}" WHERE {bulk.in_block()} '
-                            f"AND {valid}", b).fetchone()[0]
-                for b in bulk.blocks(con, self.table)]
+        return _lows(self.sess, self.table, op_valid(self.sess.s, self.table))
+
+
+class CallsStream:
+    """The tables of one group of API calls, block after block (a ``RowStream``)."""
+
+    def __init__(self, sess: ExportSession, group: str) -> None:
+        self.sess = sess
+        self.group = group
+        self.tables = sess.s.call_tables(group)
+
+    def chunks(self) -> Iterator[CallChunk]:
+        sess = self.sess
+        c = sess.s.col
+        for t in self.tables:
+            named = "nameId" in sess.s.colset(t)
+            corr = c(t, "correlationId") if self.group == "runtime" else "-1"
+            exprs = [c(t, "start"), c(t, "end"), _thread_sql(c(t, "globalTid")),
+                     _packed(c(t, "nameId"), corr)]
+            n_valid = 0
+            for a in bulk.read_blocks(sess.con, t, exprs, f'FROM "{t}" WHERE '
+                                      f"{bulk.in_block()} AND {call_valid(sess.s, t)}",
+                                      sess.t.connect, sess.t.workers, sess.t.parallel_rows):
+                n_valid += a[0].shape[0]
+                sid, corr_ = _unpack(a[3])
+                name = sess.t.names(sid) if named else np.full(a[0].shape[0],
+                                                                sess.g.intern(t), np.int32)
+                yield CallChunk(start=a[0], end=a[1], thread=a[2], name=name, correlation=corr_)
+            sess.t.skipped(sess.con, t, n_valid)
+
+    def chunk_lows(self) -> list[int | None]:
+        out: list[int | None] = []
+        for t in self.tables:
+            out += _lows(self.sess, t, call_valid(self.sess.s, t))
+        return out
+
+
+def _lows(sess: ExportSession, table: str, valid: str) -> list[int | None]:
+    st = _raw(sess.s, table, "start")
+    return [sess.con.execute(f'SELECT min({st}) FROM "{table}" WHERE {bulk.in_block()} '
+                             f"AND {valid}", b).fetchone()[0]
+            for b in bulk.blocks(sess.con, table)]

@@ -83,7 +83,9 @@ def blocks(con: sqlite3.Connection, table: str, size: int | None = None
     """Consecutive rowid ranges [lo, hi) covering a table, ``size`` (else BLOCK) rowids each."""
     size = size or BLOCK
     try:
-        lo, hi = con.execute(f'SELECT min(rowid), max(rowid) FROM "{table}"').fetchone()
+        # one aggregate a query: SQLite then reads the ends of the rowid tree, not the table
+        lo = con.execute(f'SELECT min(rowid) FROM "{table}"').fetchone()[0]
+        hi = con.execute(f'SELECT max(rowid) FROM "{table}"').fetchone()[0]
     except sqlite3.Error:  # a table without rowid: one block
         return [(-(1 << 62), 1 << 62)]
     if lo is None:
