@@ -11,6 +11,7 @@ import dataclasses
 import lzma
 import shutil
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -297,3 +298,23 @@ def test_counts_median_is_numpys():
             c.add(part)
         assert c.median() == float(np.median(x))
     assert gpu_scan.Counts().median() is None
+
+
+def test_nvtx_texts_read_in_bulk_match_row_by_row(exports, tmp_path):
+    """Inline NVTX texts come joined by NUL per block; a text that holds a NUL (C strings
+    cannot, but a file can) makes its block be read row by row."""
+    p = tmp_path / "nul.sqlite"
+    shutil.copy(exports["nsys-2026.2_h100x2_fastvideo_1s-window.sqlite"], p)
+    p.chmod(0o644)
+    con = sqlite3.connect(p)
+    con.execute("UPDATE NVTX_EVENTS SET text = 'a' || char(0) || 'b' WHERE rowid = 5")
+    con.execute("UPDATE NVTX_EVENTS SET text = NULL, textId = NULL WHERE rowid = 6")
+    con.execute("UPDATE NVTX_EVENTS SET text = '' WHERE rowid = 7")
+    want = {r[0]: r[1] for r in con.execute("SELECT rowid, text FROM NVTX_EVENTS")}
+    con.commit()
+    con.close()
+    g, _ = nsys.read(p)
+    assert len(g.nvtx) == len(want)  # every event of this export is a range
+    got = Counter(g.string(n) if n >= 0 else None for n in g.nvtx.name.tolist())
+    assert got == Counter(want.values())
+    assert got["a\0b"] == 1 and got[""] == 1 and got[None] == 1

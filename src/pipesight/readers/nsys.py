@@ -262,16 +262,32 @@ class _Reader:
 
     def _texts(self, t: str) -> np.ndarray:
         """NVTX texts given inline, as string indices (-1 where there is none), in rowid
-        order."""
+        order, interned in that order. A block's texts come joined by NUL, which C strings
+        (as NVTX takes them) cannot hold; a second column says which rows have none."""
         if "text" not in self.s.colset(t):
             return np.zeros(0, np.int32)
         out = []
         intern = self.g.intern
         for lo, hi in bulk.blocks(self.con, t):
-            rows = self.con.execute(f'SELECT "text" FROM "{t}" WHERE {bulk.in_block()}',
-                                    (lo, hi))
-            out.append(np.fromiter((-1 if v is None else intern(str(v)) for (v,) in rows),
-                                   np.int32))
+            n, joined, missing = self.con.execute(
+                f"SELECT count(*), group_concat(COALESCE(\"text\", ''), char(0)), "
+                f'group_concat("text" IS NULL) FROM "{t}" WHERE {bulk.in_block()}',
+                (lo, hi)).fetchone()
+            texts = joined.split("\0") if isinstance(joined, str) and n else []
+            none = np.fromstring(missing, dtype=np.int64, sep=",") if n else np.zeros(0)
+            if len(texts) != n or none.shape[0] != n:  # a text holding NUL after all
+                rows = self.con.execute(f'SELECT "text" FROM "{t}" WHERE {bulk.in_block()}',
+                                        (lo, hi))
+                out.append(np.fromiter((-1 if v is None else intern(str(v)) for (v,) in rows),
+                                       np.int32))
+                continue
+            local: dict[str, int] = {}
+            none_ = none.astype(bool).tolist()
+            ids = np.fromiter((-1 if z else local.setdefault(x, len(local))
+                               for x, z in zip(texts, none_, strict=True)), np.int64, n)
+            ours = np.fromiter((intern(x) for x in local), np.int32, len(local))
+            out.append(np.where(ids >= 0, ours[np.maximum(ids, 0)] if len(local) else -1, -1
+                                ).astype(np.int32))
         return np.concatenate(out) if out else np.zeros(0, np.int32)
 
     def _nvtx(self) -> None:
