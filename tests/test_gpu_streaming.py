@@ -318,3 +318,33 @@ def test_nvtx_texts_read_in_bulk_match_row_by_row(exports, tmp_path):
     got = Counter(g.string(n) if n >= 0 else None for n in g.nvtx.name.tolist())
     assert got == Counter(want.values())
     assert got["a\0b"] == 1 and got[""] == 1 and got[None] == 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_intersect_with_one_interval_and_subtract_nothing_as_in_general(seed):
+    """The short cuts (cutting a set to a span, taking nothing away) against the general
+    elementary-segment computation, on sets with touching and empty intervals."""
+    from pipesight.metrics import intervals as iv
+
+    rng = np.random.default_rng(100 + seed)
+    s = rng.integers(0, 300, 40)
+    a = iv.union(s, s + rng.integers(0, 15, 40))
+    for lo, hi in [(0, 400), (-5, 0), (50, 50), tuple(sorted(rng.integers(0, 320, 2)))]:
+        one = (np.array([lo]), np.array([hi]))
+        want = iv._combine(a, one, lambda x, y: x & y)
+        for got in (iv.intersect(a, one), iv.intersect(one, a)):
+            assert [x.tolist() for x in got] == [x.tolist() for x in want], (lo, hi)
+    want = iv._combine(a, iv.EMPTY, lambda x, y: x & ~y)
+    assert [x.tolist() for x in iv.subtract(a, iv.EMPTY)] == [x.tolist() for x in want]
+
+
+def test_overlap_of_ranges_that_start_before_the_session():
+    """nsys times count from the session's start; a range opened before it (the Python GIL
+    held at start-up, in post-starve-gil) starts below 0. What a set covers of it was counted
+    from 0 instead of from its start."""
+    from pipesight.metrics import intervals as iv
+
+    st = iv.union(np.array([100, 300]), np.array([200, 400]))
+    qs, qe = np.array([-500, -500, -50, 150]), np.array([-100, 150, 350, 1000])
+    assert iv.overlap(st, qs, qe).tolist() == [0, 50, 150, 150]
+    assert iv.overlap((st[0][:1], st[1][:1]), qs, qe).tolist() == [0, 50, 100, 50]

@@ -42,6 +42,7 @@ class CallFacts:
     gil_threads: list[int] = field(default_factory=list)
     video: Calls = field(default_factory=Calls.empty)
     video_calls: dict[int, int] = field(default_factory=dict)  # thread_key -> calls made
+    own: dict[int, iv.Set] = field(default_factory=dict)  # thread_key -> its own NVTX ranges
 
 
 def own_range_sets(g: GpuTimeline) -> dict[int, iv.Set]:
@@ -51,7 +52,11 @@ def own_range_sets(g: GpuTimeline) -> dict[int, iv.Set]:
     key = thread_key(nv.pid[own], nv.tid[own])
     s, e = nv.start[own], nv.end[own]
     out = {}
-    for k in np.unique(key).tolist():
+    ks = np.unique(key).tolist()
+    for k in ks:
+        if len(ks) == 1:
+            out[int(k)] = iv.union(s, e)
+            break
         m = key == k
         out[int(k)] = iv.union(s[m], e[m])
     return out
@@ -114,8 +119,8 @@ def scan_calls(g: GpuTimeline, ops: OpScan, gaps: iv.Set, launchers: set[int]) -
         ends = np.concatenate([e[mine], cp.call_start[cm] + cp.call_dur[cm]])
         _, first = np.unique(ids, return_index=True)  # a call counts once
         facts.blocking_end[k] = np.sort(ends[first])
+    facts.own = own = own_range_sets(g)
     with g.source.session(g) as sess:
-        own = own_range_sets(g)
         facts.osrt, facts.osrt_threads, _ = _waits(sess, "osrt", gaps, own)
         facts.gil, facts.gil_threads, _ = _waits(sess, "gil", gaps, own)
         facts.video, _, facts.video_calls = _waits(sess, "video", gaps, own)

@@ -233,15 +233,21 @@ class _Ranges:
         nv = g.nvtx
         self.gpu = np.zeros(len(nv), np.int64)
         self.ops = np.zeros(len(nv), np.int64)
-        self.by_thread: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # thread -> (rows of g.nvtx in start order, their starts, ends, the longest range)
+        self.by_thread: dict[int, tuple[np.ndarray | slice, np.ndarray, np.ndarray, int]] = {}
         if not len(nv):
             return
         key = thread_key(nv.pid, nv.tid)
+        if int(key.min()) == int(key.max()):  # one thread: no copies
+            self.by_thread[int(key[0])] = (slice(None), nv.start, nv.end,
+                                           int((nv.end - nv.start).max()))
+            return
         order = np.argsort(key, kind="stable")
         ks = key[order]
         bounds = np.flatnonzero(np.diff(ks)) + 1
         for idx in np.split(order, bounds):
-            self.by_thread[int(key[idx[0]])] = (idx, nv.start[idx], nv.end[idx])
+            s, e = nv.start[idx], nv.end[idx]
+            self.by_thread[int(key[idx[0]])] = (idx, s, e, int((e - s).max()))
 
     def add(self, thread: np.ndarray, call_start: np.ndarray, dur: np.ndarray) -> None:
         """Operations launched by calls on ``thread`` that started at ``call_start``: each
@@ -252,19 +258,23 @@ class _Ranges:
             r = self.by_thread.get(t)
             if r is None:
                 continue
-            idx, rs, re_ = r
+            idx, rs, re_, longest = r
             m = thread == t
             cs = call_start[m]
             order = np.argsort(cs, kind="stable")
             cs = cs[order]
             cum = np.concatenate([[0], np.cumsum(dur[m][order])])
-            hit = (rs <= cs[-1]) & (re_ >= cs[0])
-            if not hit.any():
+            # only ranges that can hold one of these starts (ranges are in start order)
+            lo = int(np.searchsorted(rs, int(cs[0]) - longest, side="left"))
+            hi = int(np.searchsorted(rs, int(cs[-1]), side="right"))
+            hit = np.flatnonzero(re_[lo:hi] >= cs[0]) + lo
+            if not hit.shape[0]:
                 continue
             a = np.searchsorted(cs, rs[hit], side="left")
             b = np.searchsorted(cs, re_[hit], side="right")
-            self.gpu[idx[hit]] += cum[b] - cum[a]
-            self.ops[idx[hit]] += b - a
+            rows = hit if isinstance(idx, slice) else idx[hit]
+            self.gpu[rows] += cum[b] - cum[a]
+            self.ops[rows] += b - a
 
 
 def scan_ops(g: GpuTimeline, counted_overhead: list[int], gap_min_ns: int) -> OpScan:

@@ -44,6 +44,8 @@ def _groups(pid: np.ndarray, tid: np.ndarray) -> dict[Thread, np.ndarray]:
     if pid.shape[0] == 0:
         return {}
     key = _key(pid, tid)
+    if int(key.min()) == int(key.max()):  # one thread
+        return {(int(pid[0]), int(tid[0])): np.arange(pid.shape[0])}
     order = np.argsort(key, kind="stable")
     ks = key[order]
     bounds = np.flatnonzero(np.diff(ks)) + 1
@@ -107,14 +109,18 @@ class DeviceThreads:
 
 
 def _top(names: np.ndarray, ns: np.ndarray, g: GpuTimeline, n: int = 5) -> list[tuple[str, int]]:
+    """The n names with the most time (a name's rows summed), most first."""
     if names.shape[0] == 0:
         return []
     keep = ns > 0
     names, ns = names[keep], ns[keep]
     if names.shape[0] == 0:
         return []
-    u, inv = np.unique(names, return_inverse=True)
-    tot = np.bincount(inv, weights=ns.astype(np.float64))
+    # names are string indices (-1: none): counted in place, in name order
+    idx = names.astype(np.int64) + 1
+    tot_all = np.bincount(idx, weights=ns.astype(np.float64))
+    u = np.flatnonzero(np.bincount(idx)) - 1
+    tot = tot_all[u + 1]
     order = np.argsort(-tot)[:n]
     return [(g.string(int(u[i])), int(tot[i])) for i in order]
 
@@ -130,6 +136,7 @@ def _leaves(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
 
 def device_threads(g: GpuTimeline, use: DeviceUse, ops: OpScan, calls: CallFacts
                    ) -> DeviceThreads:
+    """``calls.own``: each thread's own NVTX ranges, as a set."""
     span: iv.Set = (np.array([use.start]), np.array([use.end]))
     gaps: iv.Set = (use.gap_start, use.gap_end)
     nv = g.nvtx
@@ -170,7 +177,7 @@ def device_threads(g: GpuTimeline, use: DeviceUse, ops: OpScan, calls: CallFacts
         waits = iv.union(np.concatenate([sync_set[0], os_set[0], gil_set[0]]),
                          np.concatenate([sync_set[1], os_set[1], gil_set[1]]))
         ni = own_idx[nv_groups[t]] if t in nv_groups else np.zeros(0, np.int64)
-        ranges = iv.intersect(iv.union(nv.start[ni], nv.end[ni]), span)
+        ranges = iv.intersect(calls.own.get(_key_of(t), iv.EMPTY), span)
         busy = iv.subtract(ranges, waits)
         b_gap = iv.total(iv.intersect(busy, gaps))
         s_gap = iv.total(iv.intersect(sync_set, gaps))
@@ -191,7 +198,8 @@ def device_threads(g: GpuTimeline, use: DeviceUse, ops: OpScan, calls: CallFacts
         if ni.shape[0]:
             leaf = _leaves(nv.start[ni], nv.end[ni])
             li = ni[leaf]
-            r.gap_ranges = _top(nv.name[li], iv.overlap(gaps, nv.start[li], nv.end[li]), g)
+            if b_gap or gaps[0].shape[0]:
+                r.gap_ranges = _top(nv.name[li], iv.overlap(gaps, nv.start[li], nv.end[li]), g)
             r.span_ranges = _top(nv.name[li], iv.overlap(span, nv.start[li], nv.end[li]), g)
         oi = os_groups.get(t)
         if oi is not None and o_gap:

@@ -260,81 +260,95 @@ class _Reader:
             types.update({k: known[k] for k in types if k in known})
         return types
 
-    def _texts(self, t: str) -> np.ndarray:
-        """NVTX texts given inline, as string indices (-1 where there is none), in rowid
-        order, interned in that order. A block's texts come joined by NUL, which C strings
-        (as NVTX takes them) cannot hold; a second column says which rows have none."""
-        if "text" not in self.s.colset(t):
-            return np.zeros(0, np.int32)
-        out = []
+    def _texts(self, t: str, lo: int, hi: int, n: int) -> np.ndarray:
+        """A block's NVTX texts given inline, as string indices (-1 where there is none),
+        interned in row order. They come joined by NUL, which C strings (as NVTX takes them)
+        cannot hold; a second column says which rows have none."""
+        if "text" not in self.s.colset(t) or not n:
+            return np.full(n, -1, np.int32)
         intern = self.g.intern
-        for lo, hi in bulk.blocks(self.con, t):
-            n, joined, missing = self.con.execute(
-                f"SELECT count(*), group_concat(COALESCE(\"text\", ''), char(0)), "
-                f'group_concat("text" IS NULL) FROM "{t}" WHERE {bulk.in_block()}',
-                (lo, hi)).fetchone()
-            texts = joined.split("\0") if isinstance(joined, str) and n else []
-            none = np.fromstring(missing, dtype=np.int64, sep=",") if n else np.zeros(0)
-            if len(texts) != n or none.shape[0] != n:  # a text holding NUL after all
-                rows = self.con.execute(f'SELECT "text" FROM "{t}" WHERE {bulk.in_block()}',
-                                        (lo, hi))
-                out.append(np.fromiter((-1 if v is None else intern(str(v)) for (v,) in rows),
-                                       np.int32))
-                continue
-            local: dict[str, int] = {}
-            none_ = none.astype(bool).tolist()
-            ids = np.fromiter((-1 if z else local.setdefault(x, len(local))
-                               for x, z in zip(texts, none_, strict=True)), np.int64, n)
-            ours = np.fromiter((intern(x) for x in local), np.int32, len(local))
-            out.append(np.where(ids >= 0, ours[np.maximum(ids, 0)] if len(local) else -1, -1
-                                ).astype(np.int32))
-        return np.concatenate(out) if out else np.zeros(0, np.int32)
+        m, joined, missing = self.con.execute(
+            f"SELECT count(*), group_concat(COALESCE(\"text\", ''), char(0)), "
+            f'group_concat("text" IS NULL) FROM "{t}" WHERE {bulk.in_block()}',
+            (lo, hi)).fetchone()
+        texts = joined.split("\0") if isinstance(joined, str) and m else []
+        none = np.fromstring(missing, dtype=np.int64, sep=",") if m else np.zeros(0)
+        if m != n or len(texts) != n or none.shape[0] != n:  # a text holding NUL after all
+            rows = self.con.execute(f'SELECT "text" FROM "{t}" WHERE {bulk.in_block()}',
+                                    (lo, hi))
+            return np.fromiter((-1 if v is None else intern(str(v)) for (v,) in rows),
+                               np.int32, n)
+        local: dict[str, int] = {}
+        ids = np.fromiter((-1 if z else local.setdefault(x, len(local))
+                           for x, z in zip(texts, none.astype(bool).tolist(), strict=True)),
+                          np.int64, n)
+        ours = np.fromiter((intern(x) for x in local), np.int32, len(local))
+        return np.where(ids >= 0, ours[np.maximum(ids, 0)] if local else -1, -1
+                        ).astype(np.int32)
 
     def _nvtx(self) -> None:
+        """NVTX_EVENTS block by block (a long run holds millions), kept compact."""
         t = "NVTX_EVENTS"
         if not self.s.has(t) or not {"start", "eventType"} <= self.s.colset(t):
             return
         types = self._nvtx_types()
         c = self.s.col
-        cols = self._ints(t, [c(t, "start"), c(t, "end"), c(t, "eventType"), c(t, "globalTid"),
-                              c(t, "endGlobalTid"), c(t, "textId"), c(t, "domainId", default="0"),
-                              c(t, "category", default="0")])
-        if not cols[0].shape[0]:
-            return
-        start, end, etype, gtid, end_gtid, text_id, domain, category = cols
-        inline = self._texts(t)
-        if inline.shape[0] != start.shape[0]:
-            inline = np.full(start.shape[0], -1, np.int32)
-        name = np.where(inline >= 0, inline, self._name(text_id)).astype(np.int32)
-        del inline, text_id
-        pid, tid = split_global_tid(gtid)
-        # domains: DomainCreate names them; 0 is the default domain
-        for d, n in zip(domain[etype == types["NvtxDomainCreate"]].tolist(),
-                        name[etype == types["NvtxDomainCreate"]].tolist(), strict=True):
-            if n >= 0:
-                self.g.domains[int(d)] = self.g.strings[n]
-        dom = np.where(domain == 0, -1, domain).astype(np.int32)
-        # thread names given through nvtxNameOsThread take precedence over OS names
-        th = etype == types["NvtxThread"]
-        for p, tt, n in zip(pid[th].tolist(), tid[th].tolist(), name[th].tolist(), strict=True):
-            if n >= 0:
-                self.g.thread_names[(p, tt)] = self.g.strings[n]
-        mk = etype == types["NvtxMark"]
-        self.g.marks = NvtxMarks(ts=start[mk], pid=pid[mk], tid=tid[mk], name=name[mk],
-                                 domain=dom[mk])
-        rng = (etype == types["NvtxPushPopRange"]) | (etype == types["NvtxStartEndRange"])
-        open_ = rng & (end < start)
-        if open_.any():
-            self.note(f"NVTX_EVENTS: skipped {int(open_.sum())} ranges never closed")
-        rng &= ~open_
-        end_g = end_gtid[rng]
-        _, end_tid = split_global_tid(end_g)
-        end_tid = np.where(end_g > 0, end_tid, tid[rng])
-        kind = np.where(etype[rng] == types["NvtxStartEndRange"], START_END, PUSH_POP)
-        r = NvtxRanges(start=start[rng], end=end[rng], pid=pid[rng], tid=tid[rng],
-                       end_tid=end_tid, name=name[rng], domain=dom[rng],
-                       category=category[rng].astype(np.int32), kind=kind.astype(np.int8))
-        self.g.nvtx = r.take(np.lexsort((-r.end, r.start)))
+        exprs = [c(t, "start"), c(t, "end"), c(t, "eventType"), c(t, "globalTid"),
+                 c(t, "endGlobalTid"), c(t, "textId"), c(t, "domainId", default="0"),
+                 c(t, "category", default="0")]
+        marks: list[NvtxMarks] = []
+        ranges: list[NvtxRanges] = []
+        n_open = 0
+        for lo, hi in bulk.blocks(self.con, t):
+            cols = bulk.columns(self.con, exprs, f'FROM "{t}" WHERE {bulk.in_block()}', (lo, hi))
+            start, end, etype, gtid, end_gtid, text_id, domain, category = cols
+            inline = self._texts(t, lo, hi, start.shape[0])
+            name = np.where(inline >= 0, inline, self._name(text_id)).astype(np.int32)
+            pid, tid = (x.astype(np.int32) for x in split_global_tid(gtid))
+            # domains: DomainCreate names them; 0 is the default domain
+            dc = etype == types["NvtxDomainCreate"]
+            for d, n in zip(domain[dc].tolist(), name[dc].tolist(), strict=True):
+                if n >= 0:
+                    self.g.domains[int(d)] = self.g.strings[n]
+            dom = np.where(domain == 0, -1, domain).astype(np.int32)
+            # thread names given through nvtxNameOsThread take precedence over OS names
+            th = etype == types["NvtxThread"]
+            for p, tt, n in zip(pid[th].tolist(), tid[th].tolist(), name[th].tolist(),
+                                strict=True):
+                if n >= 0:
+                    self.g.thread_names[(p, tt)] = self.g.strings[n]
+            mk = etype == types["NvtxMark"]
+            if mk.any():
+                marks.append(NvtxMarks(ts=start[mk], pid=pid[mk], tid=tid[mk], name=name[mk],
+                                       domain=dom[mk]))
+            rng = (etype == types["NvtxPushPopRange"]) | (etype == types["NvtxStartEndRange"])
+            open_ = rng & (end < start)
+            n_open += int(open_.sum())
+            rng &= ~open_
+            end_g = end_gtid[rng]
+            _, end_tid = split_global_tid(end_g)
+            end_tid = np.where(end_g > 0, end_tid, tid[rng]).astype(np.int32)
+            kind = np.where(etype[rng] == types["NvtxStartEndRange"], START_END, PUSH_POP)
+            ranges.append(NvtxRanges(start=start[rng], end=end[rng], pid=pid[rng], tid=tid[rng],
+                                     end_tid=end_tid, name=name[rng], domain=dom[rng],
+                                     category=category[rng].astype(np.int32),
+                                     kind=kind.astype(np.int8)))
+        if n_open:
+            self.note(f"NVTX_EVENTS: skipped {n_open} ranges never closed")
+        if marks:
+            self.g.marks = _concat(NvtxMarks, marks)
+        if ranges:
+            r = _concat(NvtxRanges, ranges)
+            del ranges
+            # outer ranges first among those that start together; nsys mostly writes them so
+            if r.start.shape[0] > 1 and not np.all(r.start[1:] > r.start[:-1]):
+                r = r.take(np.lexsort((-r.end, r.start)))
+            self.g.nvtx = r
+
+
+def _concat(cls, parts: list):
+    return cls(**{f: np.concatenate([getattr(p, f) for p in parts])
+                  for f in cls.__dataclass_fields__})
 
 
 def read(path: Path, whole: bool = True) -> tuple[GpuTimeline, list[str]]:
