@@ -48,7 +48,9 @@ KERN_SUM = ("SELECT s.value, sum(k.end - k.start), count(*), avg(k.end - k.start
             "JOIN StringIds s ON s.id = k.demangledName GROUP BY 1")
 
 
-def build(path: Path, n: int) -> None:
+def build(path: Path, n: int, per_call: int = 1) -> None:
+    """``per_call``: kernels launched by each call (1: a launch per kernel; more: as a CUDA
+    graph's launch, whose kernels nsys traces one by one)."""
     con = sqlite3.connect(path)
     con.executescript(SCHEMA)
     g, p = (PID << 24) | TID, PID << 24
@@ -58,11 +60,12 @@ def build(path: Path, n: int) -> None:
     con.execute("INSERT INTO ThreadNames VALUES (3, 10, ?)", (g,))
     con.execute("INSERT INTO META_DATA_EXPORT VALUES ('EXPORT_PRODUCT_VERSION', 'bench')")
     seq = f"WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < {n - 1})"
+    k = per_call
     con.execute(f"INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL {seq} SELECT 1000000 + i * 3000, "
-                f"1002000 + i * 3000 + (i % 7) * 100, 0, 1, 7, i + 1, {p}, 1, 1, NULL, NULL "
-                "FROM c")
-    con.execute(f"INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME {seq} SELECT 990000 + i * 3000, "
-                f"992000 + i * 3000, 1, {g}, i + 1, 2, 0, NULL FROM c")
+                f"1002000 + i * 3000 + (i % 7) * 100, 0, 1, 7, i / {k} + 1, {p}, 1, 1, "
+                f"{'NULL' if k == 1 else 'i % ' + str(k)}, {'NULL' if k == 1 else 1} FROM c")
+    con.execute(f"INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME {seq} SELECT 990000 + i * 3000 * {k}, "
+                f"992000 + i * 3000 * {k}, 1, {g}, i + 1, 2, 0, NULL FROM c WHERE i < {n} / {k}")
     con.execute(f"INSERT INTO NVTX_EVENTS {seq} SELECT 990000 + i * 30000, 1019000 + i * 30000,"
                 f" 59, NULL, 0, 0, 'step ' || (i % 1000), {g}, NULL, NULL, 0 FROM c "
                 f"WHERE i < {n // 10}")
@@ -78,6 +81,7 @@ def _analyze(src: Path, db: Path) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kernels", type=int, default=3_000_000)
+    ap.add_argument("--per-call", type=int, default=1, help="kernels per launch call")
     ap.add_argument("--export", type=Path, help="measure this export (made if missing)")
     ap.add_argument("--keep", type=Path, help="make the export here and keep it")
     ap.add_argument("--baseline", type=Path, help="another pipesight src/ to measure alongside")
@@ -86,8 +90,8 @@ def main() -> int:
     db = a.export or a.keep or Path(tempfile.mkdtemp(prefix="pipesight-bench-")) / "big.sqlite"
     if not db.exists():
         t = time.perf_counter()
-        build(db, a.kernels)
-        print(json.dumps({"built": str(db), "kernels": a.kernels,
+        build(db, a.kernels, a.per_call)
+        print(json.dumps({"built": str(db), "kernels": a.kernels, "per_call": a.per_call,
                           "build_s": round(time.perf_counter() - t, 1)}))
     print(json.dumps({"export_mb": round(db.stat().st_size / 2**20, 1), "cpus": os.cpu_count(),
                       "load_avg": [round(x, 2) for x in os.getloadavg()]}))

@@ -48,15 +48,19 @@ class CallFacts:
 def own_range_sets(g: GpuTimeline) -> dict[int, iv.Set]:
     """Per thread_key: the union of the NVTX ranges the thread opened and closed itself."""
     nv = g.nvtx
+    if not len(nv):
+        return {}
     own = (nv.kind != START_END) | (nv.end_tid == nv.tid)
-    key = thread_key(nv.pid[own], nv.tid[own])
-    s, e = nv.start[own], nv.end[own]
+    pid, tid, s, e = nv.pid, nv.tid, nv.start, nv.end
+    if not own.all():
+        pid, tid, s, e = pid[own], tid[own], s[own], e[own]
+    if not pid.shape[0]:
+        return {}
+    if int(pid.min()) == int(pid.max()) and int(tid.min()) == int(tid.max()):  # one thread
+        return {int(thread_key(pid[:1], tid[:1])[0]): iv.union(s, e)}
+    key = thread_key(pid, tid)
     out = {}
-    ks = np.unique(key).tolist()
-    for k in ks:
-        if len(ks) == 1:
-            out[int(k)] = iv.union(s, e)
-            break
+    for k in np.unique(key).tolist():
         m = key == k
         out[int(k)] = iv.union(s[m], e[m])
     return out

@@ -43,9 +43,9 @@ def _key(pid: np.ndarray, tid: np.ndarray) -> np.ndarray:
 def _groups(pid: np.ndarray, tid: np.ndarray) -> dict[Thread, np.ndarray]:
     if pid.shape[0] == 0:
         return {}
-    key = _key(pid, tid)
-    if int(key.min()) == int(key.max()):  # one thread
+    if int(pid.min()) == int(pid.max()) and int(tid.min()) == int(tid.max()):  # one thread
         return {(int(pid[0]), int(tid[0])): np.arange(pid.shape[0])}
+    key = _key(pid, tid)
     order = np.argsort(key, kind="stable")
     ks = key[order]
     bounds = np.flatnonzero(np.diff(ks)) + 1
@@ -110,19 +110,44 @@ class DeviceThreads:
 
 def _top(names: np.ndarray, ns: np.ndarray, g: GpuTimeline, n: int = 5) -> list[tuple[str, int]]:
     """The n names with the most time (a name's rows summed), most first."""
-    if names.shape[0] == 0:
-        return []
+    return _ranked(*_by_name(names, ns), g, n)
+
+
+def _by_name(names: np.ndarray, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Time and rows with time, per name (string index + 1, so that -1, no name, counts)."""
     keep = ns > 0
-    names, ns = names[keep], ns[keep]
-    if names.shape[0] == 0:
+    idx = names[keep].astype(np.int64) + 1
+    return np.bincount(idx, weights=ns[keep].astype(np.float64)), np.bincount(idx)
+
+
+def _ranked(tot_all: np.ndarray, rows: np.ndarray, g: GpuTimeline, n: int
+            ) -> list[tuple[str, int]]:
+    u = np.flatnonzero(rows) - 1  # the names with time, in name order
+    if not u.shape[0]:
         return []
-    # names are string indices (-1: none): counted in place, in name order
-    idx = names.astype(np.int64) + 1
-    tot_all = np.bincount(idx, weights=ns.astype(np.float64))
-    u = np.flatnonzero(np.bincount(idx)) - 1
     tot = tot_all[u + 1]
     order = np.argsort(-tot)[:n]
     return [(g.string(int(u[i])), int(tot[i])) for i in order]
+
+
+def _top_ranges(g: GpuTimeline, li: np.ndarray, st: iv.Set, n: int = 5, block: int = 1 << 18
+                ) -> list[tuple[str, int]]:
+    """``_top`` of NVTX ranges ``li`` by their time inside ``st``, a block of rows at a time
+    (a long run holds millions)."""
+    nv = g.nvtx
+    tot = np.zeros(0)
+    rows = np.zeros(0, np.int64)
+    for a in range(0, li.shape[0], block):
+        i = li[a:a + block]
+        t, r = _by_name(nv.name[i], iv.overlap(st, nv.start[i], nv.end[i]))
+        if t.shape[0] > tot.shape[0]:
+            t[:tot.shape[0]] += tot
+            r[:rows.shape[0]] += rows
+            tot, rows = t, r
+        else:
+            tot[:t.shape[0]] += t
+            rows[:r.shape[0]] += r
+    return _ranked(tot, rows, g, n)
 
 
 def _leaves(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -161,8 +186,9 @@ def device_threads(g: GpuTimeline, use: DeviceUse, ops: OpScan, calls: CallFacts
     gil_groups = _groups(calls.gil.pid, calls.gil.tid)
     vid_groups = _groups(calls.video.pid, calls.video.tid)
     own = (nv.kind != START_END) | (nv.end_tid == nv.tid)
-    nv_groups = _groups(nv.pid[own], nv.tid[own])
-    own_idx = np.flatnonzero(own)
+    every = bool(own.all())
+    nv_groups = _groups(nv.pid, nv.tid) if every else _groups(nv.pid[own], nv.tid[own])
+    own_idx = np.arange(len(nv)) if every else np.flatnonzero(own)
     # every thread that made calls of a kind, each kind in thread order (the order in which
     # they are visited decides ties in the ranking)
     threads = set(nv_groups) | set(_in_order(calls.osrt_threads)) | set(
@@ -177,6 +203,8 @@ def device_threads(g: GpuTimeline, use: DeviceUse, ops: OpScan, calls: CallFacts
         waits = iv.union(np.concatenate([sync_set[0], os_set[0], gil_set[0]]),
                          np.concatenate([sync_set[1], os_set[1], gil_set[1]]))
         ni = own_idx[nv_groups[t]] if t in nv_groups else np.zeros(0, np.int64)
+        if ni.shape[0] == len(nv):  # every range is this thread's own: no copies
+            ni = slice(None)  # type: ignore[assignment]
         ranges = iv.intersect(calls.own.get(_key_of(t), iv.EMPTY), span)
         busy = iv.subtract(ranges, waits)
         b_gap = iv.total(iv.intersect(busy, gaps))
@@ -195,12 +223,12 @@ def device_threads(g: GpuTimeline, use: DeviceUse, ops: OpScan, calls: CallFacts
         r.sync_ns = iv.total(iv.intersect(sync_set, span))
         r.gap_busy_ns, r.gap_sync_ns, r.gap_os_ns = b_gap, s_gap, o_gap
         r.gap_gil_ns, r.gap_video_ns, r.gap_cuda_ns = g_gap, v_gap, c_gap
-        if ni.shape[0]:
+        if len(nv.start[ni]):
             leaf = _leaves(nv.start[ni], nv.end[ni])
-            li = ni[leaf]
-            if b_gap or gaps[0].shape[0]:
-                r.gap_ranges = _top(nv.name[li], iv.overlap(gaps, nv.start[li], nv.end[li]), g)
-            r.span_ranges = _top(nv.name[li], iv.overlap(span, nv.start[li], nv.end[li]), g)
+            li = np.flatnonzero(leaf) if isinstance(ni, slice) else ni[leaf]
+            if gaps[0].shape[0]:
+                r.gap_ranges = _top_ranges(g, li, gaps)
+            r.span_ranges = _top_ranges(g, li, span)
         oi = os_groups.get(t)
         if oi is not None and o_gap:
             r.gap_os_calls = _top(calls.osrt.name[oi],

@@ -129,7 +129,9 @@ class _Reader:
         remap = self._strings()
         self._processes_and_threads(remap)
         self._devices()
-        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+        # worker threads for big tables, leaving a core to the caller (each thread's blocks
+        # in flight cost memory; on two cores they bought no time)
+        workers = min((os.cpu_count() or 1) - 1, MAX_WORKERS)
         self.tables = ExportTables(self.uri, self.name, self.s, remap, self._copy_labels(),
                                    self.notes, PARALLEL_ROWS, workers)
         self.tables.intern_labels(self.g)
