@@ -2,14 +2,14 @@
 # Benchmark ON THE GPU MACHINE: pipesight's analysis time and peak memory on an Nsight Systems
 # export of about 1 GB, side by side with `nsys stats` on the same file (the export is too big
 # to bring back). From the repository root, after `source .device/nsys-env.sh`:
-#   REPLAYS=10000 PS_SRC=src bash bench/gpu/bench_nsys_big.sh
+#   REPLAYS=12000 PS_SRC=src bash bench/gpu/bench_nsys_big.sh
 # PS_SRC: the PYTHONPATH pipesight runs from. EXPORT=FILE.sqlite skips the capture and measures
 # that file (also how the script is tried without a GPU). Each step has its own time limit, so
 # a slow one cannot take the others' numbers with it; pipesight is measured before nsys stats.
 # Results: $OUT/bench-nsys-big.log (one JSON line per measured command: wall, CPU, peak RSS).
 set -u
 OUT=${OUT:-$PWD/out}
-REPLAYS=${REPLAYS:-10000}
+REPLAYS=${REPLAYS:-12000}
 PS_SRC=${PS_SRC:-src}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 W=${W:-/tmp/nsys-big}
@@ -38,8 +38,8 @@ for t in ("CUPTI_ACTIVITY_KIND_KERNEL", "CUPTI_ACTIVITY_KIND_RUNTIME", "NVTX_EVE
         print(t, e)
 PY
 # pipesight's whole analysis (read, measure, judge), then nsys's own kernel summary
-m pipesight-analyze -- timeout "${T_PIPESIGHT:-90}" env PYTHONPATH="$PS_SRC" python3 -m pipesight \
-  analyze --json "$DB" > "$W/verdict.json"
+m pipesight-analyze -- timeout "${T_PIPESIGHT:-90}" env PYTHONPATH="$PS_SRC" sh -c \
+  'exec python3 -m pipesight analyze --json "$1" > "$2"' sh "$DB" "$W/verdict.json"
 python3 - "$W/verdict.json" <<'PY'
 import json, sys
 try:
@@ -52,4 +52,5 @@ PY
 m nsys-stats-kern-sum -- timeout "${T_STATS:-90}" nsys stats -r cuda_gpu_kern_sum --format csv \
   --force-export false -o "$W/stats" "$DB"
 head -c 600 "$W"/stats*.csv 2>/dev/null; echo
+cp "$W/verdict.json" "$OUT/" 2>/dev/null
 exit 0

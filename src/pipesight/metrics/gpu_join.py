@@ -115,7 +115,6 @@ class RuntimeFacts:
     """What the thread view needs of the CUDA calls."""
 
     threads: set[int] = field(default_factory=set)  # thread_keys that made any
-    count: int = 0  # calls with valid times
     sync: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # seq, start, end, thread
     other: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # start, end, thread
 
@@ -151,7 +150,6 @@ class CallWindow:
 
     def _take(self, ch: CallChunk) -> None:
         n = len(ch)
-        self.facts.count += n
         if not n:
             return
         if int(ch.start.min()) <= self.joined_upto:
