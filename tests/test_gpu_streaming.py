@@ -20,7 +20,7 @@ import pytest
 import nsys_synth as synth
 from gpu_reference import reference_view
 from pipesight.analysis import analyze_path
-from pipesight.metrics import gpu_scan
+from pipesight.metrics import gpu_scan, running
 from pipesight.metrics.gpu_view import compute_gpu
 from pipesight.readers import nsys, sqlite_bulk
 
@@ -114,7 +114,7 @@ def test_small_blocks_settling_and_disk_give_the_same_numbers(exports, monkeypat
     _shuffled_copy(exports["post-starve.sqlite"], shuffled)
     exports = {**exports, "shuffled": shuffled}
     monkeypatch.setattr(sqlite_bulk, "BLOCK", 37)
-    monkeypatch.setattr(gpu_scan, "SPILL_ROWS", 50)
+    monkeypatch.setattr(running, "SPILL_ROWS", 50)
     restarts = []
     real = gpu_scan._Scan.run
 
@@ -293,11 +293,11 @@ def test_counts_median_is_numpys():
     rng = np.random.default_rng(7)
     for n in (1, 2, 3, 10, 11, 1000):
         x = rng.integers(-50, 50, n)
-        c = gpu_scan.Counts()
+        c = running.Counts()
         for part in np.array_split(x, 4):
             c.add(part)
         assert c.median() == float(np.median(x))
-    assert gpu_scan.Counts().median() is None
+    assert running.Counts().median() is None
 
 
 def test_nvtx_texts_read_in_bulk_match_row_by_row(exports, tmp_path):
