@@ -1,44 +1,56 @@
 #!/usr/bin/env bash
 # Benchmark ON THE GPU MACHINE: pipesight's analysis time and peak memory on an Nsight Systems
 # export of about 1 GB, side by side with `nsys stats` on the same file (the export is too big
-# to bring back). Run from the repository root after `source .device/nsys-env.sh`:
-#   REPLAYS=10000 bash bench/gpu/bench_nsys_big.sh
-# Results: $OUT/bench-nsys-big.log (one JSON line per measured command). Never stops at a failure.
-set -x
+# to bring back). From the repository root, after `source .device/nsys-env.sh`:
+#   REPLAYS=12000 PS_SRC=src bash bench/gpu/bench_nsys_big.sh
+# PS_SRC: the PYTHONPATH pipesight runs from. EXPORT=FILE.sqlite skips the capture and measures
+# that file (also how the script is tried without a GPU). Each step has its own time limit, so
+# a slow one cannot take the others' numbers with it; pipesight is measured before nsys stats.
+# Results: $OUT/bench-nsys-big.log (one JSON line per measured command: wall, CPU, peak RSS).
 set -u
 OUT=${OUT:-$PWD/out}
-REPLAYS=${REPLAYS:-10000}
-W=/tmp/nsys-big
-rm -rf "$W"; mkdir -p "$W" "$OUT"
+REPLAYS=${REPLAYS:-12000}
+PS_SRC=${PS_SRC:-src}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+W=${W:-/tmp/nsys-big}
+mkdir -p "$W" "$OUT"
 exec > >(tee -a "$OUT/bench-nsys-big.log") 2>&1
-nsys --version; nvidia-smi -L; nproc; free -g
-python3 bench/gpu/measure.py nsys-profile -- nsys profile -t cuda,nvtx -s none --cpuctxsw=none \
-  --cuda-graph-trace=node -o "$W/big" --force-overwrite true \
-  python3 bench/gpu/nsys_big_workload.py --replays "$REPLAYS"
-python3 bench/gpu/measure.py nsys-export -- nsys export --type sqlite --force-overwrite true \
-  -o "$W/big.sqlite" "$W/big.nsys-rep"
-ls -la "$W"
-python3 - "$W/big.sqlite" <<'PY'
-import sqlite3, sys
+m() { python3 "$HERE/measure.py" "$@"; }
+date -u +%FT%TZ; nproc; free -g | head -2
+DB=${EXPORT:-}
+if [ -z "$DB" ]; then
+  nsys --version; nvidia-smi -L
+  # the export is written by nsys profile itself (no second pass over the report)
+  m nsys-profile-export -- timeout "${T_PROFILE:-170}" nsys profile -t cuda,nvtx -s none \
+    --cpuctxsw=none --cuda-graph-trace=node --export sqlite -o "$W/big" --force-overwrite true \
+    python3 "$HERE/nsys_big_workload.py" --replays "$REPLAYS"
+  DB=$W/big.sqlite
+fi
+ls -la "$(dirname "$DB")"
+python3 - "$DB" <<'PY'
+import os, sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
+print("export_mb", round(os.path.getsize(sys.argv[1]) / 2**20, 1))
 for t in ("CUPTI_ACTIVITY_KIND_KERNEL", "CUPTI_ACTIVITY_KIND_RUNTIME", "NVTX_EVENTS"):
     try:
         print(t, con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
     except sqlite3.Error as e:
         print(t, e)
 PY
-# nsys's own summary on the same export, then pipesight's whole analysis (read, measure, judge)
-python3 bench/gpu/measure.py nsys-stats-kern-sum -- nsys stats -r cuda_gpu_kern_sum \
-  --format csv --force-export false -o "$W/stats" "$W/big.sqlite"
-python3 bench/gpu/measure.py nsys-analyze-gaps -- nsys analyze -r "gpu_gaps:gap=1:rows=-1" \
-  --format csv -o "$W/gaps" "$W/big.sqlite"
-python3 bench/gpu/measure.py pipesight-analyze -- env PYTHONPATH=src python3 -c "
-import sys, time
-from pathlib import Path
-from pipesight.analysis import analyze_path
-t = time.perf_counter()
-_, _, v, _ = analyze_path(Path('$W/big.sqlite'))
-print('pipesight:', round(time.perf_counter() - t, 2), 's;', v.bottleneck.kind, v.gpus)
-"
-ls -la "$OUT"
+# pipesight's whole analysis (read, measure, judge), then nsys's own kernel summary
+m pipesight-analyze -- timeout "${T_PIPESIGHT:-90}" env PYTHONPATH="$PS_SRC" sh -c \
+  'exec python3 -m pipesight analyze --json "$1" > "$2"' sh "$DB" "$W/verdict.json"
+python3 - "$W/verdict.json" <<'PY'
+import json, sys
+try:
+    v = json.load(open(sys.argv[1]))
+except ValueError as e:
+    sys.exit(f"no verdict: {e}")
+print("pipesight:", v["bottleneck"]["kind"], [{k: g[k] for k in ("device", "kernels",
+      "busy_fraction", "span_ms", "idle_gaps", "graph_ops")} for g in v["gpus"]])
+PY
+m nsys-stats-kern-sum -- timeout "${T_STATS:-90}" nsys stats -r cuda_gpu_kern_sum --format csv \
+  --force-export false -o "$W/stats" "$DB"
+head -c 600 "$W"/stats*.csv 2>/dev/null; echo
+cp "$W/verdict.json" "$OUT/" 2>/dev/null
 exit 0

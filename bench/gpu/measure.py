@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Runs a command and prints one JSON line: its wall time and peak resident memory (its own and
-its children's, from getrusage).
+"""Runs a command and prints one JSON line: its wall time, CPU time and peak resident memory
+(its own and its children's, from getrusage: the largest single process).
 
     python3 bench/gpu/measure.py LABEL -- COMMAND [ARGS...]
 """
@@ -21,9 +21,10 @@ def main() -> int:
     t0 = time.perf_counter()
     rc = subprocess.call(sys.argv[3:])
     wall = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"label": sys.argv[1], "exit": rc, "wall_s": round(wall, 2),
-                      "peak_rss_mb": round(peak_kb / 1024, 1)}))
+                      "cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
+                      "peak_rss_mb": round(ru.ru_maxrss / 1024, 1)}), flush=True)
     return rc
 
 

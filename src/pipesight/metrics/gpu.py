@@ -6,6 +6,9 @@ that nsys counts as GPU time (its CUDA flush and stop overheads, inside the span
 that paid them) counts here too, since no change to the application removes it. A gap is a hole
 between busy intervals; gaps of ``gap_min_ns`` or more are counted, timed and checked for a
 period.
+
+The numbers come from one streamed pass over the export's operations (``gpu_scan``); the
+comparison functions at the end (nsys's own reports, per process) work on a loaded timeline.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipesight.metrics import intervals as iv
-from pipesight.model.gpu import GRAPH, KERNEL, MEMCPY, MEMSET, GpuTimeline
+from pipesight.metrics.gpu_scan import DeviceScan, OpScan, scan_ops
+from pipesight.model.gpu import KERNEL, MEMCPY, MEMSET, GpuTimeline
 
 # gaps counted as idle gaps (nsys analyze takes whole ms for gap=; 1 is its least)
 GAP_MIN_NS = 1_000_000
@@ -74,65 +78,75 @@ class DeviceUse:
         return float(np.median(d)), (float(d.std()) / mean if mean > 0 else None)
 
 
-def op_intervals(g: GpuTimeline, device: int, pid: int | None = None,
-                 overhead: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Raw [start, end) of what nsys counts as GPU time on a device (one process, or all):
-    kernels, copies and memsets, with the profiler overhead each process paid inside its own
-    span on that device."""
-    o = g.ops
-    sel = (o.device == device) & np.isin(o.kind, (KERNEL, MEMCPY, MEMSET))
-    if pid is not None:
-        sel &= o.pid == pid
-    starts, ends = [o.start[sel]], [o.end[sel]]
-    if overhead and len(g.overhead):
-        names = [i for i, s in enumerate(g.strings) if s in NSYS_GPU_OVERHEAD]
-        ov = g.overhead.take(np.isin(g.overhead.name, names)) if names else None
-        if ov is not None and len(ov):
-            for p in np.unique(o.pid[sel]).tolist():
-                mine = sel & (o.pid == p)
-                lo, hi = int(o.start[mine].min()), int(o.end[mine].max())
-                inside = (ov.pid == p) & (ov.start > lo) & (ov.end < hi)
-                starts.append(ov.start[inside])
-                ends.append(ov.end[inside])
-    return np.concatenate(starts), np.concatenate(ends)
+def counted_overhead(g: GpuTimeline) -> list[int]:
+    """Rows of g.overhead that nsys counts as GPU time (by name)."""
+    if not len(g.overhead):
+        return []
+    names = [i for i, s in enumerate(g.strings) if s in NSYS_GPU_OVERHEAD]
+    return np.flatnonzero(np.isin(g.overhead.name, names)).tolist() if names else []
+
+
+def scan(g: GpuTimeline, gap_min_ns: int = GAP_MIN_NS) -> OpScan:
+    """The one pass over g's operations (made once per threshold, then kept on g)."""
+    key = ("ops", gap_min_ns)
+    if key not in g.measured:
+        g.measured[key] = scan_ops(g, counted_overhead(g), gap_min_ns)
+    return g.measured[key]
+
+
+def _use(g: GpuTimeline, d: DeviceScan, gap_min_ns: int, chunks: int) -> DeviceUse | None:
+    if d.first is None or d.last_end is None:
+        return None  # only whole graphs ran there: nothing counts as busy
+    lo, hi = d.first, d.last_end
+    n = max(1, min(chunks, (hi - lo) // max(gap_min_ns, 1)))
+    edges = np.linspace(lo, hi, n + 1).round().astype(np.int64)
+    width = np.maximum(np.diff(edges), 1)
+    busy_in = np.zeros(n, np.int64)
+    for s, e in d.spill.blocks():
+        busy_in += iv.summed_overlap(s, e, edges)
+    gs = np.concatenate(d.gap_s) if d.gap_s else np.zeros(0, np.int64)
+    ge = np.concatenate(d.gap_e) if d.gap_e else np.zeros(0, np.int64)
+    return DeviceUse(
+        device=d.device, name=g.device_names.get(d.device), start=lo, end=hi, busy_ns=d.busy,
+        kernels=d.kernels, copies=d.copies, memsets=d.memsets, kernel_ns=d.kernel_ns,
+        graph_ops=d.graph_ops, gap_min_ns=gap_min_ns, gap_start=gs, gap_end=ge,
+        all_idle_ns=d.idle, chunk_edges=edges, chunk_busy=busy_in / width,
+    )
+
+
+def device_uses(g: GpuTimeline, gap_min_ns: int = GAP_MIN_NS, chunks: int = CHUNKS
+                ) -> list[DeviceUse]:
+    """Per device with operations (in device order), unless only whole graphs ran there."""
+    key = ("use", gap_min_ns, chunks)
+    if key not in g.measured:
+        sc = scan(g, gap_min_ns)
+        uses = (_use(g, sc.by_device[d], gap_min_ns, chunks) for d in sc.devices)
+        g.measured[key] = [u for u in uses if u is not None]
+    return g.measured[key]
 
 
 def device_use(g: GpuTimeline, device: int, gap_min_ns: int = GAP_MIN_NS,
                chunks: int = CHUNKS) -> DeviceUse | None:
-    s, e = op_intervals(g, device)
-    if s.shape[0] == 0:
-        return None
-    busy = iv.union(s, e)
-    hs, he = iv.gaps(busy)
-    big = (he - hs) >= gap_min_ns
+    return next((u for u in device_uses(g, gap_min_ns, chunks) if u.device == device), None)
+
+
+# -- the same numbers as nsys's own reports, for comparison (on a loaded timeline) ------------
+
+def op_intervals(g: GpuTimeline, device: int, pid: int) -> tuple[np.ndarray, np.ndarray]:
+    """Raw [start, end) of what nsys counts as GPU time on a device for one process: kernels,
+    copies and memsets, with the profiler overhead it paid inside its own span there."""
     o = g.ops
-    on = o.device == device
-    lo, hi = int(busy[0][0]), int(busy[1][-1])
-    n = max(1, min(chunks, (hi - lo) // max(gap_min_ns, 1)))
-    edges = np.linspace(lo, hi, n + 1).round().astype(np.int64)
-    width = np.maximum(np.diff(edges), 1)
-    return DeviceUse(
-        device=device,
-        name=g.device_names.get(device),
-        start=lo,
-        end=hi,
-        busy_ns=iv.total(busy),
-        kernels=int(np.count_nonzero(on & (o.kind == KERNEL))),
-        copies=int(np.count_nonzero(on & (o.kind == MEMCPY))),
-        memsets=int(np.count_nonzero(on & (o.kind == MEMSET))),
-        kernel_ns=int((o.end - o.start)[on & (o.kind == KERNEL)].sum()),
-        graph_ops=int(np.count_nonzero(on & ((o.graph_node >= 0) | (o.graph >= 0)
-                                             | (o.kind == GRAPH)))),
-        gap_min_ns=gap_min_ns,
-        gap_start=hs[big],
-        gap_end=he[big],
-        all_idle_ns=int((he - hs).sum()),
-        chunk_edges=edges,
-        chunk_busy=iv.summed_overlap(busy[0], busy[1], edges) / width,
-    )
+    sel = (o.device == device) & np.isin(o.kind, (KERNEL, MEMCPY, MEMSET)) & (o.pid == pid)
+    starts, ends = [o.start[sel]], [o.end[sel]]
+    rows = counted_overhead(g)
+    if rows and sel.any():
+        ov = g.overhead.take(np.asarray(rows))
+        lo, hi = int(o.start[sel].min()), int(o.end[sel].max())
+        inside = (ov.pid == pid) & (ov.start > lo) & (ov.end < hi)
+        starts.append(ov.start[inside])
+        ends.append(ov.end[inside])
+    return np.concatenate(starts), np.concatenate(ends)
 
-
-# -- the same numbers as nsys's own reports, for comparison ------------------------------------
 
 def nsys_gaps(g: GpuTimeline, device: int, pid: int, gap_ms: int) -> list[tuple[int, int]]:
     """(start, duration) of the gaps ``nsys analyze -r gpu_gaps:gap=GAP_MS`` reports for one

@@ -9,91 +9,42 @@ mark a hand-over (nvinfer's buffer_process ranges do this) and tell which thread
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from pipesight.metrics import intervals as iv
-from pipesight.metrics.gpu import DeviceUse
-from pipesight.model.gpu import (
-    COPY_DTOH,
-    COPY_HTOD,
-    KERNEL,
-    MEM_PAGEABLE,
-    MEMCPY,
-    START_END,
-    Calls,
-    GpuTimeline,
-)
+from pipesight.metrics.gpu import DeviceUse, scan
+from pipesight.metrics.gpu_calls import CallFacts, Thread
+from pipesight.metrics.gpu_scan import OpScan
+from pipesight.model.gpu import START_END, Calls, GpuTimeline, split_thread_key
 
-Thread = tuple[int, int]  # (pid, tid)
 # a gap that begins this soon after a blocking CUDA call returns on the launching thread
 # followed that call (the call's return lags the GPU's last operation by tens of microseconds)
 AFTER_WAIT_NS = 1_000_000
 BEFORE_WAIT_NS = 100_000
-_SYNC_NAME = re.compile(r"Synchronize", re.IGNORECASE)
-_ASYNC_NAME = re.compile(r"Async", re.IGNORECASE)
 
 
-@dataclass
-class Links:
-    """Joins between GPU operations and the API calls that launched them (correlation ids
-    are per process)."""
-
-    op_call: np.ndarray  # per op: index into runtime, -1 when not found
-    call_gpu_ns: np.ndarray  # per runtime call: summed duration of the ops it launched
-    call_ops: np.ndarray  # per runtime call: number of ops it launched
-    call_sync: np.ndarray  # per runtime call: it waited for the GPU (CUDA synchronization)
-    call_copy: np.ndarray  # per runtime call: it launched a copy
+def links(g: GpuTimeline) -> OpScan:
+    """Operations joined to the API calls that launched them (correlation ids are per
+    process), with what that join measures: the streamed pass over the operations."""
+    return scan(g)
 
 
-def _matches(g: GpuTimeline, ids: np.ndarray, rx: re.Pattern) -> np.ndarray:
-    """For string indices, whether the string matches (each distinct name tested once)."""
-    if ids.shape[0] == 0:
-        return np.zeros(0, bool)
-    u, inv = np.unique(ids, return_inverse=True)
-    hit = np.array([bool(rx.search(g.string(int(i)))) for i in u], bool)
-    return hit[inv]
+def _thread(k: int) -> Thread:
+    p, t = split_thread_key(np.array([k]))
+    return int(p[0]), int(t[0])
 
 
-def _key(pid: np.ndarray, corr: np.ndarray) -> np.ndarray:
-    return (pid.astype(np.int64) << 32) | (corr.astype(np.int64) & 0xFFFFFFFF)
-
-
-def _lookup(keys_sorted: np.ndarray, order: np.ndarray, q: np.ndarray) -> np.ndarray:
-    if keys_sorted.shape[0] == 0:
-        return np.full(q.shape, -1, np.int64)
-    pos = np.minimum(np.searchsorted(keys_sorted, q), keys_sorted.shape[0] - 1)
-    return np.where(keys_sorted[pos] == q, order[pos], -1)
-
-
-def links(g: GpuTimeline) -> Links:
-    rt = g.runtime
-    n = len(rt)
-    has = rt.correlation >= 0
-    rk = np.where(has, _key(rt.pid, rt.correlation), -1)
-    order = np.argsort(rk, kind="stable")
-    rks = rk[order]
-    o = g.ops
-    op_call = np.where(o.correlation >= 0, _lookup(rks, order, _key(o.pid, o.correlation)), -1)
-    found = op_call >= 0
-    dur = (o.end - o.start).astype(np.float64)
-    call_gpu = np.bincount(op_call[found], weights=dur[found], minlength=n).astype(np.int64)
-    call_ops = np.bincount(op_call[found], minlength=n)
-    sync_call = _lookup(rks, order, _key(g.sync.pid, g.sync.correlation))
-    call_sync = np.zeros(n, bool)
-    call_sync[sync_call[sync_call >= 0]] = True
-    # exports without CUPTI synchronization records still name the call
-    call_sync |= _matches(g, rt.name, _SYNC_NAME)
-    call_copy = np.zeros(n, bool)
-    call_copy[op_call[found & (o.kind == MEMCPY)]] = True
-    return Links(op_call, call_gpu, call_ops, call_sync, call_copy)
+def _key(pid: np.ndarray, tid: np.ndarray) -> np.ndarray:
+    return (pid.astype(np.int64) << 32) | (tid.astype(np.int64) & 0xFFFFFFFF)
 
 
 def _groups(pid: np.ndarray, tid: np.ndarray) -> dict[Thread, np.ndarray]:
     if pid.shape[0] == 0:
         return {}
+    if int(pid.min()) == int(pid.max()) and int(tid.min()) == int(tid.max()):  # one thread
+        return {(int(pid[0]), int(tid[0])): np.arange(pid.shape[0])}
     key = _key(pid, tid)
     order = np.argsort(key, kind="stable")
     ks = key[order]
@@ -158,16 +109,45 @@ class DeviceThreads:
 
 
 def _top(names: np.ndarray, ns: np.ndarray, g: GpuTimeline, n: int = 5) -> list[tuple[str, int]]:
-    if names.shape[0] == 0:
-        return []
+    """The n names with the most time (a name's rows summed), most first."""
+    return _ranked(*_by_name(names, ns), g, n)
+
+
+def _by_name(names: np.ndarray, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Time and rows with time, per name (string index + 1, so that -1, no name, counts)."""
     keep = ns > 0
-    names, ns = names[keep], ns[keep]
-    if names.shape[0] == 0:
+    idx = names[keep].astype(np.int64) + 1
+    return np.bincount(idx, weights=ns[keep].astype(np.float64)), np.bincount(idx)
+
+
+def _ranked(tot_all: np.ndarray, rows: np.ndarray, g: GpuTimeline, n: int
+            ) -> list[tuple[str, int]]:
+    u = np.flatnonzero(rows) - 1  # the names with time, in name order
+    if not u.shape[0]:
         return []
-    u, inv = np.unique(names, return_inverse=True)
-    tot = np.bincount(inv, weights=ns.astype(np.float64))
+    tot = tot_all[u + 1]
     order = np.argsort(-tot)[:n]
     return [(g.string(int(u[i])), int(tot[i])) for i in order]
+
+
+def _top_ranges(g: GpuTimeline, li: np.ndarray, st: iv.Set, n: int = 5, block: int = 1 << 18
+                ) -> list[tuple[str, int]]:
+    """``_top`` of NVTX ranges ``li`` by their time inside ``st``, a block of rows at a time
+    (a long run holds millions)."""
+    nv = g.nvtx
+    tot = np.zeros(0)
+    rows = np.zeros(0, np.int64)
+    for a in range(0, li.shape[0], block):
+        i = li[a:a + block]
+        t, r = _by_name(nv.name[i], iv.overlap(st, nv.start[i], nv.end[i]))
+        if t.shape[0] > tot.shape[0]:
+            t[:tot.shape[0]] += tot
+            r[:rows.shape[0]] += rows
+            tot, rows = t, r
+        else:
+            tot[:t.shape[0]] += t
+            rows[:r.shape[0]] += r
+    return _ranked(tot, rows, g, n)
 
 
 def _leaves(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -179,11 +159,12 @@ def _leaves(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return leaf
 
 
-def device_threads(g: GpuTimeline, use: DeviceUse, lk: Links) -> DeviceThreads:
+def device_threads(g: GpuTimeline, use: DeviceUse, ops: OpScan, calls: CallFacts
+                   ) -> DeviceThreads:
+    """``calls.own``: each thread's own NVTX ranges, as a set."""
     span: iv.Set = (np.array([use.start]), np.array([use.end]))
     gaps: iv.Set = (use.gap_start, use.gap_end)
-    rt, o, nv = g.runtime, g.ops, g.nvtx
-    on_dev = o.device == use.device
+    nv = g.nvtx
     rows: dict[Thread, ThreadRow] = {}
 
     def row(t: Thread) -> ThreadRow:
@@ -192,50 +173,48 @@ def device_threads(g: GpuTimeline, use: DeviceUse, lk: Links) -> DeviceThreads:
         return rows[t]
 
     # who launched what on this device
-    launched = on_dev & (lk.op_call >= 0)
-    call_of = lk.op_call[launched]
-    dur = (o.end - o.start)[launched]
-    for t, idx in _groups(rt.pid[call_of], rt.tid[call_of]).items():
-        r = row(t)
-        r.launched_gpu_ns = int(dur[idx].sum())
-        kinds = o.kind[launched][idx]
-        ck = o.copy_kind[launched][idx]
-        r.kernels_launched = int(np.count_nonzero(kinds == KERNEL))
-        r.h2d_copies = int(np.count_nonzero((kinds == MEMCPY) & (ck == COPY_HTOD)))
-        r.d2h_copies = int(np.count_nonzero((kinds == MEMCPY) & (ck == COPY_DTOH)))
+    for k, lb in ops.launched.get(use.device, {}).items():
+        r = row(_thread(k))
+        r.launched_gpu_ns, r.kernels_launched = lb.gpu_ns, lb.kernels
+        r.h2d_copies, r.d2h_copies = lb.h2d, lb.d2h
     launcher = max((r for r in rows.values() if r.launched_gpu_ns > 0),
                    key=lambda r: r.launched_gpu_ns, default=None)
 
-    rt_groups = _groups(rt.pid, rt.tid)
-    os_groups = _groups(g.osrt.pid, g.osrt.tid)
-    gil_groups = _groups(g.gil.pid, g.gil.tid)
-    vid_groups = _groups(g.video.pid, g.video.tid)
+    sync_groups = _groups(calls.sync.pid, calls.sync.tid)
+    other_groups = _groups(calls.other.pid, calls.other.tid)
+    os_groups = _groups(calls.osrt.pid, calls.osrt.tid)
+    gil_groups = _groups(calls.gil.pid, calls.gil.tid)
+    vid_groups = _groups(calls.video.pid, calls.video.tid)
     own = (nv.kind != START_END) | (nv.end_tid == nv.tid)
-    nv_groups = _groups(nv.pid[own], nv.tid[own])
-    own_idx = np.flatnonzero(own)
-    threads = set(nv_groups) | set(os_groups) | set(gil_groups) | set(vid_groups) | set(
-        rt_groups)
+    every = bool(own.all())
+    nv_groups = _groups(nv.pid, nv.tid) if every else _groups(nv.pid[own], nv.tid[own])
+    own_idx = np.arange(len(nv)) if every else np.flatnonzero(own)
+    # every thread that made calls of a kind, each kind in thread order (the order in which
+    # they are visited decides ties in the ranking)
+    threads = set(nv_groups) | set(_in_order(calls.osrt_threads)) | set(
+        _in_order(calls.gil_threads)) | set(_in_order(calls.video_calls)) | set(
+        _in_order(calls.runtime_threads))
     for t in threads:
-        rti = rt_groups.get(t)
-        sync_i = rti[lk.call_sync[rti]] if rti is not None else None
-        other_i = rti[~lk.call_sync[rti]] if rti is not None else None
-        sync_set = _calls_set(rt, sync_i)
-        os_set = _calls_set(g.osrt, os_groups.get(t))
-        gil_set = _calls_set(g.gil, gil_groups.get(t))
-        vid_set = _calls_set(g.video, vid_groups.get(t))
+        si = sync_groups.get(t)
+        sync_set = _calls_set(calls.sync, si)
+        os_set = _calls_set(calls.osrt, os_groups.get(t))
+        gil_set = _calls_set(calls.gil, gil_groups.get(t))
+        vid_set = _calls_set(calls.video, vid_groups.get(t))
         waits = iv.union(np.concatenate([sync_set[0], os_set[0], gil_set[0]]),
                          np.concatenate([sync_set[1], os_set[1], gil_set[1]]))
         ni = own_idx[nv_groups[t]] if t in nv_groups else np.zeros(0, np.int64)
-        ranges = iv.intersect(iv.union(nv.start[ni], nv.end[ni]), span)
+        if ni.shape[0] == len(nv):  # every range is this thread's own: no copies
+            ni = slice(None)  # type: ignore[assignment]
+        ranges = iv.intersect(calls.own.get(_key_of(t), iv.EMPTY), span)
         busy = iv.subtract(ranges, waits)
         b_gap = iv.total(iv.intersect(busy, gaps))
         s_gap = iv.total(iv.intersect(sync_set, gaps))
         o_gap = iv.total(iv.intersect(os_set, gaps))
         g_gap = iv.total(iv.intersect(gil_set, gaps))
         v_gap = iv.total(iv.intersect(vid_set, gaps))
-        c_gap = iv.total(iv.intersect(_calls_set(rt, other_i), gaps))
-        n_sync = int(sync_i.shape[0]) if sync_i is not None else 0
-        n_vid = int(vid_groups[t].shape[0]) if t in vid_groups else 0
+        c_gap = iv.total(iv.intersect(_calls_set(calls.other, other_groups.get(t)), gaps))
+        n_sync = int(si.shape[0]) if si is not None else 0
+        n_vid = calls.video_calls.get(_key_of(t), 0)
         if not (ranges[0].shape[0] or n_sync or n_vid or o_gap or t in rows):
             continue
         r = row(t)
@@ -244,15 +223,16 @@ def device_threads(g: GpuTimeline, use: DeviceUse, lk: Links) -> DeviceThreads:
         r.sync_ns = iv.total(iv.intersect(sync_set, span))
         r.gap_busy_ns, r.gap_sync_ns, r.gap_os_ns = b_gap, s_gap, o_gap
         r.gap_gil_ns, r.gap_video_ns, r.gap_cuda_ns = g_gap, v_gap, c_gap
-        if ni.shape[0]:
+        if len(nv.start[ni]):
             leaf = _leaves(nv.start[ni], nv.end[ni])
-            li = ni[leaf]
-            r.gap_ranges = _top(nv.name[li], iv.overlap(gaps, nv.start[li], nv.end[li]), g)
-            r.span_ranges = _top(nv.name[li], iv.overlap(span, nv.start[li], nv.end[li]), g)
+            li = np.flatnonzero(leaf) if isinstance(ni, slice) else ni[leaf]
+            if gaps[0].shape[0]:
+                r.gap_ranges = _top_ranges(g, li, gaps)
+            r.span_ranges = _top_ranges(g, li, span)
         oi = os_groups.get(t)
         if oi is not None and o_gap:
-            r.gap_os_calls = _top(g.osrt.name[oi],
-                                  iv.overlap(gaps, g.osrt.start[oi], g.osrt.end[oi]), g)
+            r.gap_os_calls = _top(calls.osrt.name[oi],
+                                  iv.overlap(gaps, calls.osrt.start[oi], calls.osrt.end[oi]), g)
 
     flows: dict[tuple[Thread, Thread], int] = {}
     cross = (nv.kind == START_END) & (nv.end_tid != nv.tid) & (nv.end_tid >= 0)
@@ -263,9 +243,7 @@ def device_threads(g: GpuTimeline, use: DeviceUse, lk: Links) -> DeviceThreads:
 
     after = 0
     if launcher is not None and use.gap_count:
-        li = rt_groups.get(launcher.key, np.zeros(0, np.int64))
-        blocking = li[lk.call_sync[li] | (lk.call_copy[li] & _blocking_copy(g, lk, li))]
-        ends = np.sort(rt.end[blocking])
+        ends = calls.blocking_end.get(_key_of(launcher.key), np.zeros(0, np.int64))
         lo = np.searchsorted(ends, use.gap_start - BEFORE_WAIT_NS)
         hi = np.searchsorted(ends, use.gap_start + AFTER_WAIT_NS, side="right")
         after = int(np.count_nonzero(hi > lo))
@@ -280,22 +258,22 @@ def device_threads(g: GpuTimeline, use: DeviceUse, lk: Links) -> DeviceThreads:
     )
 
 
-def _blocking_copy(g: GpuTimeline, lk: Links, calls: np.ndarray) -> np.ndarray:
-    """Of these copy-launching calls, those that block the thread: a copy API without
-    'Async', or an async copy from or to pageable host memory."""
-    sync_api = ~_matches(g, g.runtime.name[calls], _ASYNC_NAME)
-    pageable = np.zeros(calls.shape[0], bool)
-    o = g.ops
-    cp = (lk.op_call >= 0) & (o.kind == MEMCPY) & _pageable(g)
-    if cp.any():
-        pageable = np.isin(calls, lk.op_call[cp])
-    return sync_api | pageable
+def launcher_key(ops: OpScan, device: int) -> int | None:
+    """The thread whose calls launched the most GPU time on the device (the first, in thread
+    order, among equals), as a thread_key."""
+    best, most = None, 0
+    for k, lb in ops.launched.get(device, {}).items():
+        if lb.gpu_ns > most:
+            best, most = k, lb.gpu_ns
+    return best
 
 
-def _pageable(g: GpuTimeline) -> np.ndarray:
-    o = g.ops
-    return (((o.copy_kind == COPY_HTOD) & (o.src_kind == MEM_PAGEABLE))
-            | ((o.copy_kind == COPY_DTOH) & (o.dst_kind == MEM_PAGEABLE)))
+def _in_order(keys) -> dict[Thread, None]:
+    return dict.fromkeys(_thread(k) for k in sorted(keys))
+
+
+def _key_of(t: Thread) -> int:
+    return (t[0] << 24) | t[1] if t[0] >= 0 else -1
 
 
 # -- copies, streams, NVTX projection -----------------------------------------------------------
@@ -312,27 +290,24 @@ class CopyUse:
     threads: list[tuple[str, int]]  # calling threads by call time
 
 
-def copy_use(g: GpuTimeline, lk: Links) -> list[CopyUse]:
-    o, rt = g.ops, g.runtime
-    cp = (o.kind == MEMCPY) & (lk.op_call >= 0)
-    if not cp.any():
+def copy_use(g: GpuTimeline, ops: OpScan) -> list[CopyUse]:
+    cp = ops.copies
+    if not cp.call.shape[0]:
         return []
-    calls = lk.op_call[cp]
-    api_async = _matches(g, rt.name[calls], _ASYNC_NAME)
-    pageable = _pageable(g)[cp]
+    api_async = cp.call_async
     out = []
-    for kind, sel in (("sync-api", ~api_async), ("pageable-async", api_async & pageable)):
+    for kind, sel in (("sync-api", ~api_async), ("pageable-async", api_async & cp.pageable)):
         if not sel.any():
             continue
-        c = np.unique(calls[sel])
-        call_ns = (rt.end[c] - rt.start[c])
-        labels = np.array([g.thread_label(int(p), int(t)) for p, t in zip(rt.pid[c], rt.tid[c],
-                                                                          strict=True)])
+        _, first = np.unique(cp.call[sel], return_index=True)
+        call_ns = cp.call_dur[sel][first]
+        who = cp.call_thread[sel][first]
+        labels = np.array([g.thread_label(*_thread(int(k))) for k in who.tolist()])
         u, inv = np.unique(labels, return_inverse=True)
         per = np.bincount(inv, weights=call_ns.astype(np.float64))
         out.append(CopyUse(
-            kind=kind, count=int(np.count_nonzero(sel)), bytes=int(o.bytes[cp][sel].sum()),
-            gpu_ns=int((o.end - o.start)[cp][sel].sum()), call_ns=int(call_ns.sum()),
+            kind=kind, count=int(np.count_nonzero(sel)), bytes=int(cp.bytes[sel].sum()),
+            gpu_ns=int(cp.dur[sel].sum()), call_ns=int(call_ns.sum()),
             threads=[(str(u[i]), int(per[i])) for i in np.argsort(-per)[:3]],
         ))
     return out
@@ -350,24 +325,15 @@ class StreamUse:
     launcher: str | None
 
 
-def stream_use(g: GpuTimeline, lk: Links) -> list[StreamUse]:
-    o, rt = g.ops, g.runtime
-    k = o.kind == KERNEL
+def stream_use(g: GpuTimeline, ops: OpScan) -> list[StreamUse]:
     out = []
-    key = (o.device.astype(np.int64) << 32) | (o.stream.astype(np.int64) & 0xFFFFFFFF)
-    for kk in np.unique(key[k]).tolist():
-        sel = k & (key == kk)
-        s, e = o.start[sel], o.end[sel]
-        calls = lk.op_call[sel]
-        calls = calls[calls >= 0]
-        launch = float(np.median(rt.end[calls] - rt.start[calls])) if calls.shape[0] else None
-        by = _groups(rt.pid[calls], rt.tid[calls])
-        top = max(by, key=lambda t: by[t].shape[0], default=None)
-        who = g.thread_label(*top) if top else None
+    for st in ops.streams:
+        top = max(st.launchers, key=lambda t: st.launchers[t], default=None)
         out.append(StreamUse(
-            device=int(kk >> 32), stream=int(kk & 0xFFFFFFFF), kernels=int(sel.sum()),
-            span_ns=int(e.max() - s.min()), busy_ns=iv.total(iv.union(s, e)),
-            median_kernel_ns=float(np.median(e - s)), median_launch_ns=launch, launcher=who,
+            device=st.device, stream=st.stream, kernels=st.kernels, span_ns=st.hi - st.lo,
+            busy_ns=st.busy, median_kernel_ns=st.durations.median() or 0.0,
+            median_launch_ns=st.launches.median(),
+            launcher=g.thread_label(*_thread(top)) if top is not None else None,
         ))
     return out
 
@@ -381,32 +347,19 @@ class RangeGpu:
     ops: int
 
 
-def nvtx_gpu_time(g: GpuTimeline, lk: Links, top: int = 20) -> list[RangeGpu]:
+def nvtx_gpu_time(g: GpuTimeline, ops: OpScan, top: int = 20) -> list[RangeGpu]:
     """GPU time projected onto the NVTX ranges that launched it: each range gets the GPU
     time of the operations launched by calls made on its thread between its start and end
     (nested ranges each count what they hold)."""
-    nv, rt = g.nvtx, g.runtime
-    if not len(nv) or not len(rt):
+    nv = g.nvtx
+    if not len(nv) or not g.call_count:
         return []
-    gpu = np.zeros(len(nv), np.int64)
-    ops = np.zeros(len(nv), np.int64)
-    rt_groups = _groups(rt.pid, rt.tid)
-    for t, ri in _groups(nv.pid, nv.tid).items():
-        ci = rt_groups.get(t)
-        if ci is None:
-            continue
-        ci = ci[np.argsort(rt.start[ci], kind="stable")]
-        cg = np.concatenate([[0], np.cumsum(lk.call_gpu_ns[ci])])
-        co = np.concatenate([[0], np.cumsum(lk.call_ops[ci])])
-        a = np.searchsorted(rt.start[ci], nv.start[ri], side="left")
-        b = np.searchsorted(rt.start[ci], nv.end[ri], side="right")
-        gpu[ri] = cg[b] - cg[a]
-        ops[ri] = co[b] - co[a]
+    gpu, ops_n = ops.range_gpu, ops.range_ops
     names, inv = np.unique(nv.name, return_inverse=True)
     tot = np.bincount(inv, weights=gpu.astype(np.float64))
     cnt = np.bincount(inv)
     rng = np.bincount(inv, weights=(nv.end - nv.start).astype(np.float64))
-    nops = np.bincount(inv, weights=ops.astype(np.float64))
+    nops = np.bincount(inv, weights=ops_n.astype(np.float64))
     order = [i for i in np.argsort(-tot) if tot[i] > 0][:top]
     return [RangeGpu(g.string(int(names[i])), int(cnt[i]), int(rng[i]), int(tot[i]),
                      int(nops[i])) for i in order]

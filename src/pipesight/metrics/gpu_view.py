@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipesight.metrics.gpu import GAP_MIN_NS, DeviceUse, device_use
+import numpy as np
+
+from pipesight.metrics import intervals as iv
+from pipesight.metrics.gpu import GAP_MIN_NS, DeviceUse, device_uses, scan
+from pipesight.metrics.gpu_calls import scan_calls
 from pipesight.metrics.gpu_threads import (
     CopyUse,
     DeviceThreads,
@@ -12,7 +16,7 @@ from pipesight.metrics.gpu_threads import (
     StreamUse,
     copy_use,
     device_threads,
-    links,
+    launcher_key,
     nvtx_gpu_time,
     stream_use,
 )
@@ -33,15 +37,21 @@ class GpuView:
 
 
 def compute_gpu(g: GpuTimeline | None, gap_min_ns: int = GAP_MIN_NS) -> GpuView | None:
-    if g is None or not len(g.ops):
+    """Two streamed passes over the export: the operations (with their launching calls), then
+    the API calls that matter to the idle gaps the first pass found."""
+    if g is None or not g.op_count:
         return None
-    devs = [u for u in (device_use(g, d, gap_min_ns) for d in g.devices) if u is not None]
-    lk = links(g)
+    ops = scan(g, gap_min_ns)
+    devs = device_uses(g, gap_min_ns)
+    gaps = iv.union(np.concatenate([u.gap_start for u in devs] or [np.zeros(0, np.int64)]),
+                    np.concatenate([u.gap_end for u in devs] or [np.zeros(0, np.int64)]))
+    launchers = {k for k in (launcher_key(ops, u.device) for u in devs) if k is not None}
+    calls = scan_calls(g, ops, gaps, launchers)
     return GpuView(
         devices=devs,
-        threads={u.device: device_threads(g, u, lk) for u in devs},
-        copies=copy_use(g, lk),
-        streams=stream_use(g, lk),
-        nvtx=nvtx_gpu_time(g, lk),
+        threads={u.device: device_threads(g, u, ops, calls) for u in devs},
+        copies=copy_use(g, ops),
+        streams=stream_use(g, ops),
+        nvtx=nvtx_gpu_time(g, ops),
         gap_min_ns=gap_min_ns,
     )

@@ -7,13 +7,20 @@ export tells it. Names (kernels, API calls, NVTX texts, thread names) live once 
 columns hold indices into it.
 
 Threads are identified by ``(pid, tid)``, the OS process and thread ids that nsys packs into its
-``globalTid`` (tid in the low 24 bits, pid in the next 24).
+``globalTid`` (tid in the low 24 bits, pid in the next 24); ``thread_key`` packs them the same
+way into one integer where a column of threads is wanted.
+
+The big tables (operations and API calls: millions of rows in a long run) need not be in memory:
+a timeline read for analysis keeps them in the export (``source``) and loads one only when it is
+asked for; measurements stream them in chunks instead (``GpuSource.session``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -125,17 +132,125 @@ class NvtxMarks(_Columns):
     domain: np.ndarray
 
 
+TID_BITS = 24
+TID_MASK = (1 << TID_BITS) - 1
+
+
+def thread_key(pid: Any, tid: Any) -> Any:
+    """One integer per thread: pid in bits 24..47, tid below (-1 where the pid is unknown)."""
+    pid = np.asarray(pid, np.int64)
+    return np.where(pid >= 0, (pid << TID_BITS) | (np.asarray(tid, np.int64) & TID_MASK), -1)
+
+
+def split_thread_key(k: Any) -> tuple[Any, Any]:
+    k = np.asarray(k, np.int64)
+    return np.where(k >= 0, k >> TID_BITS, -1), np.where(k >= 0, k & TID_MASK, -1)
+
+
+@dataclass
+class OpChunk:
+    """Some GPU operations of one kind (rows with valid times, in file order): what a one-pass
+    measurement reads. The ``call_*`` columns are filled by the measurement, which joins each
+    operation to the CUDA API call that launched it."""
+
+    kind: int
+    start: np.ndarray
+    end: np.ndarray
+    device: np.ndarray
+    stream: np.ndarray
+    graph: np.ndarray  # bool: launched from a CUDA graph (or a whole graph)
+    pid: np.ndarray
+    correlation: np.ndarray  # -1 where none
+    # copies only: what was copied
+    bytes: np.ndarray | None = None
+    copy_kind: np.ndarray | None = None
+    src_kind: np.ndarray | None = None
+    dst_kind: np.ndarray | None = None
+    # the launching call: thread_key (-1 when none was found), start, duration, and for
+    # copies its place in the stream of calls (identifies it) and name
+    call_thread: np.ndarray | None = None
+    call_start: np.ndarray | None = None
+    call_dur: np.ndarray | None = None
+    call_seq: np.ndarray | None = None
+    call_name: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.start.shape[0])
+
+
+@dataclass
+class CallChunk:
+    """Some API calls (rows with valid times, in file order)."""
+
+    start: np.ndarray
+    end: np.ndarray
+    thread: np.ndarray  # thread_key
+    name: np.ndarray  # index into strings
+    correlation: np.ndarray  # CUDA calls: what their operations carry; -1 elsewhere
+
+    def __len__(self) -> int:
+        return int(self.start.shape[0])
+
+
+class RowStream(Protocol):
+    """A table read block after block, in file order."""
+
+    def chunks(self) -> Iterator[Any]: ...
+
+    def chunk_lows(self) -> list[int | None]:
+        """The earliest start in each block ``chunks`` gives (None for a block without rows),
+        asked of the export without reading the blocks."""
+        ...
+
+
+class OpStream(RowStream, Protocol):
+    kind: int
+
+    def chunks(self) -> Iterator[OpChunk]: ...
+
+
+class GpuSession(Protocol):
+    """One open view of an export, for streaming its big tables."""
+
+    def op_streams(self) -> list[OpStream]: ...
+
+    def call_stream(self, group: str) -> RowStream:
+        """``group``: runtime, osrt, video or gil; chunks are CallChunks."""
+        ...
+
+
+class GpuSource(Protocol):
+    """Where a timeline's big tables live."""
+
+    label: str
+
+    def load(self, table: str, g: GpuTimeline) -> Any:
+        """The whole table (ops, runtime, osrt, video, gil), as a GpuOps or Calls."""
+        ...
+
+    def session(self, g: GpuTimeline) -> AbstractContextManager[GpuSession]: ...
+
+
+def _big(name: str, empty: Any) -> property:
+    def get(self: GpuTimeline) -> Any:
+        t = self.loaded.get(name)
+        if t is None:
+            t = self.source.load(name, self) if self.source is not None else empty()
+            self.loaded[name] = t
+        return t
+
+    def put(self: GpuTimeline, v: Any) -> None:
+        self.loaded[name] = v
+
+    return property(get, put)
+
+
 @dataclass
 class GpuTimeline:
     strings: list[str] = field(default_factory=list)
-    ops: GpuOps = field(default_factory=GpuOps.empty)
-    runtime: Calls = field(default_factory=Calls.empty)  # CUDA runtime (and driver) API
     sync: SyncOps = field(default_factory=SyncOps.empty)
     nvtx: NvtxRanges = field(default_factory=NvtxRanges.empty)
     marks: NvtxMarks = field(default_factory=NvtxMarks.empty)
-    osrt: Calls = field(default_factory=Calls.empty)  # OS runtime (libc) calls
-    video: Calls = field(default_factory=Calls.empty)  # NVDEC/NVENC/JPEG API calls
-    gil: Calls = field(default_factory=Calls.empty)  # waits for the Python GIL, if traced
     # profiler overhead (PROFILER_OVERHEAD): nsys counts some of it as GPU time
     overhead: Calls = field(default_factory=Calls.empty)
     thread_names: dict[tuple[int, int], str] = field(default_factory=dict)
@@ -145,9 +260,24 @@ class GpuTimeline:
     meta: dict[str, str] = field(default_factory=dict)  # exporter version, schema, ...
     clock_origin_ns: int | None = None  # system clock (ns) at the session's time 0
     tables: list[str] = field(default_factory=list)  # what the export held (for reports)
+    source: GpuSource | None = None  # where the big tables below are, when not loaded
+    op_count: int = 0  # operations with valid times (known without loading them)
+    call_count: int = 0  # CUDA API calls with valid times
+    loaded: dict[str, Any] = field(default_factory=dict, repr=False)
+    # measurements already made on this timeline (streaming an export twice costs time)
+    measured: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    # the big tables: loaded whole on first use (measurements stream them instead)
+    # (properties, not fields: GpuOps, then Calls for CUDA runtime/driver API calls, OS runtime
+    # calls, NVDEC/NVENC/JPEG API calls, and waits for the Python GIL)
+    ops = _big("ops", GpuOps.empty)
+    runtime = _big("runtime", Calls.empty)
+    osrt = _big("osrt", Calls.empty)
+    video = _big("video", Calls.empty)
+    gil = _big("gil", Calls.empty)
 
     def __bool__(self) -> bool:
-        return len(self.ops) > 0 or len(self.runtime) > 0 or len(self.nvtx) > 0
+        return self.op_count > 0 or self.call_count > 0 or len(self.nvtx) > 0
 
     def string(self, i: int) -> str:
         return self.strings[i] if 0 <= i < len(self.strings) else "?"

@@ -7,20 +7,18 @@ recorded (unless the export was not lazy), columns come and go, the metadata tab
 schemas. So every table and column is looked up before it is read (sqlite_master,
 PRAGMA table_info) and missing ones read as -1. Readers never judge: this fills a GpuTimeline
 and says what it skipped.
+
+The small tables are read here; the big ones (GPU operations, API calls) are left in the file
+for analysis and streamed by the measurements (``nsys_tables``), or loaded whole by ``read``.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import itertools
-import multiprocessing
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,22 +26,20 @@ import numpy as np
 from pipesight.errors import UserError
 from pipesight.model import Trace
 from pipesight.model.gpu import (
-    COPY_DTOD,
-    COPY_DTOH,
-    COPY_HTOD,
-    COPY_PTOP,
-    GRAPH,
-    KERNEL,
-    MEMCPY,
-    MEMSET,
     PUSH_POP,
     START_END,
-    Calls,
-    GpuOps,
     GpuTimeline,
     NvtxMarks,
     NvtxRanges,
     SyncOps,
+)
+from pipesight.readers import sqlite_bulk as bulk
+from pipesight.readers.nsys_tables import (
+    COPY_LABELS,
+    ExportSchema,
+    ExportTables,
+    call_valid,
+    op_valid,
 )
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -51,21 +47,13 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 MARKER_TABLES = ("TARGET_INFO_SESSION_START_TIME", "EXPORT_META_DATA", "META_DATA_EXPORT",
                  "CUPTI_ACTIVITY_KIND_KERNEL", "NVTX_EVENTS", "TARGET_INFO_GPU")
 REP_SUFFIXES = (".nsys-rep", ".qdrep")
-CHUNK = 1 << 16
-PARALLEL_ROWS = 1_000_000  # tables this big are read by several processes
+PARALLEL_ROWS = 1_000_000  # tables this big are loaded by several processes
 MAX_WORKERS = 8
 
 # NVTX event types (ENUM_NSYS_EVENT_TYPE); used when an old export lacks the enum table
 NVTX_TYPES = {"NvtxCategory": 33, "NvtxMark": 34, "NvtxThread": 39, "NvtxPushPopRange": 59,
               "NvtxStartEndRange": 60, "NvtxDomainCreate": 75}
-# memcpy kind labels as nsys prints them (ENUM_CUDA_MEMCPY_OPER), for exports without the enum
-COPY_LABELS = {0: "Unknown", COPY_HTOD: "Host-to-Device", COPY_DTOH: "Device-to-Host",
-               3: "Host-to-Array", 4: "Array-to-Host", 5: "Array-to-Array", 6: "Array-to-Device",
-               7: "Device-to-Array", COPY_DTOD: "Device-to-Device", 9: "Host-to-Host",
-               COPY_PTOP: "Peer-to-Peer", 11: "Unified Host-to-Device",
-               12: "Unified Device-to-Host", 13: "Unified Device-to-Device"}
 TID_MASK = 0xFFFFFF
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def split_global_tid(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,23 +70,25 @@ def _uri(path: Path) -> str:
     return f"{path.resolve().as_uri()}?mode=ro"
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path) -> tuple[sqlite3.Connection, str]:
+    uri = _uri(path)
     try:
-        con = sqlite3.connect(_uri(path), uri=True)
+        con = sqlite3.connect(uri, uri=True)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return con
+        return con, uri
     except sqlite3.Error:
         # a read-only folder can refuse even a read-only open that wants a lock file
-        con = sqlite3.connect(f"{_uri(path)}&immutable=1", uri=True)
+        uri = f"{uri}&immutable=1"
+        con = sqlite3.connect(uri, uri=True)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return con
+        return con, uri
 
 
 def looks_like_nsys_sqlite(head: bytes, path: Path) -> bool:
     if not head.startswith(SQLITE_MAGIC):
         return False
     try:
-        con = _connect(path)
+        con, _ = _connect(path)
     except sqlite3.Error:
         return True  # SQLite, but damaged: ``read`` says so
     try:
@@ -116,157 +106,74 @@ def looks_like_nsys_rep(head: bytes, path: Path) -> bool:
     return path.name.endswith(REP_SUFFIXES) and not head.startswith(SQLITE_MAGIC)
 
 
-# -- schema -----------------------------------------------------------------------------------
-
-class _Schema:
-    def __init__(self, con: sqlite3.Connection) -> None:
-        self.con = con
-        # only plain identifiers: table names are put into SQL text, and nsys uses no others
-        self.tables = sorted(r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
-            if isinstance(r[0], str) and _IDENT.fullmatch(r[0]))
-        self._cols: dict[str, set[str]] = {}
-
-    def has(self, table: str) -> bool:
-        return table in self.tables
-
-    def cols(self, table: str) -> set[str]:
-        if table not in self._cols:
-            self._cols[table] = {r[1] for r in self.con.execute(
-                f'PRAGMA table_info("{table}")')} if self.has(table) else set()
-        return self._cols[table]
-
-    def col(self, table: str, *names: str, default: str = "-1") -> str:
-        """SQL for the first of ``names`` that exists (NULL read as default), else default."""
-        for n in names:
-            if n in self.cols(table):
-                return f'COALESCE("{n}", {default})'
-        return default
-
-    def rows(self, table: str) -> int:
-        return int(self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
-
-
-def _int_rows(con: sqlite3.Connection, sql: str, ncols: int) -> np.ndarray:
-    """All rows of an all-integer query as one (n, ncols) int64 array, read in chunks. Row
-    fetching dominates the cost of reading an export, so callers pack several small values
-    into one column where they can."""
-    cur = con.execute(sql)
-    parts = []
-    while True:
-        rows = cur.fetchmany(CHUNK)
-        if not rows:
-            break
-        flat = itertools.chain.from_iterable(rows)
-        parts.append(np.fromiter(flat, np.int64, len(rows) * ncols).reshape(-1, ncols))
-    if not parts:
-        return np.zeros((0, ncols), np.int64)
-    return np.concatenate(parts)
-
-
-def _part(uri: str, sql: str, ncols: int, lo: int, hi: int) -> np.ndarray:
-    """One rowid range of a big table, read in a worker process on its own connection."""
-    con = sqlite3.connect(uri, uri=True)
-    try:
-        return _int_rows(con, f"{sql} WHERE rowid >= {lo} AND rowid < {hi}", ncols)
-    finally:
-        con.close()
-
-
-def _table_rows(con: sqlite3.Connection, uri: str | None, table: str, cols: list[str]
-                ) -> np.ndarray:
-    """Every row of ``SELECT cols FROM table``; a big table is read in rowid ranges by
-    several processes at once (row fetching in Python is the bottleneck, about 1 µs a row)."""
-    sql = f"SELECT {', '.join(cols)} FROM {table}"
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if uri is not None and workers > 1:
-        try:
-            lo, hi = con.execute(f"SELECT min(rowid), max(rowid) FROM {table}").fetchone()
-        except sqlite3.Error:  # a table without rowid
-            lo = hi = None
-        if lo is not None and hi - lo >= PARALLEL_ROWS:
-            step = -(-(hi + 1 - lo) // workers)
-            starts = list(range(lo, hi + 1, step))
-            k = len(starts)
-            try:
-                ctx = multiprocessing.get_context("fork")
-                with concurrent.futures.ProcessPoolExecutor(k, mp_context=ctx) as ex:
-                    parts = list(ex.map(_part, [uri] * k, [sql] * k, [len(cols)] * k, starts,
-                                        [b + step for b in starts]))
-                return np.concatenate(parts)
-            except (OSError, RuntimeError, ValueError, sqlite3.Error):
-                pass  # no worker processes here (or they could not open the file): read here
-    return _int_rows(con, sql, len(cols))
-
-
-def _packed(hi: str, lo: str) -> str:
-    """SQL for (hi << 32) | (lo & 0xFFFFFFFF): two values that fit 32 bits in one column."""
-    return f"(({hi}) << 32) | (({lo}) & 4294967295)"
-
-
-def _unpack(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    hi = v >> 32
-    lo = v & 0xFFFFFFFF
-    lo = np.where(lo == 0xFFFFFFFF, -1, lo)  # -1 packed stays -1
-    return hi, lo
-
-
-def _chunks(con: sqlite3.Connection, sql: str) -> Iterator[list[tuple]]:
-    cur = con.execute(sql)
-    while True:
-        rows = cur.fetchmany(CHUNK)
-        if not rows:
-            return
-        yield rows
-
-
 # -- reading ----------------------------------------------------------------------------------
 
 class _Reader:
-    def __init__(self, con: sqlite3.Connection, name: str, uri: str | None = None) -> None:
+    """Reads the small tables of an export (names, threads, devices, NVTX, synchronization,
+    profiler overhead) and sets up its big tables (operations, API calls)."""
+
+    def __init__(self, con: sqlite3.Connection, name: str, uri: str) -> None:
         self.con = con
-        self.uri = uri  # for worker processes reading big tables
-        self.s = _Schema(con)
+        self.s = ExportSchema.of(con)
         self.name = name
+        self.uri = uri
         self.g = GpuTimeline(tables=list(self.s.tables))
         self.notes: list[str] = []
-        self._remap = np.zeros(0, np.int32)
+        self.tables: ExportTables | None = None
 
     def note(self, msg: str) -> None:
         self.notes.append(f"{self.name}: {msg}")
 
-    def read(self) -> GpuTimeline:
+    def read(self, whole: bool) -> GpuTimeline:
         self._meta()
-        self._strings()
-        self._processes_and_threads()
+        remap = self._strings()
+        self._processes_and_threads(remap)
         self._devices()
-        self._ops()
-        self.g.runtime = self._calls("CUPTI_ACTIVITY_KIND_RUNTIME", correlated=True)
+        # worker threads for big tables, leaving a core to the caller (each thread's blocks
+        # in flight cost memory; on two cores they bought no time)
+        workers = min((os.cpu_count() or 1) - 1, MAX_WORKERS)
+        self.tables = ExportTables(self.uri, self.name, self.s, remap, self._copy_labels(),
+                                   self.notes, PARALLEL_ROWS, workers)
+        self.tables.intern_labels(self.g)
+        self.g.source = self.tables
+        self.g.op_count = self._any(self.s.op_tables(), op_valid)
+        self.g.call_count = self._any([(t, 0) for t in self.s.call_tables("runtime")],
+                                      call_valid)
+        if whole:
+            self.g.ops = self.tables.load("ops", self.g)
+            self.g.runtime = self.tables.load("runtime", self.g)
         self._sync()
         self._nvtx()
-        self.g.osrt = self._calls("OSRT_API")
-        self.g.video = self._concat_calls([t for t in self.s.tables
-                                           if re.fullmatch(r"NVVIDEO_\w+_API", t)])
-        self.g.gil = self._concat_calls([t for t in self.s.tables if "GIL" in t.upper()
-                                         and {"start", "end", "globalTid"} <= self.s.cols(t)])
-        self.g.overhead = self._calls("PROFILER_OVERHEAD")
+        if whole:
+            for group in ("osrt", "video", "gil"):
+                self.g.loaded[group] = self.tables.load(group, self.g)
+        self.g.overhead = self.tables.overhead(self.con, self.g)
         return self.g
 
+    def _any(self, tables: list[tuple[str, int]], valid) -> int:
+        """1 when one of the tables has a row with valid times, else 0 (without a full scan)."""
+        for t, _ in tables:
+            if self.con.execute(f'SELECT 1 FROM "{t}" WHERE {valid(self.s, t)} LIMIT 1'
+                                ).fetchone():
+                return 1
+        return 0
+
     # strings and look-ups
-    def _strings(self) -> None:
+    def _strings(self) -> np.ndarray:
         if not self.s.has("StringIds"):
             self.note("no StringIds table: names unknown")
-            return
+            return np.zeros(0, np.int32)
         ids, vals = [], []
-        for rows in _chunks(self.con, "SELECT id, value FROM StringIds"):
-            for i, v in rows:
-                if isinstance(i, int) and i >= 0:
-                    ids.append(i)
-                    vals.append("" if v is None else str(v))
+        for i, v in self.con.execute("SELECT id, value FROM StringIds"):
+            if isinstance(i, int) and i >= 0:
+                ids.append(i)
+                vals.append("" if v is None else str(v))
         self.g.strings = vals
-        self._remap = np.full((max(ids) + 1) if ids else 0, -1, np.int32)
+        remap = np.full((max(ids) + 1) if ids else 0, -1, np.int32)
         if ids:
-            self._remap[np.array(ids, np.int64)] = np.arange(len(ids), dtype=np.int32)
+            remap[np.array(ids, np.int64)] = np.arange(len(ids), dtype=np.int32)
+        self._remap = remap
+        return remap
 
     def _name(self, sid: np.ndarray) -> np.ndarray:
         """Our string index for StringIds ids (-1 where unknown)."""
@@ -276,39 +183,43 @@ class _Reader:
         out[ok] = self._remap[sid[ok]]
         return out
 
-    def _string_of(self, sid: int) -> str | None:
-        i = int(self._name(np.array([sid]))[0])
-        return self.g.strings[i] if i >= 0 else None
+    def _ints(self, table: str, exprs: list[str]) -> list[np.ndarray]:
+        """Every row of a small table, in rowid order."""
+        parts = list(bulk.read_blocks(self.con, table, exprs,
+                                      f'FROM "{table}" WHERE {bulk.in_block()}'))
+        if not parts:
+            return [np.zeros(0, np.int64) for _ in exprs]
+        return [np.concatenate([p[i] for p in parts]) for i in range(len(exprs))]
 
     def _meta(self) -> None:
         for t in ("META_DATA_EXPORT", "EXPORT_META_DATA"):
-            if self.s.has(t) and {"name", "value"} <= self.s.cols(t):
+            if self.s.has(t) and {"name", "value"} <= self.s.colset(t):
                 for k, v in self.con.execute(f"SELECT name, value FROM {t}"):
                     if k is not None:
                         self.g.meta[str(k)] = "" if v is None else str(v)
         t = "TARGET_INFO_SESSION_START_TIME"
-        if self.s.has(t) and "systemClockNs" in self.s.cols(t):
+        if self.s.has(t) and "systemClockNs" in self.s.colset(t):
             row = self.con.execute(f"SELECT systemClockNs FROM {t}").fetchone()
             if row and isinstance(row[0], int):
                 self.g.clock_origin_ns = row[0]
 
-    def _processes_and_threads(self) -> None:
-        if self.s.has("PROCESSES") and {"pid", "name"} <= self.s.cols("PROCESSES"):
+    def _processes_and_threads(self, remap: np.ndarray) -> None:
+        if self.s.has("PROCESSES") and {"pid", "name"} <= self.s.colset("PROCESSES"):
             for pid, name in self.con.execute("SELECT pid, name FROM PROCESSES"):
                 if isinstance(pid, int) and name:
                     self.g.process_names[pid] = str(name)
-        if self.s.has("ThreadNames") and {"nameId", "globalTid"} <= self.s.cols("ThreadNames"):
-            rows = _int_rows(self.con, "SELECT COALESCE(globalTid, -1), COALESCE(nameId, -1) "
-                             "FROM ThreadNames ORDER BY rowid", 2)
-            pid, tid = split_global_tid(rows[:, 0])
-            names = self._name(rows[:, 1])
-            for p, t, n in zip(pid.tolist(), tid.tolist(), names.tolist(), strict=True):
-                if t >= 0 and n >= 0:
-                    self.g.thread_names[(p, t)] = self.g.strings[n]
+        t = "ThreadNames"
+        if self.s.has(t) and {"nameId", "globalTid"} <= self.s.colset(t):
+            gtid, nid = self._ints(t, [self.s.col(t, "globalTid"), self.s.col(t, "nameId")])
+            pid, tid = split_global_tid(gtid)
+            names = self._name(nid)
+            for p, tt, n in zip(pid.tolist(), tid.tolist(), names.tolist(), strict=True):
+                if tt >= 0 and n >= 0:
+                    self.g.thread_names[(p, tt)] = self.g.strings[n]
 
     def _devices(self) -> None:
         gpu = "TARGET_INFO_GPU"
-        if not self.s.has(gpu) or not {"id", "name"} <= self.s.cols(gpu):
+        if not self.s.has(gpu) or not {"id", "name"} <= self.s.colset(gpu):
             return
         dev = self.s.col(gpu, "cuDevice", default="id")
         by_gpu: dict[int, str] = {}
@@ -318,205 +229,158 @@ class _Reader:
             by_gpu[int(gid)] = str(name)
             self.g.device_names[int(cud)] = str(name)
         cd = "TARGET_INFO_CUDA_DEVICE"
-        if self.s.has(cd) and {"gpuId", "cudaId"} <= self.s.cols(cd):
+        if self.s.has(cd) and {"gpuId", "cudaId"} <= self.s.colset(cd):
             for gid, cid in self.con.execute(f"SELECT gpuId, cudaId FROM {cd}"):
                 if gid in by_gpu and isinstance(cid, int):
                     self.g.device_names[cid] = by_gpu[gid]
 
-    # GPU work
-    def _ops(self) -> None:
-        parts = []
-        for table, kind in (("CUPTI_ACTIVITY_KIND_KERNEL", KERNEL),
-                            ("CUPTI_ACTIVITY_KIND_MEMCPY", MEMCPY),
-                            ("CUPTI_ACTIVITY_KIND_MEMSET", MEMSET),
-                            ("CUPTI_ACTIVITY_KIND_GRAPH_TRACE", GRAPH)):
-            if self.s.has(table):
-                parts.append(self._op_table(table, kind))
-        if not parts:
-            return
-        ops = GpuOps(**{f: np.concatenate([getattr(p, f) for p in parts])
-                        for f in GpuOps.__dataclass_fields__})
-        order = np.argsort(ops.start, kind="stable")
-        self.g.ops = ops.take(order)
-
-    def _op_table(self, table: str, kind: int) -> GpuOps:
-        c = self.s.col
-        pid = f"({c(table, 'globalPid')} >> 24) & {TID_MASK}"
-        cols = [c(table, "start"), c(table, "end"),
-                _packed(c(table, "deviceId"), c(table, "streamId")),
-                _packed(pid, c(table, "correlationId")),
-                c(table, "demangledName", "shortName") if kind == KERNEL else
-                c(table, "bytes"),
-                c(table, "graphNodeId"), c(table, "graphId")]
-        if kind == MEMCPY:
-            cols.append(f"({c(table, 'copyKind')} & 255) | (({c(table, 'srcKind')} & 255) << 8)"
-                        f" | (({c(table, 'dstKind')} & 255) << 16)")
-        a = _table_rows(self.con, self.uri, table, cols)
-        n_all = a.shape[0]
-        # nsys itself leaves out rows without a start time (start > 0)
-        a = a[(a[:, 0] > 0) & (a[:, 1] >= a[:, 0])]
-        if a.shape[0] < n_all:
-            self.note(f"{table}: skipped {n_all - a.shape[0]} rows without valid times")
-        n = a.shape[0]
-        device, stream = _unpack(a[:, 2])
-        pid, corr = _unpack(a[:, 3])
-        none8 = np.full(n, -1, np.int8)
-        copy_kind, src_kind, dst_kind = none8, none8, none8
-        nbytes = np.full(n, -1, np.int64) if kind == KERNEL else a[:, 4]
-        if kind == KERNEL:
-            name = self._name(a[:, 4])
-        elif kind == MEMCPY:
-            k = a[:, 7]
-            copy_kind = (k & 255).astype(np.int8)
-            src_kind = ((k >> 8) & 255).astype(np.int8)
-            dst_kind = ((k >> 16) & 255).astype(np.int8)
-            labels = self._copy_labels()
-            name = np.array([self.g.intern(f"[CUDA memcpy {labels.get(i, 'Unknown')}]")
-                             for i in range(256)], np.int32)[k & 255]
-        elif kind == MEMSET:
-            name = np.full(n, self.g.intern("[CUDA memset]"), np.int32)
-        else:
-            name = np.full(n, self.g.intern("[CUDA graph]"), np.int32)
-        return GpuOps(
-            start=a[:, 0], end=a[:, 1], device=device.astype(np.int32),
-            stream=stream.astype(np.int32), pid=pid, correlation=corr,
-            kind=np.full(n, kind, np.int8), name=name, bytes=nbytes, copy_kind=copy_kind,
-            src_kind=src_kind, dst_kind=dst_kind, graph_node=a[:, 5], graph=a[:, 6],
-        )
-
     def _copy_labels(self) -> dict[int, str]:
         t = "ENUM_CUDA_MEMCPY_OPER"
-        if self.s.has(t) and {"id", "label"} <= self.s.cols(t):
+        if self.s.has(t) and {"id", "label"} <= self.s.colset(t):
             return {int(i): str(lb) for i, lb in self.con.execute(f"SELECT id, label FROM {t}")}
         return COPY_LABELS
-
-    def _calls(self, table: str, correlated: bool = False) -> Calls:
-        if not self.s.has(table) or not {"start", "globalTid"} <= self.s.cols(table):
-            return Calls.empty()
-        c = self.s.col
-        cols = [c(table, "start"), c(table, "end"), c(table, "globalTid"),
-                _packed(c(table, "nameId"), c(table, "correlationId") if correlated else "-1")]
-        a = _table_rows(self.con, self.uri, table, cols)
-        n_all = a.shape[0]
-        a = a[(a[:, 0] >= 0) & (a[:, 1] >= a[:, 0])]
-        if a.shape[0] < n_all:
-            self.note(f"{table}: skipped {n_all - a.shape[0]} rows without valid times")
-        pid, tid = split_global_tid(a[:, 2])
-        sid, corr = _unpack(a[:, 3])
-        name = self._name(sid)
-        if "nameId" not in self.s.cols(table):
-            name = np.full(a.shape[0], self.g.intern(table), np.int32)
-        calls = Calls(start=a[:, 0], end=a[:, 1], pid=pid, tid=tid, name=name, correlation=corr)
-        return calls.take(np.argsort(calls.start, kind="stable"))
-
-    def _concat_calls(self, tables: list[str]) -> Calls:
-        parts = [self._calls(t) for t in tables]
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return Calls.empty()
-        calls = Calls(**{f: np.concatenate([getattr(p, f) for p in parts])
-                         for f in Calls.__dataclass_fields__})
-        return calls.take(np.argsort(calls.start, kind="stable"))
 
     def _sync(self) -> None:
         t = "CUPTI_ACTIVITY_KIND_SYNCHRONIZATION"
         if not self.s.has(t):
             return
         c = self.s.col
-        cols = [c(t, "start"), c(t, "end"), c(t, "deviceId"), c(t, "streamId"),
-                c(t, "globalPid"), c(t, "correlationId"), c(t, "syncType")]
-        a = _int_rows(self.con, f"SELECT {', '.join(cols)} FROM {t}", len(cols))
-        a = a[(a[:, 0] > 0) & (a[:, 1] >= a[:, 0])]
-        pid, _ = split_global_tid(a[:, 4])
-        self.g.sync = SyncOps(start=a[:, 0], end=a[:, 1], device=a[:, 2].astype(np.int32),
-                              stream=a[:, 3].astype(np.int32), pid=pid, correlation=a[:, 5],
-                              sync_type=a[:, 6].astype(np.int8))
+        a = self._ints(t, [c(t, "start"), c(t, "end"), c(t, "deviceId"), c(t, "streamId"),
+                           c(t, "globalPid"), c(t, "correlationId"), c(t, "syncType")])
+        keep = (a[0] > 0) & (a[1] >= a[0])
+        a = [x[keep] for x in a]
+        pid, _ = split_global_tid(a[4])
+        self.g.sync = SyncOps(start=a[0], end=a[1], device=a[2].astype(np.int32),
+                              stream=a[3].astype(np.int32), pid=pid, correlation=a[5],
+                              sync_type=a[6].astype(np.int8))
 
     def _nvtx_types(self) -> dict[str, int]:
         t = "ENUM_NSYS_EVENT_TYPE"
         types = dict(NVTX_TYPES)
-        if self.s.has(t) and {"id", "name"} <= self.s.cols(t):
+        if self.s.has(t) and {"id", "name"} <= self.s.colset(t):
             known = {str(n): int(i) for i, n in self.con.execute(f"SELECT id, name FROM {t}")}
             types.update({k: known[k] for k in types if k in known})
         return types
 
+    def _texts(self, t: str, lo: int, hi: int, n: int) -> np.ndarray:
+        """A block's NVTX texts given inline, as string indices (-1 where there is none),
+        interned in row order. They come joined by NUL, which C strings (as NVTX takes them)
+        cannot hold; a second column says which rows have none."""
+        if "text" not in self.s.colset(t) or not n:
+            return np.full(n, -1, np.int32)
+        intern = self.g.intern
+        m, joined, missing = self.con.execute(
+            f"SELECT count(*), group_concat(COALESCE(\"text\", ''), char(0)), "
+            f'group_concat("text" IS NULL) FROM "{t}" WHERE {bulk.in_block()}',
+            (lo, hi)).fetchone()
+        texts = joined.split("\0") if isinstance(joined, str) and m else []
+        none = np.fromstring(missing, dtype=np.int64, sep=",") if m else np.zeros(0)
+        if m != n or len(texts) != n or none.shape[0] != n:  # a text holding NUL after all
+            rows = self.con.execute(f'SELECT "text" FROM "{t}" WHERE {bulk.in_block()}',
+                                    (lo, hi))
+            return np.fromiter((-1 if v is None else intern(str(v)) for (v,) in rows),
+                               np.int32, n)
+        local: dict[str, int] = {}
+        ids = np.fromiter((-1 if z else local.setdefault(x, len(local))
+                           for x, z in zip(texts, none.astype(bool).tolist(), strict=True)),
+                          np.int64, n)
+        ours = np.fromiter((intern(x) for x in local), np.int32, len(local))
+        return np.where(ids >= 0, ours[np.maximum(ids, 0)] if local else -1, -1
+                        ).astype(np.int32)
+
     def _nvtx(self) -> None:
+        """NVTX_EVENTS block by block (a long run holds millions), kept compact."""
         t = "NVTX_EVENTS"
-        if not self.s.has(t) or not {"start", "eventType"} <= self.s.cols(t):
+        if not self.s.has(t) or not {"start", "eventType"} <= self.s.colset(t):
             return
         types = self._nvtx_types()
         c = self.s.col
-        text = '"text"' if "text" in self.s.cols(t) else "NULL"
-        sql = (f"SELECT {c(t, 'start')}, {c(t, 'end')}, {c(t, 'eventType')}, "
-               f"{c(t, 'globalTid')}, {c(t, 'endGlobalTid')}, {c(t, 'textId')}, "
-               f"{c(t, 'domainId', default='0')}, {c(t, 'category', default='0')}, {text} "
-               f"FROM {t}")
-        ints: list[np.ndarray] = []
-        texts: list[np.ndarray] = []
-        for rows in _chunks(self.con, sql):
-            ints.append(np.array([r[:8] for r in rows], np.int64).reshape(-1, 8))
-            texts.append(np.array([-1 if r[8] is None else self.g.intern(str(r[8]))
-                                   for r in rows], np.int32))
-        if not ints:
-            return
-        a = np.concatenate(ints)
-        inline = np.concatenate(texts)
-        name = np.where(inline >= 0, inline, self._name(a[:, 5])).astype(np.int32)
-        etype = a[:, 2]
-        pid, tid = split_global_tid(a[:, 3])
-        domain = a[:, 6]
-        # domains: DomainCreate names them; 0 is the default domain
-        for d, n in zip(domain[etype == types["NvtxDomainCreate"]].tolist(),
-                        name[etype == types["NvtxDomainCreate"]].tolist(), strict=True):
-            if n >= 0:
-                self.g.domains[int(d)] = self.g.strings[n]
-        dom = np.where(domain == 0, -1, domain).astype(np.int32)
-        # thread names given through nvtxNameOsThread take precedence over OS names
-        th = etype == types["NvtxThread"]
-        for p, tt, n in zip(pid[th].tolist(), tid[th].tolist(), name[th].tolist(), strict=True):
-            if n >= 0:
-                self.g.thread_names[(p, tt)] = self.g.strings[n]
-        mk = etype == types["NvtxMark"]
-        self.g.marks = NvtxMarks(ts=a[mk, 0], pid=pid[mk], tid=tid[mk], name=name[mk],
-                                 domain=dom[mk])
-        rng = (etype == types["NvtxPushPopRange"]) | (etype == types["NvtxStartEndRange"])
-        open_ = rng & (a[:, 1] < a[:, 0])
-        if open_.any():
-            self.note(f"NVTX_EVENTS: skipped {int(open_.sum())} ranges never closed")
-        rng &= ~open_
-        end_g = a[rng, 4]
-        _, end_tid = split_global_tid(end_g)
-        end_tid = np.where(end_g > 0, end_tid, tid[rng])
-        kind = np.where(etype[rng] == types["NvtxStartEndRange"], START_END, PUSH_POP)
-        r = NvtxRanges(start=a[rng, 0], end=a[rng, 1], pid=pid[rng], tid=tid[rng],
-                       end_tid=end_tid, name=name[rng], domain=dom[rng],
-                       category=a[rng, 7].astype(np.int32), kind=kind.astype(np.int8))
-        self.g.nvtx = r.take(np.lexsort((-r.end, r.start)))
+        exprs = [c(t, "start"), c(t, "end"), c(t, "eventType"), c(t, "globalTid"),
+                 c(t, "endGlobalTid"), c(t, "textId"), c(t, "domainId", default="0"),
+                 c(t, "category", default="0")]
+        marks: list[NvtxMarks] = []
+        ranges: list[NvtxRanges] = []
+        n_open = 0
+        for lo, hi in bulk.blocks(self.con, t):
+            cols = bulk.columns(self.con, exprs, f'FROM "{t}" WHERE {bulk.in_block()}', (lo, hi))
+            start, end, etype, gtid, end_gtid, text_id, domain, category = cols
+            inline = self._texts(t, lo, hi, start.shape[0])
+            name = np.where(inline >= 0, inline, self._name(text_id)).astype(np.int32)
+            pid, tid = (x.astype(np.int32) for x in split_global_tid(gtid))
+            # domains: DomainCreate names them; 0 is the default domain
+            dc = etype == types["NvtxDomainCreate"]
+            for d, n in zip(domain[dc].tolist(), name[dc].tolist(), strict=True):
+                if n >= 0:
+                    self.g.domains[int(d)] = self.g.strings[n]
+            dom = np.where(domain == 0, -1, domain).astype(np.int32)
+            # thread names given through nvtxNameOsThread take precedence over OS names
+            th = etype == types["NvtxThread"]
+            for p, tt, n in zip(pid[th].tolist(), tid[th].tolist(), name[th].tolist(),
+                                strict=True):
+                if n >= 0:
+                    self.g.thread_names[(p, tt)] = self.g.strings[n]
+            mk = etype == types["NvtxMark"]
+            if mk.any():
+                marks.append(NvtxMarks(ts=start[mk], pid=pid[mk], tid=tid[mk], name=name[mk],
+                                       domain=dom[mk]))
+            rng = (etype == types["NvtxPushPopRange"]) | (etype == types["NvtxStartEndRange"])
+            open_ = rng & (end < start)
+            n_open += int(open_.sum())
+            rng &= ~open_
+            end_g = end_gtid[rng]
+            _, end_tid = split_global_tid(end_g)
+            end_tid = np.where(end_g > 0, end_tid, tid[rng]).astype(np.int32)
+            kind = np.where(etype[rng] == types["NvtxStartEndRange"], START_END, PUSH_POP)
+            ranges.append(NvtxRanges(start=start[rng], end=end[rng], pid=pid[rng], tid=tid[rng],
+                                     end_tid=end_tid, name=name[rng], domain=dom[rng],
+                                     category=category[rng].astype(np.int32),
+                                     kind=kind.astype(np.int8)))
+        if n_open:
+            self.note(f"NVTX_EVENTS: skipped {n_open} ranges never closed")
+        if marks:
+            self.g.marks = _concat(NvtxMarks, marks)
+        if ranges:
+            r = _concat(NvtxRanges, ranges)
+            del ranges
+            # outer ranges first among those that start together; nsys mostly writes them so
+            if r.start.shape[0] > 1 and not np.all(r.start[1:] > r.start[:-1]):
+                r = r.take(np.lexsort((-r.end, r.start)))
+            self.g.nvtx = r
 
 
-def read(path: Path) -> tuple[GpuTimeline, list[str]]:
-    """The GPU timeline of an Nsight Systems SQLite export, and notes on what was skipped."""
+def _concat(cls, parts: list):
+    return cls(**{f: np.concatenate([getattr(p, f) for p in parts])
+                  for f in cls.__dataclass_fields__})
+
+
+def read(path: Path, whole: bool = True) -> tuple[GpuTimeline, list[str]]:
+    """The GPU timeline of an Nsight Systems SQLite export, and notes on what was skipped.
+    ``whole``: load the big tables now (else they are loaded on first use, and notes on what
+    they skip come when they are read)."""
     try:
-        con = _connect(path)
+        con, uri = _connect(path)
     except sqlite3.Error as e:
         raise UserError(f"{path}: a damaged or unreadable SQLite file ({e})") from None
     try:
-        r = _Reader(con, path.name, _uri(path))
-        g = r.read()
+        r = _Reader(con, path.name, uri)
+        g = r.read(whole)
     except sqlite3.DatabaseError as e:
         raise UserError(f"{path}: damaged Nsight Systems export ({e})") from None
     finally:
         con.close()
     notes = r.notes
-    if not len(g.ops):
+    if not g.op_count:
         notes.append(f"{path.name}: no GPU operations (kernels, copies, memsets) in the export")
     return g, notes
 
 
 def load_into(trace: Trace, path: Path) -> None:
-    g, notes = read(path)
+    """For analysis: the big tables stay in the export and are streamed when measured."""
+    g, notes = read(path, whole=False)
     trace.gpu = g
     trace.notes.extend(notes)
+    if g.source is not None:  # what streaming skips is said where the rest is
+        g.source.notes = trace.notes  # type: ignore[attr-defined]
     trace.inputs.append(str(path))
 
 
