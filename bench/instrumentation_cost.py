@@ -32,7 +32,7 @@ _ENDED = re.compile(r"Execution ended after (\d+):(\d+):(\d+\.\d+)")
 TRACER_SETS = {
     "none": [],
     "pipesight": ["pipesight"],
-    "pipesight+latency (profile's default)": ["pipesight", "latency(flags=pipeline+element)"],
+    "pipesight+latency (profile --latency)": ["pipesight", "latency(flags=pipeline+element)"],
     "stats": ["stats"],
     "stats+rusage+latency": ["stats", "rusage", "latency(flags=pipeline+element)"],
 }
@@ -96,7 +96,7 @@ def fps_lost(runs: int, tmp: Path) -> None:
             if a == "videotestsrc":
                 out.append(f"num-buffers={s.gt_frames}")
         cases.append((f"lab {s.name}", out, s.gt_frames))
-    sets = ["none", "pipesight+latency (profile's default)", "pipesight", "stats+rusage+latency"]
+    sets = ["none", "pipesight+latency (profile --latency)", "pipesight", "stats+rusage+latency"]
     print(f"   {'pipeline':24s} " + " ".join(f"{k[:22]:>24s}" for k in sets))
     for name, argv, frames in cases:
         res: dict[str, list[float]] = {k: [] for k in sets}

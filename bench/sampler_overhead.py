@@ -6,6 +6,7 @@ that imports the same modules and sleeps as long, as a share of one core. The sa
 own CPU clock is reported beside it.
 
   .venv/bin/python bench/sampler_overhead.py [--seconds 20] [--interval 0.1] [--repeat 3]
+  python3 bench/sampler_overhead.py --target cuda --only nvml     # on the GPU machine
 
 Samplers: proc (always; "proc-before" is the /proc sampler at commit BEFORE, which opened and
 read each thread's schedstat anew every sample), tegrastats (the real one on a Jetson; here the
@@ -13,7 +14,9 @@ test stand-in replaying the corpus log: its own CPU, in the process column, is t
 cost, not pipesight's; the sampling thread column is pipesight's), nvml
 (where an NVIDIA driver is present). Target: a live gst-launch-1.0 pipeline with --queues
 queues (one streaming thread each), light enough not to compete for the cores; the /proc
-sampler's cost grows with the target's thread count.
+sampler's cost grows with the target's thread count. `--target cuda` (for the GPU machine, which
+has no GStreamer) is instead a PyTorch process keeping the GPU busy with matrix products, so
+that NVML has a process of its own to report.
 """
 
 from __future__ import annotations
@@ -44,6 +47,13 @@ def target_cmd(queues: int) -> list[str]:
     for _ in range(queues):
         cmd += ["!", "queue", "!", "identity"]
     return [*cmd, "!", "fakesink", "sync=true"]
+
+
+CUDA_TARGET = ("import torch, time\n"
+               "a = torch.randn(4096, 4096, device='cuda')\n"
+               "while True:\n"
+               "    for _ in range(20): a = (a @ a).clamp_(-1, 1)\n"
+               "    torch.cuda.synchronize(); time.sleep(0.01)\n")
 
 
 def child(kind: str, pid: int, seconds: float, interval: float, out: str) -> int:
@@ -106,23 +116,28 @@ def main() -> int:
     ap.add_argument("--interval", type=float, default=0.1)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--queues", type=int, default=3, help="streaming threads in the target")
+    ap.add_argument("--target", choices=("gst", "cuda"), default="gst")
+    ap.add_argument("--only", help="comma-separated samplers to measure (default: all)")
     ap.add_argument("--child", nargs=5, metavar=("KIND", "PID", "S", "INTERVAL", "OUT"))
     a = ap.parse_args()
     if a.child:
         kind, pid, secs, interval, out = a.child
         return child(kind, int(pid), float(secs), float(interval), out)
-    if shutil.which("gst-launch-1.0") is None:
-        print("needs gst-launch-1.0 for the target pipeline", file=sys.stderr)
+    if a.target == "gst" and shutil.which("gst-launch-1.0") is None:
+        print("needs gst-launch-1.0 for the target pipeline (or --target cuda)", file=sys.stderr)
         return 2
     env = dict(os.environ)
     if not shutil.which("tegrastats") and STRESS.exists():
         env["PATH"] = f"{FAKEBIN}{os.pathsep}{env.get('PATH', '')}"
         env["PIPESIGHT_FAKE_TEGRASTATS"] = str(STRESS)
-    target = subprocess.Popen(target_cmd(a.queues), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
+    cmd = (target_cmd(a.queues) if a.target == "gst"
+           else [sys.executable, "-c", CUDA_TARGET])
+    target = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0 if a.target == "gst" else 8.0)  # the CUDA target initialises first
     threads = len(os.listdir(f"/proc/{target.pid}/task"))
     kinds = ["baseline", "proc", "proc-before", "tegrastats", "nvml"]
+    if a.only:
+        kinds = ["baseline", *(k for k in kinds[1:] if k in a.only.split(","))]
     results: dict[str, list[tuple]] = {k: [] for k in kinds}
     try:
         for _ in range(a.repeat):

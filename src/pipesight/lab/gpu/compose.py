@@ -159,8 +159,8 @@ def draw_torch(canvas, boxes, counts, net_size: int, layout: TileLayout,  # type
     along_x = diff.view(g, layout.out_h + 1, w1).cumsum(2, dtype=torch.int32)
     cover = along_x.transpose(1, 2).contiguous().cumsum(2, dtype=torch.int32).transpose(1, 2)
     mask = (cover[:, : layout.out_h, : layout.out_w] > 0).unsqueeze(-1)
-    colour = torch.zeros(3, dtype=canvas.dtype, device=dev)
-    for c, v in enumerate(BOX_COLOUR):  # no host-to-device copy: capturable
-        if v:
-            colour[c] = v
+    # one fill kernel per channel: `colour[c] = v` or torch.tensor(...) would copy a pageable
+    # host tensor, which a CUDA graph capture refuses
+    colour = torch.stack([torch.full((), v, dtype=canvas.dtype, device=dev)
+                          for v in BOX_COLOUR])
     return torch.where(mask, colour, canvas)
