@@ -3,8 +3,11 @@
 1. CPU time per pad push for each tracer set, on a pipeline of trivial elements (11 pushes per
    buffer), from the process's own CPU accounting: (cpu with tracers - cpu without) / pushes.
 2. Frames per second lost on real pipelines: the lab scenarios and two reference pipelines
-   (1080p jpegenc; a light 320x240 pipeline near 6000 fps), each run uninstrumented and
-   instrumented in turn, throughput = frames / time in PLAYING as gst-launch-1.0 reports it.
+   (1080p jpegenc; a light 320x240 pipeline of thousands of fps), each run uninstrumented and
+   instrumented in turn, throughput = frames / time in PLAYING as gst-launch-1.0 reports it;
+   the median over runs, beside the spread of the uninstrumented runs (half of max - min, as
+   a share of the median): on a shared VM runs of a second or two vary by 10% or more, so use
+   many runs (--runs 9).
 
     .venv/bin/python bench/instrumentation_cost.py [--runs 3]
 """
@@ -54,12 +57,18 @@ def env_for(tracers: list[str], tmp: Path) -> dict[str, str]:
     return env
 
 
-def fps(argv: list[str], env: dict[str, str], frames: int) -> float:
+def fps(argv: list[str], env: dict[str, str], frames: int) -> tuple[float, float]:
+    """(frames per second in PLAYING, CPU seconds of the process per frame)."""
+    before = os.times()
     r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    after = os.times()
     m = _ENDED.search(r.stdout)
     if not m:
         raise RuntimeError(r.stderr[-300:])
-    return frames / (int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)))
+    cpu = (after.children_user - before.children_user
+           + after.children_system - before.children_system)
+    playing = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    return frames / playing, cpu / frames
 
 
 def per_push(runs: int, tmp: Path) -> None:
@@ -79,8 +88,9 @@ def per_push(runs: int, tmp: Path) -> None:
         print(f"   {name:40s} cpu {med:6.2f} s   +{(med - base) / pushes * 1e6:6.2f} us/push")
 
 
-def fps_lost(runs: int, tmp: Path) -> None:
-    print(f"\n2. Throughput lost (median of {runs}; frames / time in PLAYING)")
+def fps_lost(runs: int, tmp: Path, only: set[str]) -> None:
+    print(f"\n2. Throughput lost and CPU per frame added (median of {runs}; fps = frames / time "
+          "in PLAYING)")
     cases: list[tuple[str, list[str], int]] = []
     for name, desc in REFERENCE.items():
         frames = int(re.search(r"num-buffers=(\d+)", desc).group(1))
@@ -96,32 +106,40 @@ def fps_lost(runs: int, tmp: Path) -> None:
             if a == "videotestsrc":
                 out.append(f"num-buffers={s.gt_frames}")
         cases.append((f"lab {s.name}", out, s.gt_frames))
-    sets = ["none", "pipesight+latency (profile --latency)", "pipesight", "stats+rusage+latency"]
-    print(f"   {'pipeline':24s} " + " ".join(f"{k[:22]:>24s}" for k in sets))
+    sets = ["none", *(k for k in TRACER_SETS if k != "none" and k in only)]
+    # the spread of the uninstrumented runs is the noise a loss must exceed to mean anything;
+    # CPU per frame is steadier than wall time on a shared machine, so it is shown beside it
+    print(f"   {'pipeline':24s} {'none: fps (spread), cpu':>34s} "
+          + " ".join(f"{k[:30]:>32s}" for k in sets[1:]))
     for name, argv, frames in cases:
-        res: dict[str, list[float]] = {k: [] for k in sets}
+        res: dict[str, list[tuple[float, float]]] = {k: [] for k in sets}
         for _ in range(runs):
             for k in sets:
                 res[k].append(fps(argv, env_for(TRACER_SETS[k], tmp), frames))
-        base = statistics.median(res["none"])
-        cells = [f"{base:10.1f} fps" + " " * 10]
+        rate = {k: statistics.median(r[0] for r in v) for k, v in res.items()}
+        cpu = {k: statistics.median(r[1] for r in v) for k, v in res.items()}
+        base = rate["none"]
+        spread = (max(r[0] for r in res["none"]) - min(r[0] for r in res["none"])) / base
+        cells = [f"{base:9.1f} (±{50 * spread:4.1f}%) {cpu['none'] * 1e3:7.3f} ms"]
         for k in sets[1:]:
-            med = statistics.median(res[k])
-            cells.append(f"{med:10.1f} ({100 * (med - base) / base:+5.1f}%)  ")
-        print(f"   {name:24s} " + " ".join(f"{c:>24s}" for c in cells), flush=True)
+            cells.append(f"{100 * (rate[k] - base) / base:+6.1f}% fps, "
+                         f"{100 * (cpu[k] - cpu['none']) / cpu['none']:+6.1f}% cpu")
+        print(f"   {name:24s} " + " ".join(f"{c:>32s}" for c in cells), flush=True)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", choices=["push", "fps"])
+    ap.add_argument("--sets", default=",".join(TRACER_SETS),
+                    help="tracer sets to compare with none, comma-separated (names above)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         if a.only in (None, "push"):
             per_push(a.runs, tmp)
         if a.only in (None, "fps"):
-            fps_lost(a.runs, tmp)
+            fps_lost(a.runs, tmp, set(a.sets.split(",")))
     return 0
 
 
