@@ -143,3 +143,27 @@ def test_latency_only_log_says_what_it_cannot_tell(corpus):
     mean = next(e["value"] for e in lat["evidence"] if e["metric"] == "element_latency_mean_ms")
     assert 520 < mean < 530  # the corpus says ≈525 ms
     assert any("buffer flow" in s for s in v["not_seen"])
+
+
+@needs_gst
+def test_a_delay_that_would_leave_too_little_is_ignored_and_said(tmp_path):
+    """A file or a finite source can end soon after --delay: judging the last few frames alone
+    says nothing, so the whole run is judged instead and the window says why."""
+    from pipesight.metrics.window import MIN_STEADY_S, choose_window
+    from pipesight.readers import run_dir
+
+    d = tmp_path / "run"
+    # a live source paces the run: 45 frames at 30 fps last 1.5 s whatever the machine
+    r = pipesight("profile", "-o", str(d), "--json", "--", "gst-launch-1.0", "videotestsrc",
+                  "is-live=true", "num-buffers=45", "!", "video/x-raw,framerate=30/1", "!",
+                  "queue", "!", "fakesink")
+    assert r.returncode == 0, r.stderr
+    trace = run_dir.load(d)
+    whole = choose_window(trace)
+    assert 1.2 < whole.seconds < 1.8
+    kept = choose_window(trace, delay_s=0.5)  # leaves about a second: applied
+    assert kept.start > whole.start and kept.seconds >= MIN_STEADY_S
+    assert "0.5s after the start" in kept.basis
+    late = choose_window(trace, delay_s=1.3)  # would leave about 0.2 s: ignored
+    assert (late.start, late.end) == (whole.start, whole.end)
+    assert "would leave under" in late.basis

@@ -8,6 +8,7 @@ from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, gpu, heavy
 from pipesight.analyses.sampled import samples_coverage, samples_only_summary
 from pipesight.findings import Bottleneck, ElementRow, Finding, Verdict
 from pipesight.metrics import Metrics
+from pipesight.metrics.window import MIN_STEADY_S
 from pipesight.model import Trace
 from pipesight.verdict_gpu import gpu_rows
 
@@ -117,7 +118,7 @@ def _unknown(ctx: Context) -> Bottleneck:
                           "was recorded.")
     busiest = max(act.threads.values(), key=lambda t: t.busy_fraction, default=None)
     w = ctx.metrics.window
-    if w is not None and w.seconds < 0.5:
+    if w is not None and w.seconds < MIN_STEADY_S:
         why = (f"The run's steady state lasted only {w.seconds:.2f} s: too short to tell a "
                "bottleneck. Run longer (--duration) or on more data.")
     elif busiest is not None:

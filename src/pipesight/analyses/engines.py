@@ -173,18 +173,7 @@ def _engine(ctx: Context, x: Series, engine: str, device: str, count: int | None
             per_engine = ceiling / count
             ev.append(Evidence(f"{fam.lower()}_ceiling_per_engine_fps", round(per_engine, 1),
                                "fps", src))
-    if src == "nvml":
-        own = _own_share(ctx, device, x.name, mean)
-        if own is not None:
-            ev.append(Evidence("profiled_processes_share_pct", round(100 * own, 1), "%",
-                               "nvml-process"))
-            if own >= OWN_SHARE:
-                signals.add("nvml-process")
-    cv = _steady_perf(ctx)
-    if cv is not None:
-        ev.append(Evidence("deepstream_fps_cv", round(cv, 3), "", PERF))
-        if cv <= STEADY_CV:
-            signals.add(PERF)
+    _corroborate(ctx, device, x.name if src == "nvml" else None, mean, ev, signals)
     what = ENGINE_WHAT.get(fam, "engine")
     title = (f"{engine} ({what}, {device}) is saturated: busy {run.mean:.0f}% "
              f"for {_how_long(run)}")
@@ -211,6 +200,24 @@ def _engine(ctx: Context, x: Series, engine: str, device: str, count: int | None
     )
 
 
+def _corroborate(ctx: Context, device: str, field: str | None, mean: float,
+                 ev: list[Evidence], signals: set[str]) -> None:
+    """The signals that back a saturated series from other sources: the profiled processes'
+    own share of it (NVML per-process figures, for `field`) and a steady DeepStream FPS."""
+    if field is not None:
+        own = _own_share(ctx, device, field, mean)
+        if own is not None:
+            ev.append(Evidence("profiled_processes_share_pct", round(100 * own, 1), "%",
+                               "nvml-process"))
+            if own >= OWN_SHARE:
+                signals.add("nvml-process")
+    cv = _steady_perf(ctx)
+    if cv is not None:
+        ev.append(Evidence("deepstream_fps_cv", round(cv, 3), "", PERF))
+        if cv <= STEADY_CV:
+            signals.add(PERF)
+
+
 def _how_long(run: Stretch) -> str:
     pct = f"{100 * run.share:.0f}% of the samples"
     return f"{run.seconds:.1f} s ({pct})" if run.seconds is not None else pct
@@ -235,17 +242,7 @@ def _gpu(ctx: Context, x: Series) -> Finding | None:
             if st is not None:
                 ev.append(Evidence("sm_clock_mean_mhz", round(st.mean), "MHz", "nvml"))
                 ev.append(Evidence("sm_clock_max_mhz", gpu["max_sm_mhz"], "MHz", "nvml"))
-        own = _own_share(ctx, x.device, "sm_util", mean)
-        if own is not None:
-            ev.append(Evidence("profiled_processes_share_pct", round(100 * own, 1), "%",
-                               "nvml-process"))
-            if own >= OWN_SHARE:
-                signals.add("nvml-process")
-    cv = _steady_perf(ctx)
-    if cv is not None:
-        ev.append(Evidence("deepstream_fps_cv", round(cv, 3), "", PERF))
-        if cv <= STEADY_CV:
-            signals.add(PERF)
+    _corroborate(ctx, x.device, "sm_util" if nvml else None, mean, ev, signals)
     device = x.device if nvml else "Jetson GPU (GR3D)"
     meaning = ("a kernel was running" if nvml else "the GPU was active")
     title = (f"{device} is busy without a break: {meaning} {run.mean:.0f}% of the time for "

@@ -115,27 +115,33 @@ def _throughput_part(t: Change) -> str:
             f"±{t.threshold:.2g} fps)")
 
 
-def _drops_part(c: Comparison) -> str | None:
-    """The element whose share of dropped buffers changed most beyond the noise."""
-    rows = [r for r in c.section("drops") if r.a and r.b and "dropped_pct" in r.changes
-            and r.changes["dropped_pct"].significant]
-    r = max(rows, key=lambda r: abs(r.changes["dropped_pct"].delta or 0.0), default=None)
+def _largest_change(c: Comparison, section: str, key: str) -> tuple[Row, Change, str] | None:
+    """The row of `section` whose `key` changed most beyond the noise, its change, and whether
+    it rose or fell."""
+    rows = [r for r in c.section(section) if r.a and r.b and key in r.changes
+            and r.changes[key].significant]
+    r = max(rows, key=lambda r: abs(r.changes[key].delta or 0.0), default=None)
     if r is None:
         return None
-    ch = r.changes["dropped_pct"]
-    verb = "rose" if (ch.delta or 0) > 0 else "fell"
+    ch = r.changes[key]
+    return r, ch, "rose" if (ch.delta or 0) > 0 else "fell"
+
+
+def _drops_part(c: Comparison) -> str | None:
+    """The element whose share of dropped buffers changed most beyond the noise."""
+    found = _largest_change(c, "drops", "dropped_pct")
+    if found is None:
+        return None
+    r, ch, verb = found
     return f"drops at {r.a} {verb} from {ch.a:.0f}% to {ch.b:.0f}% of its buffers"
 
 
 def _latency_part(c: Comparison) -> str | None:
     """The source-to-sink latency that changed most beyond the noise."""
-    rows = [r for r in c.section("path") if r.a and r.b and "latency_ms" in r.changes
-            and r.changes["latency_ms"].significant]
-    r = max(rows, key=lambda r: abs(r.changes["latency_ms"].delta or 0.0), default=None)
-    if r is None:
+    found = _largest_change(c, "path", "latency_ms")
+    if found is None:
         return None
-    ch = r.changes["latency_ms"]
-    verb = "rose" if (ch.delta or 0) > 0 else "fell"
+    r, ch, verb = found
     return f"latency {r.a} {verb} from {_ms(ch.a)} to {_ms(ch.b)} ms"
 
 

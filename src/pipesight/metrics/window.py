@@ -48,6 +48,9 @@ def source_elements(trace: Trace) -> list[int]:
     return sorted(sent - received)
 
 
+MIN_STEADY_S = 0.5  # a shorter steady state is too short to name a bottleneck
+
+
 def choose_window(trace: Trace, delay_s: float = 0.0) -> Window | None:
     fl = trace.flow
     if len(fl) == 0:
@@ -62,6 +65,10 @@ def choose_window(trace: Trace, delay_s: float = 0.0) -> Window | None:
         skip = origin + int(delay_s * 1e9)
         if skip >= end:
             return Window(start, end, basis + f" (--delay {delay_s:g}s is past the end: ignored)")
+        if end - max(skip, start) < MIN_STEADY_S * 1e9 <= end - start:
+            # a window this short cannot carry a verdict; the whole run, warm-up included, can
+            return Window(start, end, basis + f" (--delay {delay_s:g}s would leave under "
+                          f"{MIN_STEADY_S:g}s: ignored)")
         if skip > start:
             start = skip
             basis = f"from {delay_s:g}s after the start to the last buffer reaching a sink"
