@@ -7,6 +7,8 @@ Status (throughput and bottleneck only): "faster" / "slower" when the throughput
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pipesight.compare.diff import Change, Comparison, Row
 
 MAX_NAMES = 3
@@ -127,22 +129,22 @@ def _largest_change(c: Comparison, section: str, key: str) -> tuple[Row, Change,
     return r, ch, "rose" if (ch.delta or 0) > 0 else "fell"
 
 
+def _moved(c: Comparison, section: str, key: str,
+           say: Callable[[Row, Change, str], str]) -> str | None:
+    found = _largest_change(c, section, key)
+    return None if found is None else say(*found)
+
+
 def _drops_part(c: Comparison) -> str | None:
     """The element whose share of dropped buffers changed most beyond the noise."""
-    found = _largest_change(c, "drops", "dropped_pct")
-    if found is None:
-        return None
-    r, ch, verb = found
-    return f"drops at {r.a} {verb} from {ch.a:.0f}% to {ch.b:.0f}% of its buffers"
+    return _moved(c, "drops", "dropped_pct", lambda r, ch, verb: (
+        f"drops at {r.a} {verb} from {ch.a:.0f}% to {ch.b:.0f}% of its buffers"))
 
 
 def _latency_part(c: Comparison) -> str | None:
     """The source-to-sink latency that changed most beyond the noise."""
-    found = _largest_change(c, "path", "latency_ms")
-    if found is None:
-        return None
-    r, ch, verb = found
-    return f"latency {r.a} {verb} from {_ms(ch.a)} to {_ms(ch.b)} ms"
+    return _moved(c, "path", "latency_ms", lambda r, ch, verb: (
+        f"latency {r.a} {verb} from {_ms(ch.a)} to {_ms(ch.b)} ms"))
 
 
 def _gpu_part(c: Comparison) -> str | None:
@@ -159,14 +161,10 @@ def _nvtx_part(c: Comparison) -> str | None:
     else as a share of all GPU time (totals depend on how long each run was)."""
     for metric, what, unit in (("gpu_ms_per_frame", "GPU time per frame", " ms"),
                                ("gpu_share_pct", "share of GPU time", "%")):
-        rows = [r for r in c.section("nvtx") if r.a and r.b and metric in r.changes
-                and r.changes[metric].significant]
-        r = max(rows, key=lambda r: abs(r.changes[metric].delta or 0.0), default=None)
-        if r is not None:
-            ch = r.changes[metric]
-            verb = "rose" if (ch.delta or 0) > 0 else "fell"
-            return (f"NVTX range {r.a}'s {what} {verb} from {_ms(ch.a)}{unit} to "
-                    f"{_ms(ch.b)}{unit}")
+        said = _moved(c, "nvtx", metric, lambda r, ch, verb, what=what, unit=unit: (
+            f"NVTX range {r.a}'s {what} {verb} from {_ms(ch.a)}{unit} to {_ms(ch.b)}{unit}"))
+        if said is not None:
+            return said
     return None
 
 
