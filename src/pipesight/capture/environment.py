@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULT_TRACERS = ("pipesight",)
-# GStreamer's latency tracer costs ~20 us per pad push (bench/instrumentation_cost.py): opt-in
+# GStreamer's latency tracer costs ~16 us per pad push (bench/instrumentation_cost.py): opt-in
 LATENCY_TRACER = "latency(flags=pipeline+element)"
 
 
