@@ -78,6 +78,11 @@ class ElementRow:
     mean_cpu_ms: float | None
     thread_share: float | None
     process_time_basis: str  # "exact" (entry/return tracer), "estimated" (push intervals), "none"
+    # over the whole input, not only the window: what gst-stats-1.0 prints for the same log
+    buffers_in_total: int = 0
+    buffers_out_total: int = 0
+    bytes_in_total: int = 0
+    bytes_out_total: int = 0
 
 
 @dataclass
