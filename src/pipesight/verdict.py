@@ -1,4 +1,5 @@
-"""The verdict: ranks the findings and names THE bottleneck with a confidence."""
+"""The verdict: gathers the findings, has them ranked and settled (verdict_settle.py) and
+names THE bottleneck with a confidence, beside the tables of verdict.json."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pipesight.metrics import Metrics
 from pipesight.metrics.window import MIN_STEADY_S
 from pipesight.model import Trace
 from pipesight.verdict_gpu import gpu_rows
+from pipesight.verdict_settle import settle
 from pipesight.verdict_tables import (
     coverage,
     element_rows,
@@ -19,26 +21,6 @@ from pipesight.verdict_tables import (
     thread_rows,
 )
 
-_KIND_ORDER = {"cpu": 0, "gpu": 1, "gpu-starved": 1, "element": 2, "sink-sync": 2, "source": 2,
-               "live-source": 3}
-_KIND_ORDER["hw-engine"] = 1
-
-
-def _rank(f: Finding) -> tuple:
-    return (
-        0 if f.confidence == "confirmed" else 1,
-        {"critical": 0, "warning": 1, "info": 2}[f.severity],
-        _KIND_ORDER.get(f.kind or "", 9),
-        -_busy(f),
-    )
-
-
-def _busy(f: Finding) -> float:
-    for e in f.evidence:
-        if e.metric == "thread_busy_pct" and isinstance(e.value, int | float):
-            return float(e.value)
-    return 0.0
-
 
 def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
     ctx = Context(trace, metrics)
@@ -47,23 +29,12 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
     for a in CANDIDATES:
         for f in a(ctx):
             (candidates if f.kind else observations).append(f)
-    candidates.sort(key=_rank)
     for a in OBSERVATIONS:
         observations.extend(a(ctx))
-    if candidates:
-        top = candidates[0]
-        bottleneck = Bottleneck(
-            kind=top.kind or "unknown",
-            element=top.element,
-            thread=top.thread,
-            confidence=top.confidence,
-            summary=top.title,
-            predicted_fps=top.predicted_fps,
-        )
-    else:
-        bottleneck = _unknown(ctx)
+    settled = settle(ctx, candidates, observations)
+    bottleneck = settled.bottleneck or _unknown(ctx)
     observations.extend(heavy.analyze(ctx, bottleneck.element))
-    findings = candidates + observations
+    findings = settled.candidates + observations
     w = metrics.window
     origin = _origin(trace)
     seen, not_seen = coverage(trace, metrics)

@@ -8,7 +8,9 @@ from pipesight.metrics.activity import Activity, compute_activity
 from pipesight.metrics.cpu import CpuSummary, cpu_summary
 from pipesight.metrics.gpu_view import GpuView, compute_gpu
 from pipesight.metrics.latency import LatencyStat, element_latency, pipeline_latency
+from pipesight.metrics.live import LiveFeed, SinkClock, live_feeds, sink_clocks
 from pipesight.metrics.queues import QueueFill, handover_elements, queue_fill
+from pipesight.metrics.stages import StageModel, stage_model
 from pipesight.metrics.throughput import Rate, pipeline_fps, sink_rates, source_rates
 from pipesight.metrics.window import Window, choose_window
 from pipesight.model import Trace
@@ -26,6 +28,9 @@ class Metrics:
     pipeline_latency: list[LatencyStat] = field(default_factory=list)
     element_latency: list[LatencyStat] = field(default_factory=list)
     gpu: GpuView | None = None  # from an Nsight Systems timeline, when the trace has one
+    live: list[LiveFeed] = field(default_factory=list)  # live sources and what they delivered
+    sink_clocks: dict[int, SinkClock] = field(default_factory=dict)
+    stages: StageModel | None = None  # the model every prediction is made with
 
 
 def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
@@ -43,6 +48,12 @@ def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
     for q in handover_elements(trace):
         m.queues[q] = queue_fill(trace, w, q)
     m.cpu = cpu_summary(trace, w)
+    m.live = live_feeds(trace, w)
+    m.sink_clocks = sink_clocks(trace, w)
+    ncpu = int(trace.run.get("host", {}).get("cpus_allowed", 0) or 0)
+    names = {t.index: t.name or t.label() for t in trace.threads}
+    m.stages = stage_model(m.activity, m.throughput_fps, max(w.end - w.start, 1), m.cpu,
+                           m.live, m.sink_clocks, ncpu, names)
     return m
 
 

@@ -1,0 +1,117 @@
+"""The stage model behind every prediction: each streaming thread is a stage whose capacity is
+the pipeline's rate scaled by how much of the window it worked, and the CPUs bound the sum.
+
+A stage's work is its busy time (not blocked on a queue) less its pacing: time blocked in a live
+source waiting for the next frame or in a synchronising sink waiting for the clock, which a
+faster pipeline would not spend. Its capacity is fps x window / work: the rate if it never
+waited. A change is predicted by changing the stages' work (a queue before an element moves the
+element's time to a new stage; a cheaper element takes time away) and taking the smallest
+capacity, the CPUs' (usable cores / CPU seconds per frame) and a live source's rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from pipesight.metrics.activity import Activity
+from pipesight.metrics.cpu import CpuSummary
+from pipesight.metrics.live import LiveFeed, SinkClock
+
+OTHERS_SIGNIFICANT = 0.5  # cores other processes take before they count against the pipeline
+
+
+@dataclass
+class Stage:
+    thread: int
+    busy_ns: int  # not blocked on a queue
+    pacing_ns: int  # of busy: blocked in a live source or a synchronising sink
+
+    @property
+    def work_ns(self) -> int:
+        return max(self.busy_ns - self.pacing_ns, 0)
+
+
+@dataclass
+class Ceiling:
+    fps: float | None  # None: nothing bounds it (or no throughput to scale)
+    limited_by: str  # "thread NAME", "the CPUs", "the live source", ""
+
+
+@dataclass
+class StageModel:
+    fps: float
+    window_ns: int
+    stages: dict[int, Stage] = field(default_factory=dict)
+    cpu_per_frame_s: float | None = None  # CPU seconds the process tree spends per frame
+    cpu_basis: str | None = None  # "proc" (kernel accounting) or "tracer"
+    cores: float | None = None  # CPUs the pipeline may use, less what other processes take
+    live_fps: float | None = None  # the slowest live source's rate: nothing goes faster
+    names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> float:
+        return self.fps * self.window_ns / 1e9
+
+    def capacity(self, work_ns: float) -> float:
+        return self.fps * self.window_ns / work_ns if work_ns > 0 else math.inf
+
+    def ceiling(self, work: dict[int, float], extra: list[tuple[str, float]] | None = None,
+                cpu_per_frame_s: float | None = None, live: bool = True) -> Ceiling:
+        """The pipeline's rate if the stages had ``work`` (ns over the window, per thread),
+        plus ``extra`` new stages (name, work ns), at ``cpu_per_frame_s`` (default: as
+        measured). ``live=False`` leaves out the live source's rate (what the pipeline could
+        take, its capacity)."""
+        best, by = math.inf, ""
+        for t, w in work.items():
+            c = self.capacity(w)
+            if c < best:
+                best, by = c, f"thread {self.names.get(t, t)}"
+        for name, w in extra or []:
+            c = self.capacity(w)
+            if c < best:
+                best, by = c, f"{name} on a thread of its own"
+        cpf = self.cpu_per_frame_s if cpu_per_frame_s is None else cpu_per_frame_s
+        if cpf and cpf > 0 and self.cores:
+            c = self.cores / cpf
+            if c < best:
+                by = f"the CPUs ({self.cores:.1f} cores / {1e3 * cpf:.3g} ms of CPU per frame)"
+                best = c
+        if live and self.live_fps and self.live_fps < best:
+            best, by = self.live_fps, "the live source's rate"
+        return Ceiling(None if math.isinf(best) else best, by)
+
+    def work(self) -> dict[int, float]:
+        return {t: float(s.work_ns) for t, s in self.stages.items()}
+
+
+def stage_model(act: Activity | None, fps: float | None, window_ns: int,
+                cpu: CpuSummary | None, feeds: list[LiveFeed],
+                clocks: dict[int, SinkClock], ncpu: int, names: dict[int, str]
+                ) -> StageModel | None:
+    if act is None or act.basis != "exact" or not fps:
+        return None
+    live = {f.element for f in feeds}
+    syncing = {e for e, c in clocks.items() if c.sync is True}
+    m = StageModel(fps=fps, window_ns=window_ns, names=names)
+    for t, tt in act.threads.items():
+        pacing = sum(v.blocked_ns for (e, th), v in act.per.items()
+                     if th == t and (e in syncing or (e in live and v.role == "produce")))
+        m.stages[t] = Stage(t, max(tt.covered_ns - tt.wait_ns, 0), pacing)
+    frames = fps * window_ns / 1e9
+    if cpu is not None and cpu.total_cores > 0:
+        m.cpu_per_frame_s, m.cpu_basis = cpu.total_cores * window_ns / 1e9 / frames, "proc"
+    elif act.threads:
+        total = sum(tt.cpu_ns for tt in act.threads.values())
+        if total > 0:
+            m.cpu_per_frame_s, m.cpu_basis = total / 1e9 / frames, "tracer"
+    cores = float(cpu.ncpu if cpu is not None else ncpu)
+    if cpu is not None and cpu.machine_busy_cores is not None:
+        others = max(cpu.machine_busy_cores - cpu.total_cores, 0.0)
+        if others >= OTHERS_SIGNIFICANT:
+            # predictions hold for the machine as it was: what others took stays taken
+            cores = max(min(cores, cpu.machine_cpus - others), 1.0)
+    m.cores = cores if cores > 0 else None
+    rates = [f.nominal_fps or f.fps for f in feeds if (f.nominal_fps or f.fps)]
+    m.live_fps = min(rates) if rates else None
+    return m
