@@ -1,21 +1,26 @@
 """Every lab scenario gets the verdict that was planted, with GStreamer-like element names and
-with every element renamed to a name that says nothing (no analysis keys on names)."""
+with every element renamed to a name that says nothing (no analysis keys on names), and no
+finding of any of them contradicts its verdict."""
 
 from __future__ import annotations
 
 import pytest
 
 from conftest import needs_gst
+from pipesight.findings import Verdict
 from pipesight.lab import runner
 from pipesight.lab.scenarios import SCENARIOS, ground_truth
+from verdict_invariants import contradictions
 
 pytestmark = [needs_gst, pytest.mark.slow]
 
+RUNS = [pytest.param(s, r, id=f"{s.name}-{'renamed' if r else 'names'}")
+        for s in SCENARIOS for r in (False, True)]
 
-@pytest.mark.parametrize("renamed", [False, True], ids=["names", "renamed"])
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-def test_verdict_as_planted(scenario, renamed, tmp_path):
-    res = runner.run(scenario, tmp_path / "run", renamed=renamed)
+
+@pytest.mark.parametrize(("scenario", "renamed"), RUNS)
+def test_verdict_as_planted(scenario, renamed, lab_run):
+    res = lab_run(scenario, renamed)
     assert res.ok, f"{scenario.name}: {res.why}; summary: {res.verdict.bottleneck.summary}"
     v = res.verdict
     assert v.throughput_fps and v.throughput_fps > 0
@@ -26,6 +31,12 @@ def test_verdict_as_planted(scenario, renamed, tmp_path):
     if renamed:
         assert not any(n in v.bottleneck.summary for n in runner.default_names(scenario).values()
                        if len(n) > 3)
+
+
+@pytest.mark.parametrize(("scenario", "renamed"), RUNS)
+def test_no_finding_contradicts_its_verdict(scenario, renamed, lab_run):
+    v: Verdict = lab_run(scenario, renamed).verdict
+    assert contradictions(v.to_dict()) == [], v.bottleneck.summary
 
 
 def test_ground_truth_recorded_for_every_scenario():

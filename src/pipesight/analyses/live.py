@@ -19,13 +19,14 @@ from __future__ import annotations
 import math
 
 from pipesight.analyses import predict
-from pipesight.analyses.context import SATURATED, Context
+from pipesight.analyses.context import Context
 from pipesight.findings import Evidence, Finding, Fix
 from pipesight.metrics.live import LiveFeed, SinkClock
 
 RATE_KEPT = 0.95  # sinks get at least this share of what the source delivers
 LATE_OK = 0.05  # share of a syncing sink's buffers that may arrive late (start-up jitter)
 RATE_MATCH = 0.05  # the source's rate within 5% of its caps: it delivers its nominal rate
+FULL_STAGE = 0.97  # of the window a stage works: it keeps the rate with nothing to spare
 
 
 def analyze(ctx: Context) -> list[Finding]:
@@ -62,7 +63,7 @@ def analyze(ctx: Context) -> list[Finding]:
     # a syncing sink that drops late buffers (max-lateness, QoS) is lateness too; gaps, leaky
     # queues and drops elsewhere (a decoder skipping frames) are something falling behind
     other = feed.gaps or leaky or any(k not in sink_names for k in dropped)
-    if late and not other and _no_stage_saturated(ctx):
+    if late and not other and not _stage_at_source_rate(ctx):
         return [_late(ctx, feed, late, ev)]
     return [Finding(
         code="live-falls-behind",
@@ -95,11 +96,13 @@ def _qos(ctx: Context) -> dict[str, dict[str, int]]:
     return out
 
 
-def _no_stage_saturated(ctx: Context) -> bool:
+def _stage_at_source_rate(ctx: Context) -> bool:
+    """A stage with no capacity to spare: late buffers then come from it falling behind (its
+    queue growing), not from a latency budget set too small."""
     model = ctx.metrics.stages
     if model is None:
-        return True
-    return all(s.work_ns < SATURATED * model.window_ns for s in model.stages.values())
+        return False
+    return any(s.work_ns >= FULL_STAGE * model.window_ns for s in model.stages.values())
 
 
 def _evidence(feed: LiveFeed, clocks: list[SinkClock], qos, leaky, sink_fps) -> list[Evidence]:
@@ -161,7 +164,8 @@ def _headroom_text(h: dict) -> str:
                      f"source's {h['source_fps']:g}; limited by {h['capacity_limited_by']})")
     if h["more_streams"] is not None:
         parts.append(f"each such stream uses {h['cores_per_stream']:g} cores, so about "
-                     f"{h['more_streams']} more would fit on the {h['cores']:g} cores (CPU only)")
+                     f"{h['more_streams']} more would fit on the {h['cores']:.1f} usable "
+                     "cores (CPU only)")
     return "; ".join(parts)
 
 
@@ -212,10 +216,12 @@ def _late(ctx: Context, feed: LiveFeed, late: list[SinkClock], ev) -> Finding:
             f"{deadline}, or the pipeline's latency property, above the time buffers take "
             "from capture to the sink.", _rate(feed), "upper",
             "a live source delivers no more than its rate"),
-        Fix("queue-before", f"Put a queue before {c.name} if it shares a thread with the work "
-            "upstream: its clock wait then no longer holds that work up.", _rate(feed),
-            "upper", "a live source delivers no more than its rate"),
     ]
+    act = ctx.metrics.activity
+    if act is not None and act.main_thread(c.element) == act.main_thread(feed.element):
+        fixes.append(Fix("queue-before", f"Put a queue before {c.name}: it runs on the source's "
+                         "thread, so its clock wait holds up capture.", _rate(feed), "upper",
+                         "a live source delivers no more than its rate"))
     signals = _signals(feed, late)
     if any(e.metric == "qos_dropped" and e.value for e in ev):
         signals.add("bus")

@@ -83,10 +83,16 @@ def live_feeds(trace: Trace, w: Window) -> list[LiveFeed]:
             max_step = float(step.max()) / 1e6
             if nominal:
                 gaps = int(np.count_nonzero(step > GAP * 1e9 / nominal))
+        # its own rate over its own pushes: the window follows the sinks, which lag the source
+        # by the pipeline's latency
+        ts = fl.ts[mine]
+        n = int(fl.count[mine].sum())
+        span = float(ts.max() - ts.min()) / 1e9 if ts.shape[0] >= 2 else 0.0
+        fps = (n - 1) / span if span > 0.5 * secs else n / secs
         out.append(LiveFeed(
             element=s, name=trace.topology.name(s), basis=basis,
             live_share=share if sel.any() else None, nominal_fps=nominal,
-            fps=float(fl.count[mine].sum()) / secs, buffers=int(fl.count[mine].sum()),
+            fps=fps, buffers=n,
             gaps=gaps, max_step_ms=max_step,
             sinks=[k for k in sinks if s in upstream_sources(up, k, sources)],
         ))

@@ -35,8 +35,9 @@ def render(v: Verdict, console: Console | None = None) -> None:
         c.print(f"Fix: {escape(x.text)}" + _prediction(x))
     h = b.headroom
     if h and h.get("capacity_fps"):
-        more = (f"; about {h['more_streams']} more such streams would fit on {h['cores']:g} "
-                "cores (CPU only)" if h.get("more_streams") is not None else "")
+        more = (f"; about {h['more_streams']} more such streams would fit on the "
+                f"{h['cores']:.1f} usable cores (CPU only)"
+                if h.get("more_streams") is not None else "")
         c.print(f"[green]Headroom: capacity about {h['capacity_fps']:.1f} fps, {h['ratio']:g}x "
                 f"the source's {h['source_fps']:g} fps{escape(more)}[/green]")
     if v.elements:
