@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipesight.compare import noise, values
+from pipesight.compare import noise, prediction, values
 from pipesight.compare.inputs import Side
 from pipesight.compare.matching import Matching, match
 from pipesight.compare.noise import Spread
+from pipesight.compare.prediction import PredictionCheck
 
 SCHEMA = 1
 
@@ -99,6 +100,7 @@ class Comparison:
     sentence: str = ""
     notes: list[str] = field(default_factory=list)
     gate: dict[str, Any] | None = None
+    prediction: PredictionCheck | None = None  # A's predicted rate for the fix B applied
 
     def section(self, name: str) -> list[Row]:
         return [r for r in self.rows if r.section == name]
@@ -153,6 +155,7 @@ def compare(a: Side, b: Side, margin_pct: float | None = None) -> Comparison:
     if not (a.graph.has_links and b.graph.has_links):
         c.notes.append("elements were matched by name and type only: a verdict.json has no "
                        "links (compare run directories to match by position in the graph)")
+    c.prediction = prediction.check(a.verdict, b.verdict, m)
     c.status = status(c)
     c.sentence = sentence(c)
     return c

@@ -52,8 +52,9 @@ def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
     m.sink_clocks = sink_clocks(trace, w)
     ncpu = int(trace.run.get("host", {}).get("cpus_allowed", 0) or 0)
     names = {t.index: t.name or t.label() for t in trace.threads}
+    tids = {t.index: t.os_tid for t in trace.threads if t.os_tid is not None}
     m.stages = stage_model(m.activity, m.throughput_fps, max(w.end - w.start, 1), m.cpu,
-                           m.live, m.sink_clocks, ncpu, names)
+                           m.live, m.sink_clocks, ncpu, names, tids)
     return m
 
 

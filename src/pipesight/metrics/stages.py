@@ -19,6 +19,9 @@ from pipesight.metrics.cpu import CpuSummary
 from pipesight.metrics.live import LiveFeed, SinkClock
 
 OTHERS_SIGNIFICANT = 0.5  # cores other processes take before they count against the pipeline
+# a paced thread that blocks this little besides its pacing is running or runnable the rest of
+# its busy time: the kernel's exact CPU + run-queue wait is then its work
+OTHER_BLOCKING = 0.05
 
 
 @dataclass
@@ -85,19 +88,41 @@ class StageModel:
         return {t: float(s.work_ns) for t, s in self.stages.items()}
 
 
+def _kernel_work(t: int, act: Activity, cpu: CpuSummary | None, os_tids: dict[int, int],
+                 window_ns: int) -> float | None:
+    tid = os_tids.get(t)
+    if cpu is None or tid is None or tid not in cpu.threads:
+        return None
+    tc = cpu.threads[tid]
+    if tc.wait_fraction is None:
+        return None
+    return (tc.cpu_fraction + tc.wait_fraction) * window_ns
+
+
 def stage_model(act: Activity | None, fps: float | None, window_ns: int,
                 cpu: CpuSummary | None, feeds: list[LiveFeed],
-                clocks: dict[int, SinkClock], ncpu: int, names: dict[int, str]
-                ) -> StageModel | None:
+                clocks: dict[int, SinkClock], ncpu: int, names: dict[int, str],
+                os_tids: dict[int, int] | None = None) -> StageModel | None:
     if act is None or act.basis != "exact" or not fps:
         return None
+    os_tids = os_tids or {}
     live = {f.element for f in feeds}
     syncing = {e for e, c in clocks.items() if c.sync is True}
     m = StageModel(fps=fps, window_ns=window_ns, names=names)
     for t, tt in act.threads.items():
         pacing = sum(v.blocked_ns for (e, th), v in act.per.items()
                      if th == t and (e in syncing or (e in live and v.role == "produce")))
-        m.stages[t] = Stage(t, max(tt.covered_ns - tt.wait_ns, 0), pacing)
+        busy = max(tt.covered_ns - tt.wait_ns, 0)
+        st = Stage(t, busy, pacing)
+        kernel = _kernel_work(t, act, cpu, os_tids, window_ns)
+        # blocked besides its pacing and its waits on queues (already out of busy)
+        other_blocked = sum(max(v.blocked_ns - v.wait_ns, 0)
+                            for (_, th), v in act.per.items() if th == t) - pacing
+        if pacing > 0 and kernel is not None and other_blocked <= OTHER_BLOCKING * busy:
+            # the tracer splits a waiting thread's CPU between calls by when it read its clock;
+            # the kernel counts it exactly: running + runnable is the work left without pacing
+            st.pacing_ns = max(busy - int(kernel), 0)
+        m.stages[t] = st
     frames = fps * window_ns / 1e9
     if cpu is not None and cpu.total_cores > 0:
         m.cpu_per_frame_s, m.cpu_basis = cpu.total_cores * window_ns / 1e9 / frames, "proc"
