@@ -49,14 +49,6 @@ class Context:
     def fps(self) -> float | None:
         return self.metrics.throughput_fps
 
-    def thread_rate(self, t: int) -> float | None:
-        """Buffers per second thread t pushes from its own loop (top-level pushes)."""
-        fr, w = self.trace.frames, self.metrics.window
-        if fr is None or w is None or w.seconds <= 0:
-            return None
-        sel = (fr.thread == t) & (fr.depth == 1) & (fr.mode == 0) & w.contains(fr.start)
-        return float(fr.count[sel].sum()) / w.seconds
-
     def feeding_queue(self, t: int) -> int | None:
         """The handover element whose output thread is t (the queue in front of it)."""
         act = self.metrics.activity

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pipesight.analyses import predict
 from pipesight.analyses.context import SATURATED, SUSPECT, Context
-from pipesight.analyses.feeders import feeder_thread
+from pipesight.analyses.feeders import busy_outside, feeder_thread, wants
 from pipesight.findings import Evidence, Finding
 
 WAITING_SHARE = 0.5  # of an element's wall time spent blocked: it mostly waits
@@ -20,7 +20,6 @@ QUEUE_FULL = 0.5  # share of the window a queue spends at >= 90% of a limit
 QUEUE_EMPTY = 0.5
 PROC_BUSY = 0.85  # share of one core in the kernel's accounting
 RATE_MATCH = 0.05  # measured rate within 5% of the caps' framerate
-DROPPED_EXCESS = 1.2  # a thread handling this much more than reaches the sinks feeds drops
 
 
 def analyze(ctx: Context) -> list[Finding]:
@@ -46,14 +45,11 @@ def _pct(x: float) -> float:
 
 def _output_dropped(ctx: Context, t: int) -> bool:
     """A thread that makes more buffers than reach the sinks, where buffers are dropped
-    downstream (a leaky queue, QoS): its pace is not the pipeline's, the drops are the symptom
-    of a slower stage after it."""
-    fps = ctx.fps()
-    drops = any(q.dropped > 0 for q in ctx.metrics.queues.values())
-    if not fps or not drops:
-        return False
-    rate = ctx.thread_rate(t)
-    return rate is not None and rate > DROPPED_EXCESS * fps
+    downstream (a leaky queue): its pace is not the pipeline's, the drops are the symptom of a
+    slower stage after it (metrics/stages.py measures the excess)."""
+    model = ctx.metrics.stages
+    st = model.stages.get(t) if model is not None else None
+    return st is not None and st.scale > 1.0
 
 
 def _live_sink(ctx: Context, e: int) -> bool:
@@ -128,6 +124,13 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         signals.add("proc")
     how = "waiting, not computing: it may wait on a device (GPU, hardware engine), I/O or a lock" \
         if waits else "computing"
+    workers = busy_outside(ctx) if waits else []
+    if workers:
+        cores = sum(w.cpu_fraction for w in workers)
+        ev.append(Evidence("threads_outside_streaming_cores", round(cores, 2), "cores", "proc"))
+        signals.add("proc")
+        how = (f"waiting while {len(workers)} threads that make no pad pushes use {cores:.1f} "
+               "cores: work done on threads of its own")
     title = (f"{name} takes {_pct(own_ns / busy_ns):g}% of streaming thread {thread}, which is "
              f"busy {_pct(tt.busy_fraction):g}% of the time (mostly {how})")
     if q_before_full and fq is not None:
@@ -136,6 +139,10 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         title += "; the queue after it runs empty"
     others_ns = float(busy_ns - own_ns)
     fixes = predict.element_fixes(ctx, t, top, others_ns, waits)
+    if workers:
+        fixes[0].text = (f"Make {name}'s work cheaper or give it more cores: it waits for its "
+                         "own worker threads (more threads, a cheaper setting, hardware "
+                         "offload).")
     return Finding(
         code="element-bound",
         title=title,
@@ -211,7 +218,7 @@ def _source(ctx, t, top, ev, signals, waits, q_after_empty, pc) -> Finding:
     act = ctx.metrics.activity
     if q_after_empty:
         signals.add("queue-flow")
-    feeder = None
+    feeder, fd = None, None
     if waits:
         signals.add("tracer")
         fd = feeder_thread(ctx)
@@ -219,11 +226,13 @@ def _source(ctx, t, top, ev, signals, waits, q_after_empty, pc) -> Finding:
             feeder = f"{fd.name} ({fd.os_tid})"
             ev.append(Evidence(f"feeding_thread_cpu_pct[{feeder}]", _pct(fd.cpu_fraction),
                                "% of a core", "proc"))
+            ev.append(Evidence(f"feeding_thread_run_queue_wait_pct[{feeder}]",
+                               _pct(fd.wait_fraction or 0.0), "%", "proc"))
             signals.add("proc")
             title = (f"{name} waits for data {_pct(top.blocked_ns / ctx.window_ns()):g}% of "
-                     f"the time, while thread {feeder} of the same process, which is no "
-                     f"streaming thread, uses {_pct(fd.cpu_fraction):g}% of a core: the "
-                     "application that feeds it cannot deliver faster")
+                     f"the time, while thread {feeder}, which makes no pad pushes, runs or "
+                     f"waits for a core {_pct(wants(fd)):g}% of the time: the application "
+                     "that feeds it cannot deliver faster")
             claim = f"The application thread {feeder} that feeds {name} limits throughput"
         else:
             title = (f"{name} waits for data {_pct(top.blocked_ns / ctx.window_ns()):g}% of the "
@@ -239,7 +248,8 @@ def _source(ctx, t, top, ev, signals, waits, q_after_empty, pc) -> Finding:
                  f"{_pct((top.wall_ns - top.wait_ns) / ctx.window_ns()):g}% of its thread's "
                  "time and the elements after it wait for data")
         claim = f"The source {name} cannot produce faster"
-    fixes = predict.source_fixes(ctx, t, top, waits, feeder)
+    fixes = predict.source_fixes(ctx, t, top, waits, feeder,
+                                 None if fd is None else wants(fd) if waits else None)
     return Finding(
         code="source-bound",
         title=title,

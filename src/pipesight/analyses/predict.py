@@ -86,8 +86,10 @@ def element_fixes(ctx: Context, t: int, v: ElementThreadTime, others_ns: float,
     return fixes
 
 
-def source_fixes(ctx: Context, t: int, v: ElementThreadTime, waits: bool, feeder: str | None
-                 ) -> list[Fix]:
+def source_fixes(ctx: Context, t: int, v: ElementThreadTime, waits: bool, feeder: str | None,
+                 feeder_load: float | None = None) -> list[Fix]:
+    """``feeder_load``: the share of a core the application thread feeding the source wanted
+    (running or runnable); it is a stage of its own, outside the streaming threads."""
     model = ctx.metrics.stages
     name = ctx.name(v.element)
     if waits:
@@ -95,6 +97,15 @@ def source_fixes(ctx: Context, t: int, v: ElementThreadTime, waits: bool, feeder
                 "what it reads from: storage, network bandwidth, the capture device")
         first = Fix("feed-faster", f"Speed up {what}.",
                     basis="the model cannot tell how much faster the feed can be")
+        if model is not None and feeder_load:
+            own = feeder_load * model.window_ns
+            work = model.work()
+            work[t] = max(work.get(t, 0.0) - (v.wall_ns - v.wait_ns), 0.0)
+            c = model.ceiling(work, extra=[(feeder or "the feeder", CHEAPER * own)],
+                              cpu_per_frame_s=_cpu_less(model, CHEAPER * feeder_load
+                                                        * model.window_ns))
+            first.predicted_fps, first.bound = _r(c.fps), "rate" if c.fps else None
+            first.basis = _basis(c, "the application thread at half its time per frame")
     else:
         first = Fix("cheaper", f"Make {name} cheaper (simpler pattern, smaller frames, a faster "
                     "reader) or add sources in parallel.",
@@ -109,6 +120,10 @@ def source_fixes(ctx: Context, t: int, v: ElementThreadTime, waits: bool, feeder
         first.predicted_fps, first.bound = _r(c.fps), "rate" if c.fps else None
         first.basis = _basis(c, "predicted at half its time per buffer")
     c = removal(model, t, v)
+    if waits and feeder_load:  # the feeder's CPU goes with it
+        work = model.work()
+        work[t] = max(work.get(t, 0.0) - (v.wall_ns - v.wait_ns), 0.0)
+        c = model.ceiling(work, cpu_per_frame_s=_cpu_less(model, feeder_load * model.window_ns))
     return [first, Fix("remove", f"Upper bound: {name} delivering instantly.", _r(c.fps),
                        "upper" if c.fps else None,
                        _basis(c, "its time gone from its thread") if c.fps else

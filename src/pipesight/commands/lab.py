@@ -13,6 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     lr.add_argument("name")
     lr.add_argument("--renamed", action="store_true", help="rename every element first")
     lr.add_argument("--fixed", action="store_true", help="run the scenario's fixed variant")
+    lr.add_argument("--variant", metavar="FIX", help="run the variant that applies the "
+                    "verdict's fix FIX (e.g. queue-before; `lab list` shows them)")
     lr.add_argument("-o", "--output", metavar="RUN_DIR")
     lr.add_argument("--duration", type=float, default=None, metavar="S")
     lr.add_argument("--json", action="store_true")

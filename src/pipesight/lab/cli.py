@@ -23,7 +23,7 @@ def run(a: argparse.Namespace) -> int:
     if s is None:
         raise UserError(f"no lab scenario {a.name!r}; `pipesight lab list` shows them")
     res = runner.run(s, Path(a.output) if a.output else None, renamed=a.renamed, fixed=a.fixed,
-                     duration_s=a.duration)
+                     duration_s=a.duration, variant=a.variant)
     emit(res.verdict, None, as_json=a.json)
     if not a.json:
         print(f"Run directory: {res.run_dir}")
@@ -42,7 +42,10 @@ def _list() -> int:
         truth = (f"{g['fps']:.0f} → {g['fixed_fps']:.0f} fps fixed (x{g['ratio']:.1f})"
                  if g else "not measured")
         names = runner.default_names(s)
-        exp = s.expect_kind + (f" {names[s.expect_element]}" if s.expect_element else "")
+        exp = s.expect_kind + (f" {names[s.expect_element]}" if s.expect_element else
+                               f" ({s.expect_factory})" if s.expect_factory else "")
+        if s.variants:
+            truth += "; variants: " + ", ".join(v.action for v in s.variants)
         t.add_row(escape(s.name), escape(s.planted), escape(exp), escape(truth))
     Console().print(t)
     return 0

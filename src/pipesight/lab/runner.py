@@ -3,9 +3,11 @@ planted."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import shlex
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,7 @@ def default_names(s: Scenario) -> dict[str, str]:
             key = tok.split("{", 1)[1].rstrip("}")
             out.setdefault(key, "")
     # name each placeholder after the factory that precedes it in the description
-    toks = shlex.split(s.pipeline + " " + s.fixed)
+    toks = shlex.split(" ".join([s.pipeline, s.fixed, *(v.pipeline for v in s.variants)]))
     for i, tok in enumerate(toks):
         if tok.startswith("name={") and i > 0:
             key = tok[6:-1]
@@ -46,12 +48,36 @@ def renamed_names(s: Scenario) -> dict[str, str]:
     return {k: f"n{secrets.token_hex(3)}" for k in default_names(s)}
 
 
-def command(s: Scenario, names: dict[str, str], fixed: bool = False) -> list[str]:
+def command(s: Scenario, names: dict[str, str], fixed: bool = False,
+            variant: str | None = None, frames: int | None = None) -> list[str]:
+    """The command line of the planted pipeline, its fixed variant, or the variant that applies
+    the verdict's fix ``variant``; ``frames`` bounds the run (ground truth)."""
     values = dict(names)
     for need in s.needs:
-        values[f"media_{need}"] = str(media.ensure(need))
-    desc = (s.fixed if fixed else s.pipeline).format(**values)
-    argv = ["gst-launch-1.0", "-e", *shlex.split(desc)]
+        if need == "pygobject":
+            _need_pygobject()
+        else:
+            values[f"media_{need}"] = str(media.ensure(need))
+    desc, args = s.pipeline, s.app_args
+    if variant is not None:
+        v = s.variant(variant)
+        if v is None:
+            raise UserError(f"lab scenario {s.name} has no variant {variant!r} (it has: "
+                            f"{', '.join(x.action for x in s.variants) or 'none'})")
+        desc, args = v.pipeline, v.app_args if v.app_args is not None else s.app_args
+    elif fixed:
+        desc, args = s.fixed, s.fixed_args if s.fixed_args is not None else s.app_args
+    desc = desc.format(**values)
+    args = tuple(a.format(**values) for a in args)
+    if frames is not None:
+        # every test source stops after `frames`; an application bounds its own feed
+        desc = re.sub(r"\bvideotestsrc\b", f"videotestsrc num-buffers={frames}", desc)
+        if s.frames_arg:
+            args = (*args, s.frames_arg, str(frames))
+    if s.app:
+        argv = [sys.executable, "-m", f"pipesight.lab.apps.{s.app}", "--pipeline", desc, *args]
+    else:
+        argv = ["gst-launch-1.0", "-e", *shlex.split(desc)]
     if s.cpus:
         if shutil.which("taskset") is None:
             raise UserError("taskset (util-linux) is needed to pin this scenario to CPUs")
@@ -71,21 +97,39 @@ class LabResult:
 
 
 def run(s: Scenario, out: Path | None = None, renamed: bool = False, fixed: bool = False,
-        duration_s: float | None = None) -> LabResult:
+        duration_s: float | None = None, variant: str | None = None) -> LabResult:
     names = renamed_names(s) if renamed else default_names(s)
-    argv = command(s, names, fixed)
+    argv = command(s, names, fixed, variant)
     run_dir = out or Path(tempfile.mkdtemp(prefix=f"pipesight-lab-{s.name}-")) / "run"
     opts = CaptureOptions(duration_s=duration_s or s.duration_s, delay_s=s.delay_s)
     v, _ = run_once(argv, run_dir, opts)
     expected = names.get(s.expect_element) if s.expect_element else None
-    ok, why = check(s, v, expected) if not fixed else (True, "fixed variant: no expectation")
+    if expected is None and s.expect_factory:
+        # inside a bin the element keeps its own name: find it by its factory
+        expected = next((r.name for r in v.elements if r.type == s.expect_factory), None)
+    if fixed or variant:
+        ok, why = True, "fixed variant: no expectation"
+    else:
+        ok, why = check(s, v, expected)
     return LabResult(s, v, run_dir, names, expected, ok, why)
+
+
+def _need_pygobject() -> None:
+    try:
+        import gi
+
+        gi.require_version("Gst", "1.0")
+    except (ImportError, ValueError) as e:
+        raise UserError("this lab scenario needs PyGObject (pip install 'pipesight[gst]', with "
+                        f"libgirepository1.0-dev and libcairo2-dev from apt): {e}") from None
 
 
 def check(s: Scenario, v: Verdict, expected_element: str | None) -> tuple[bool, str]:
     b = v.bottleneck
     if b.kind != s.expect_kind:
         return False, f"expected kind {s.expect_kind}, got {b.kind}"
+    if s.expect_factory and expected_element is None:
+        return False, f"no element of factory {s.expect_factory} moved buffers"
     if expected_element is not None and b.element != expected_element:
         return False, f"expected element {expected_element}, got {b.element}"
     return True, f"{b.kind} {b.element or ''} ({b.confidence}) as planted".replace("  ", " ")

@@ -10,7 +10,7 @@ from pipesight.metrics.gpu_view import GpuView, compute_gpu
 from pipesight.metrics.latency import LatencyStat, element_latency, pipeline_latency
 from pipesight.metrics.live import LiveFeed, SinkClock, live_feeds, sink_clocks
 from pipesight.metrics.queues import QueueFill, handover_elements, queue_fill
-from pipesight.metrics.stages import StageModel, stage_model
+from pipesight.metrics.stages import StageModel, stage_model, thread_rates
 from pipesight.metrics.throughput import Rate, pipeline_fps, sink_rates, source_rates
 from pipesight.metrics.window import Window, choose_window
 from pipesight.model import Trace
@@ -53,8 +53,10 @@ def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
     ncpu = int(trace.run.get("host", {}).get("cpus_allowed", 0) or 0)
     names = {t.index: t.name or t.label() for t in trace.threads}
     tids = {t.index: t.os_tid for t in trace.threads if t.os_tid is not None}
+    drops = any(q.dropped > 0 for q in m.queues.values())
     m.stages = stage_model(m.activity, m.throughput_fps, max(w.end - w.start, 1), m.cpu,
-                           m.live, m.sink_clocks, ncpu, names, tids)
+                           m.live, m.sink_clocks, ncpu, names, tids,
+                           thread_rates(trace, w) if drops else None)
     return m
 
 

@@ -14,14 +14,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from pipesight.metrics.activity import Activity
 from pipesight.metrics.cpu import CpuSummary
 from pipesight.metrics.live import LiveFeed, SinkClock
+from pipesight.metrics.window import Window
+from pipesight.model import Trace
 
 OTHERS_SIGNIFICANT = 0.5  # cores other processes take before they count against the pipeline
 # a paced thread that blocks this little besides its pacing is running or runnable the rest of
 # its busy time: the kernel's exact CPU + run-queue wait is then its work
 OTHER_BLOCKING = 0.05
+DROPPED_EXCESS = 1.2  # a thread handling this much more than reaches the sinks feeds drops
 
 
 @dataclass
@@ -29,6 +34,9 @@ class Stage:
     thread: int
     busy_ns: int  # not blocked on a queue
     pacing_ns: int  # of busy: blocked in a live source or a synchronising sink
+    # buffers this stage handles per frame reaching the sinks, where more than that: a stage
+    # whose extra output is dropped downstream (a leaky queue) would deliver all it makes
+    scale: float = 1.0
 
     @property
     def work_ns(self) -> int:
@@ -56,8 +64,8 @@ class StageModel:
     def frames(self) -> float:
         return self.fps * self.window_ns / 1e9
 
-    def capacity(self, work_ns: float) -> float:
-        return self.fps * self.window_ns / work_ns if work_ns > 0 else math.inf
+    def capacity(self, work_ns: float, scale: float = 1.0) -> float:
+        return scale * self.fps * self.window_ns / work_ns if work_ns > 0 else math.inf
 
     def ceiling(self, work: dict[int, float], extra: list[tuple[str, float]] | None = None,
                 cpu_per_frame_s: float | None = None, live: bool = True) -> Ceiling:
@@ -67,7 +75,8 @@ class StageModel:
         take, its capacity)."""
         best, by = math.inf, ""
         for t, w in work.items():
-            c = self.capacity(w)
+            st = self.stages.get(t)
+            c = self.capacity(w, st.scale if st is not None else 1.0)
             if c < best:
                 best, by = c, f"thread {self.names.get(t, t)}"
         for name, w in extra or []:
@@ -102,7 +111,10 @@ def _kernel_work(t: int, act: Activity, cpu: CpuSummary | None, os_tids: dict[in
 def stage_model(act: Activity | None, fps: float | None, window_ns: int,
                 cpu: CpuSummary | None, feeds: list[LiveFeed],
                 clocks: dict[int, SinkClock], ncpu: int, names: dict[int, str],
-                os_tids: dict[int, int] | None = None) -> StageModel | None:
+                os_tids: dict[int, int] | None = None,
+                dropped_rates: dict[int, float] | None = None) -> StageModel | None:
+    """``dropped_rates``: buffers per second of the threads whose output is partly dropped
+    downstream (only where something drops)."""
     if act is None or act.basis != "exact" or not fps:
         return None
     os_tids = os_tids or {}
@@ -122,10 +134,19 @@ def stage_model(act: Activity | None, fps: float | None, window_ns: int,
             # the tracer splits a waiting thread's CPU between calls by when it read its clock;
             # the kernel counts it exactly: running + runnable is the work left without pacing
             st.pacing_ns = max(busy - int(kernel), 0)
+        rate = (dropped_rates or {}).get(t)
+        if rate is not None and rate > DROPPED_EXCESS * fps:
+            st.scale = rate / fps
         m.stages[t] = st
     frames = fps * window_ns / 1e9
     if cpu is not None and cpu.total_cores > 0:
-        m.cpu_per_frame_s, m.cpu_basis = cpu.total_cores * window_ns / 1e9 / frames, "proc"
+        used = cpu.total_cores
+        for t, st in m.stages.items():
+            tc = cpu.threads.get(os_tids.get(t, -1))
+            if st.scale > 1.0 and tc is not None:
+                # its CPU for buffers dropped later is not a cost of the frames delivered
+                used -= tc.cpu_fraction * (1.0 - 1.0 / st.scale)
+        m.cpu_per_frame_s, m.cpu_basis = used * window_ns / 1e9 / frames, "proc"
     elif act.threads:
         total = sum(tt.cpu_ns for tt in act.threads.values())
         if total > 0:
@@ -140,3 +161,15 @@ def stage_model(act: Activity | None, fps: float | None, window_ns: int,
     rates = [f.nominal_fps or f.fps for f in feeds if (f.nominal_fps or f.fps)]
     m.live_fps = min(rates) if rates else None
     return m
+
+
+def thread_rates(trace: Trace, w: Window) -> dict[int, float]:
+    """Buffers per second each thread pushes from its own loop (top-level pushes)."""
+    fr = trace.frames
+    if fr is None or w.seconds <= 0:
+        return {}
+    sel = (fr.depth == 1) & (fr.mode == 0) & w.contains(fr.start)
+    out: dict[int, float] = {}
+    for t in np.unique(fr.thread[sel]).tolist():
+        out[int(t)] = float(fr.count[sel & (fr.thread == t)].sum()) / w.seconds
+    return out
