@@ -14,7 +14,7 @@ from pipesight.findings import Fix
 from pipesight.metrics.activity import ElementThreadTime
 from pipesight.metrics.stages import Ceiling, StageModel
 
-SHARED = 0.1  # other elements' share of a thread's busy time that a queue would take off it
+SHARED = 0.05  # other elements' share of a thread's busy time that a queue would take off it
 CHEAPER = 0.5  # "cheaper" is predicted at half the element's time per buffer
 
 

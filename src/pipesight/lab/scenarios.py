@@ -319,7 +319,8 @@ SCENARIOS: list[Scenario] = [
                "fakesink name={sink} sync=false"),
         app="appsrc_feeder",
         app_args=("--appsrc", "{src}", "--work-ms", "4"),
-        fixed_args=("--appsrc", "{src}", "--work-ms", "0.5"),
+        # half the application's work: what the verdict's prediction is for
+        fixed_args=("--appsrc", "{src}", "--work-ms", "2"),
         frames_arg="--num-buffers",
         gt_frames=600,
         expect_kind="source",

@@ -23,8 +23,9 @@ from pipesight.metrics.window import Window
 from pipesight.model import Trace
 
 OTHERS_SIGNIFICANT = 0.5  # cores other processes take before they count against the pipeline
-# a paced thread that blocks this little besides its pacing is running or runnable the rest of
-# its busy time: the kernel's exact CPU + run-queue wait is then its work
+# a paced thread that blocks this little besides its pacing computes the rest of its busy time:
+# the kernel's exact CPU time is then its work. Its run-queue wait is left out: a thread woken
+# for each frame waits for a core at every wake-up, which a thread that never sleeps does not
 OTHER_BLOCKING = 0.05
 DROPPED_EXCESS = 1.2  # a thread handling this much more than reaches the sinks feeds drops
 
@@ -102,10 +103,7 @@ def _kernel_work(t: int, act: Activity, cpu: CpuSummary | None, os_tids: dict[in
     tid = os_tids.get(t)
     if cpu is None or tid is None or tid not in cpu.threads:
         return None
-    tc = cpu.threads[tid]
-    if tc.wait_fraction is None:
-        return None
-    return (tc.cpu_fraction + tc.wait_fraction) * window_ns
+    return cpu.threads[tid].cpu_fraction * window_ns
 
 
 def stage_model(act: Activity | None, fps: float | None, window_ns: int,
@@ -132,7 +130,7 @@ def stage_model(act: Activity | None, fps: float | None, window_ns: int,
                             for (_, th), v in act.per.items() if th == t) - pacing
         if pacing > 0 and kernel is not None and other_blocked <= OTHER_BLOCKING * busy:
             # the tracer splits a waiting thread's CPU between calls by when it read its clock;
-            # the kernel counts it exactly: running + runnable is the work left without pacing
+            # the kernel counts it exactly
             st.pacing_ns = max(busy - int(kernel), 0)
         rate = (dropped_rates or {}).get(t)
         if rate is not None and rate > DROPPED_EXCESS * fps:
