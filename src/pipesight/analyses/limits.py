@@ -137,8 +137,12 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         title += f"; the queue in front of it ({ctx.name(fq)}) is full"
     elif q_after_empty:
         title += "; the queue after it runs empty"
-    others_ns = float(busy_ns - own_ns)
-    fixes = predict.element_fixes(ctx, t, top, others_ns, waits)
+    # other elements' work on the thread (not the queues handing buffers to or from it: a queue
+    # before the element would not take that off)
+    others_ns = float(sum(r.wall_ns - r.wait_ns for r in rows
+                          if r is not top and r.role in ("process", "produce")))
+    worker_cores = sum(w.cpu_fraction for w in workers)
+    fixes = predict.element_fixes(ctx, t, top, others_ns, waits, worker_cores)
     if workers:
         fixes[0].text = (f"Make {name}'s work cheaper or give it more cores: it waits for its "
                          "own worker threads (more threads, a cheaper setting, hardware "
@@ -248,8 +252,9 @@ def _source(ctx, t, top, ev, signals, waits, q_after_empty, pc) -> Finding:
                  f"{_pct((top.wall_ns - top.wait_ns) / ctx.window_ns()):g}% of its thread's "
                  "time and the elements after it wait for data")
         claim = f"The source {name} cannot produce faster"
+    # the feeder's own CPU: its wait for a core is the CPUs' cap, as for every stage
     fixes = predict.source_fixes(ctx, t, top, waits, feeder,
-                                 None if fd is None else wants(fd) if waits else None)
+                                 fd.cpu_fraction if fd is not None and waits else None)
     return Finding(
         code="source-bound",
         title=title,

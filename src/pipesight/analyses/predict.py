@@ -26,17 +26,30 @@ def _basis(c: Ceiling, how: str) -> str:
     return f"{how}; limited by {c.limited_by}" if c.limited_by else how
 
 
-def _computing_ns(v: ElementThreadTime) -> float:
+def _ratio(model: StageModel, t: int) -> float:
+    st = model.stages.get(t)
+    return st.ratio if st is not None else 1.0
+
+
+def own_work(model: StageModel, t: int, v: ElementThreadTime) -> float:
+    """The element's share of its stage's work: its busy time, less its share of the thread's
+    wait for a core."""
+    return float(v.wall_ns - v.wait_ns) * _ratio(model, t)
+
+
+def _computing_ns(model: StageModel, t: int, v: ElementThreadTime) -> float:
     # the element's time that would leave the CPU with it: not waiting on a queue, not blocked
-    return float(max(v.wall_ns - v.wait_ns - v.blocked_ns, 0))
+    return float(max(v.wall_ns - v.wait_ns - v.blocked_ns, 0)) * _ratio(model, t)
 
 
-def removal(model: StageModel, t: int, v: ElementThreadTime) -> Ceiling:
-    """Upper bound: the element's own time and CPU gone from its stage."""
+def removal(model: StageModel, t: int, v: ElementThreadTime, worker_cores: float = 0.0
+            ) -> Ceiling:
+    """Upper bound: the element's own time and CPU gone from its stage (and the CPU of its
+    worker threads, ``worker_cores``, from the frame)."""
     work = model.work()
-    work[t] = max(work.get(t, 0.0) - (v.wall_ns - v.wait_ns), 0.0)
-    cpf = _cpu_less(model, _computing_ns(v))
-    return model.ceiling(work, cpu_per_frame_s=cpf)
+    work[t] = max(work.get(t, 0.0) - own_work(model, t, v), 0.0)
+    cpf = _cpu_less(model, _computing_ns(model, t, v) + worker_cores * model.window_ns)
+    return model.ceiling(work, cpu_per_frame_s=cpf, upper=True)
 
 
 def _cpu_less(model: StageModel, ns: float) -> float | None:
@@ -46,13 +59,15 @@ def _cpu_less(model: StageModel, ns: float) -> float | None:
 
 
 def element_fixes(ctx: Context, t: int, v: ElementThreadTime, others_ns: float,
-                  waits: bool) -> list[Fix]:
+                  waits: bool, worker_cores: float = 0.0) -> list[Fix]:
+    """``others_ns``: other elements' busy time on thread t; ``worker_cores``: the CPU of
+    threads of its own it waits for."""
     model = ctx.metrics.stages
     name = ctx.name(v.element)
     if model is None:
         return [Fix("cheaper", f"Make {name} cheaper.", basis="no exact timing to predict from")]
-    own = float(v.wall_ns - v.wait_ns)
-    busy = own + others_ns
+    own = own_work(model, t, v)
+    busy = float(v.wall_ns - v.wait_ns) + others_ns
     fixes: list[Fix] = []
     if waits:
         fixes.append(Fix("find-wait", f"Find what {name} waits for (GPU synchronisation, a "
@@ -71,13 +86,15 @@ def element_fixes(ctx: Context, t: int, v: ElementThreadTime, others_ns: float,
     if not waits:
         work = model.work()
         work[t] = max(work.get(t, 0.0) - CHEAPER * own, 0.0)
-        c = model.ceiling(work, cpu_per_frame_s=_cpu_less(model, CHEAPER * _computing_ns(v)))
+        c = model.ceiling(work, cpu_per_frame_s=_cpu_less(
+            model, CHEAPER * _computing_ns(model, t, v)))
         fixes.append(Fix("cheaper", f"Make {name} cheaper: smaller frames, a faster setting or "
                          "implementation, hardware offload.", _r(c.fps),
                          "rate" if c.fps else None,
                          _basis(c, f"predicted at half its time per buffer "
-                                f"({_ms(own / max(v.buffers, 1))} ms now)")))
-    c = removal(model, t, v)
+                                f"({_ms((v.wall_ns - v.wait_ns) / max(v.buffers, 1))} ms "
+                                "now)")))
+    c = removal(model, t, v, worker_cores)
     fixes.append(Fix("remove", f"Upper bound: {name} costing nothing.", _r(c.fps),
                      "upper" if c.fps else None,
                      _basis(c, "its own time and CPU gone") if c.fps else
@@ -100,7 +117,7 @@ def source_fixes(ctx: Context, t: int, v: ElementThreadTime, waits: bool, feeder
         if model is not None and feeder_load:
             own = feeder_load * model.window_ns
             work = model.work()
-            work[t] = max(work.get(t, 0.0) - (v.wall_ns - v.wait_ns), 0.0)
+            work[t] = max(work.get(t, 0.0) - own_work(model, t, v), 0.0)
             c = model.ceiling(work, extra=[(feeder or "the feeder", CHEAPER * own)],
                               cpu_per_frame_s=_cpu_less(model, CHEAPER * feeder_load
                                                         * model.window_ns))
@@ -114,16 +131,17 @@ def source_fixes(ctx: Context, t: int, v: ElementThreadTime, waits: bool, feeder
         return [first]
     if not waits:
         work = model.work()
-        own = float(v.wall_ns - v.wait_ns)
-        work[t] = max(work.get(t, 0.0) - CHEAPER * own, 0.0)
-        c = model.ceiling(work, cpu_per_frame_s=_cpu_less(model, CHEAPER * _computing_ns(v)))
+        work[t] = max(work.get(t, 0.0) - CHEAPER * own_work(model, t, v), 0.0)
+        c = model.ceiling(work, cpu_per_frame_s=_cpu_less(
+            model, CHEAPER * _computing_ns(model, t, v)))
         first.predicted_fps, first.bound = _r(c.fps), "rate" if c.fps else None
         first.basis = _basis(c, "predicted at half its time per buffer")
     c = removal(model, t, v)
     if waits and feeder_load:  # the feeder's CPU goes with it
         work = model.work()
-        work[t] = max(work.get(t, 0.0) - (v.wall_ns - v.wait_ns), 0.0)
-        c = model.ceiling(work, cpu_per_frame_s=_cpu_less(model, feeder_load * model.window_ns))
+        work[t] = max(work.get(t, 0.0) - own_work(model, t, v), 0.0)
+        c = model.ceiling(work, cpu_per_frame_s=_cpu_less(model, feeder_load * model.window_ns),
+                          upper=True)
     return [first, Fix("remove", f"Upper bound: {name} delivering instantly.", _r(c.fps),
                        "upper" if c.fps else None,
                        _basis(c, "its time gone from its thread") if c.fps else

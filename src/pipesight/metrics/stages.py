@@ -24,8 +24,7 @@ from pipesight.model import Trace
 
 OTHERS_SIGNIFICANT = 0.5  # cores other processes take before they count against the pipeline
 # a paced thread that blocks this little besides its pacing computes the rest of its busy time:
-# the kernel's exact CPU time is then its work. Its run-queue wait is left out: a thread woken
-# for each frame waits for a core at every wake-up, which a thread that never sleeps does not
+# the kernel's exact CPU time is then its work
 OTHER_BLOCKING = 0.05
 DROPPED_EXCESS = 1.2  # a thread handling this much more than reaches the sinks feeds drops
 
@@ -35,13 +34,18 @@ class Stage:
     thread: int
     busy_ns: int  # not blocked on a queue
     pacing_ns: int  # of busy: blocked in a live source or a synchronising sink
+    # what a faster pipeline would still spend: busy less pacing less the time the kernel says
+    # it waited for a core (contention is the CPUs' cap, not the stage's)
+    work_ns: int = 0
     # buffers this stage handles per frame reaching the sinks, where more than that: a stage
     # whose extra output is dropped downstream (a leaky queue) would deliver all it makes
     scale: float = 1.0
 
     @property
-    def work_ns(self) -> int:
-        return max(self.busy_ns - self.pacing_ns, 0)
+    def ratio(self) -> float:
+        """Work per ns of its elements' busy time: scales an element's time on this thread."""
+        unpaced = self.busy_ns - self.pacing_ns
+        return self.work_ns / unpaced if unpaced > 0 else 1.0
 
 
 @dataclass
@@ -58,6 +62,7 @@ class StageModel:
     cpu_per_frame_s: float | None = None  # CPU seconds the process tree spends per frame
     cpu_basis: str | None = None  # "proc" (kernel accounting) or "tracer"
     cores: float | None = None  # CPUs the pipeline may use, less what other processes take
+    cores_allowed: float | None = None  # CPUs it may use: what an upper bound assumes
     live_fps: float | None = None  # the slowest live source's rate: nothing goes faster
     names: dict[int, str] = field(default_factory=dict)
 
@@ -69,11 +74,13 @@ class StageModel:
         return scale * self.fps * self.window_ns / work_ns if work_ns > 0 else math.inf
 
     def ceiling(self, work: dict[int, float], extra: list[tuple[str, float]] | None = None,
-                cpu_per_frame_s: float | None = None, live: bool = True) -> Ceiling:
+                cpu_per_frame_s: float | None = None, live: bool = True,
+                upper: bool = False) -> Ceiling:
         """The pipeline's rate if the stages had ``work`` (ns over the window, per thread),
         plus ``extra`` new stages (name, work ns), at ``cpu_per_frame_s`` (default: as
         measured). ``live=False`` leaves out the live source's rate (what the pipeline could
-        take, its capacity)."""
+        take, its capacity). ``upper``: an upper bound, which counts every CPU the pipeline may
+        use (other processes yield some when it wants more)."""
         best, by = math.inf, ""
         for t, w in work.items():
             st = self.stages.get(t)
@@ -85,10 +92,11 @@ class StageModel:
             if c < best:
                 best, by = c, f"{name} on a thread of its own"
         cpf = self.cpu_per_frame_s if cpu_per_frame_s is None else cpu_per_frame_s
-        if cpf and cpf > 0 and self.cores:
-            c = self.cores / cpf
+        cores = self.cores_allowed if upper else self.cores
+        if cpf and cpf > 0 and cores:
+            c = cores / cpf
             if c < best:
-                by = f"the CPUs ({self.cores:.1f} cores / {1e3 * cpf:.3g} ms of CPU per frame)"
+                by = f"the CPUs ({cores:.1f} cores / {1e3 * cpf:.3g} ms of CPU per frame)"
                 best = c
         if live and self.live_fps and self.live_fps < best:
             best, by = self.live_fps, "the live source's rate"
@@ -98,12 +106,14 @@ class StageModel:
         return {t: float(s.work_ns) for t, s in self.stages.items()}
 
 
-def _kernel_work(t: int, act: Activity, cpu: CpuSummary | None, os_tids: dict[int, int],
-                 window_ns: int) -> float | None:
+def _kernel(t: int, cpu: CpuSummary | None, os_tids: dict[int, int], window_ns: int
+            ) -> tuple[float, float] | None:
+    """(CPU ns, run-queue wait ns) of thread t over the window, from /proc."""
     tid = os_tids.get(t)
     if cpu is None or tid is None or tid not in cpu.threads:
         return None
-    return cpu.threads[tid].cpu_fraction * window_ns
+    tc = cpu.threads[tid]
+    return tc.cpu_fraction * window_ns, (tc.wait_fraction or 0.0) * window_ns
 
 
 def stage_model(act: Activity | None, fps: float | None, window_ns: int,
@@ -123,15 +133,18 @@ def stage_model(act: Activity | None, fps: float | None, window_ns: int,
         pacing = sum(v.blocked_ns for (e, th), v in act.per.items()
                      if th == t and (e in syncing or (e in live and v.role == "produce")))
         busy = max(tt.covered_ns - tt.wait_ns, 0)
-        st = Stage(t, busy, pacing)
-        kernel = _kernel_work(t, act, cpu, os_tids, window_ns)
+        st = Stage(t, busy, pacing, max(busy - pacing, 0))
+        kernel = _kernel(t, cpu, os_tids, window_ns)
         # blocked besides its pacing and its waits on queues (already out of busy)
         other_blocked = sum(max(v.blocked_ns - v.wait_ns, 0)
                             for (_, th), v in act.per.items() if th == t) - pacing
-        if pacing > 0 and kernel is not None and other_blocked <= OTHER_BLOCKING * busy:
-            # the tracer splits a waiting thread's CPU between calls by when it read its clock;
-            # the kernel counts it exactly
-            st.pacing_ns = max(busy - int(kernel), 0)
+        if kernel is not None:
+            run_cpu, run_wait = kernel
+            st.work_ns = int(max(st.work_ns - run_wait, 0))
+            if pacing > 0 and other_blocked <= OTHER_BLOCKING * busy:
+                # the tracer splits a waiting thread's CPU between calls by when it read its
+                # clock; the kernel counts it exactly
+                st.work_ns = int(min(run_cpu, busy))
         rate = (dropped_rates or {}).get(t)
         if rate is not None and rate > DROPPED_EXCESS * fps:
             st.scale = rate / fps
@@ -150,6 +163,7 @@ def stage_model(act: Activity | None, fps: float | None, window_ns: int,
         if total > 0:
             m.cpu_per_frame_s, m.cpu_basis = total / 1e9 / frames, "tracer"
     cores = float(cpu.ncpu if cpu is not None else ncpu)
+    m.cores_allowed = cores if cores > 0 else None
     if cpu is not None and cpu.machine_busy_cores is not None:
         others = max(cpu.machine_busy_cores - cpu.total_cores, 0.0)
         if others >= OTHERS_SIGNIFICANT:
