@@ -20,6 +20,8 @@ APT_PACKAGES=(
   chromium
   # python
   python3 python3-venv python3-dev
+  # PyGObject for the lab's GStreamer applications (the gst extra builds against these)
+  libgirepository1.0-dev libcairo2-dev gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
 
 if [[ "${1:-}" != "--no-apt" ]]; then
@@ -42,6 +44,6 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev]'
+.venv/bin/python -m pip install -q -e '.[dev,gst]'
 # build the tracer now rather than at the first profile
 .venv/bin/python -c "from pipesight.capture.tracer_build import plugin_dir; d, n = plugin_dir(); print('setup: tracer', d or n)"

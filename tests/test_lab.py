@@ -18,9 +18,15 @@ RUNS = [pytest.param(s, r, id=f"{s.name}-{'renamed' if r else 'names'}")
         for s in SCENARIOS for r in (False, True)]
 
 
+def _run(lab_run, scenario, renamed):
+    if "pygobject" in scenario.needs:
+        pytest.importorskip("gi", reason="PyGObject (pip install 'pipesight[gst]')")
+    return lab_run(scenario, renamed)
+
+
 @pytest.mark.parametrize(("scenario", "renamed"), RUNS)
 def test_verdict_as_planted(scenario, renamed, lab_run):
-    res = lab_run(scenario, renamed)
+    res = _run(lab_run, scenario, renamed)
     assert res.ok, f"{scenario.name}: {res.why}; summary: {res.verdict.bottleneck.summary}"
     v = res.verdict
     assert v.throughput_fps and v.throughput_fps > 0
@@ -35,7 +41,7 @@ def test_verdict_as_planted(scenario, renamed, lab_run):
 
 @pytest.mark.parametrize(("scenario", "renamed"), RUNS)
 def test_no_finding_contradicts_its_verdict(scenario, renamed, lab_run):
-    v: Verdict = lab_run(scenario, renamed).verdict
+    v: Verdict = _run(lab_run, scenario, renamed).verdict
     assert contradictions(v.to_dict()) == [], v.bottleneck.summary
 
 

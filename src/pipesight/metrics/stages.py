@@ -40,6 +40,9 @@ class Stage:
     # buffers this stage handles per frame reaching the sinks, where more than that: a stage
     # whose extra output is dropped downstream (a leaky queue) would deliver all it makes
     scale: float = 1.0
+    # its CPU time (the kernel's): the least it can cost; an upper bound takes no more, since
+    # a stage's other blocking (a buffer pool, downstream) may vanish with the bottleneck
+    cpu_ns: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -84,6 +87,8 @@ class StageModel:
         best, by = math.inf, ""
         for t, w in work.items():
             st = self.stages.get(t)
+            if upper and st is not None and st.cpu_ns is not None:
+                w = min(w, st.cpu_ns)
             c = self.capacity(w, st.scale if st is not None else 1.0)
             if c < best:
                 best, by = c, f"thread {self.names.get(t, t)}"
@@ -140,6 +145,7 @@ def stage_model(act: Activity | None, fps: float | None, window_ns: int,
                             for (_, th), v in act.per.items() if th == t) - pacing
         if kernel is not None:
             run_cpu, run_wait = kernel
+            st.cpu_ns = run_cpu
             st.work_ns = int(max(st.work_ns - run_wait, 0))
             if pacing > 0 and other_blocked <= OTHER_BLOCKING * busy:
                 # the tracer splits a waiting thread's CPU between calls by when it read its
