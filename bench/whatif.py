@@ -86,9 +86,15 @@ def table(rows: list[dict]) -> str:
     out = ["| scenario | fix (variant) | before fps | predicted fps | kind | measured after fix "
            "| error per run | held |", "|---|---|---:|---:|---|---:|---|---|"]
     for r in rows:
-        if r["predicted_median"] is None:
-            out.append(f"| {r['scenario']} | {r['fix']} | {r['before_median']:.1f} | no number "
-                       f"| — | {r['measured_median']:.1f} | {r['basis'][:80]} | — |")
+        after = ("too fast to measure" if r["measured_median"] is None
+                 else f"{r['measured_median']:.1f}")
+        if r["predicted_median"] is None or r["measured_median"] is None:
+            pred = "no number" if r["predicted_median"] is None else \
+                f"{r['predicted_median']:.1f}"
+            why = r["basis"][:80] if r["predicted_median"] is None else \
+                "the fixed pipeline ends before a window can be measured"
+            out.append(f"| {r['scenario']} | {r['fix']} | {r['before_median']:.1f} | {pred} "
+                       f"| {r['bound'] or '—'} | {after} | {why} | — |")
             continue
         kind = "at most" if r["bound"] == "upper" else "rate"
         errs = ", ".join(f"{e:+.0f}%" for e in r["errors_pct"])
@@ -119,11 +125,11 @@ def main() -> int:
     head = (f"{datetime.now(UTC).date().isoformat()}, {host['cpu']}, {host['cpus']} cores, "
             f"{a.runs} runs each, load average {load0[0]:.1f} at the start and {load1[0]:.1f} "
             "at the end")
+    if a.json:
+        a.json.write_text(json.dumps({"header": head, "rows": rows}, indent=1, default=str))
     print(head)
     print()
     print(table(rows))
-    if a.json:
-        a.json.write_text(json.dumps({"header": head, "rows": rows}, indent=1, default=str))
     return 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pipesight.analyses.context import Context
 from pipesight.findings import Fix
 from pipesight.metrics.activity import ElementThreadTime
-from pipesight.metrics.stages import Ceiling, StageModel
+from pipesight.metrics.stages import INTERFERENCE, Ceiling, StageModel
 
 SHARED = 0.05  # other elements' share of a thread's busy time that a queue would take off it
 CHEAPER = 0.5  # "cheaper" is predicted at half the element's time per buffer
@@ -97,7 +97,9 @@ def element_fixes(ctx: Context, t: int, v: ElementThreadTime, others_ns: float,
     c = removal(model, t, v, worker_cores)
     fixes.append(Fix("remove", f"Upper bound: {name} costing nothing.", _r(c.fps),
                      "upper" if c.fps else None,
-                     _basis(c, "its own time and CPU gone") if c.fps else
+                     _basis(c, "its own time and CPU gone, the other stages at their least cost "
+                            f"and up to x{INTERFERENCE:g} faster without it beside them")
+                     if c.fps else
                      "nothing else bounds it: the rest of the pipeline costs too little to "
                      "measure a limit"))
     return fixes
@@ -105,8 +107,8 @@ def element_fixes(ctx: Context, t: int, v: ElementThreadTime, others_ns: float,
 
 def source_fixes(ctx: Context, t: int, v: ElementThreadTime, waits: bool, feeder: str | None,
                  feeder_load: float | None = None) -> list[Fix]:
-    """``feeder_load``: the share of a core the application thread feeding the source wanted
-    (running or runnable); it is a stage of its own, outside the streaming threads."""
+    """``feeder_load``: the share of a core the application thread feeding the source ran (its
+    CPU time); it is a stage of its own, outside the streaming threads."""
     model = ctx.metrics.stages
     name = ctx.name(v.element)
     if waits:

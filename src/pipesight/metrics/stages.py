@@ -23,10 +23,15 @@ from pipesight.metrics.window import Window
 from pipesight.model import Trace
 
 OTHERS_SIGNIFICANT = 0.5  # cores other processes take before they count against the pipeline
-# a paced thread that blocks this little besides its pacing computes the rest of its busy time:
-# the kernel's exact CPU time is then its work
+# a thread that blocks this little besides its pacing and its queues computes the rest of its
+# busy time: the kernel's exact CPU time is then its work
 OTHER_BLOCKING = 0.05
 DROPPED_EXCESS = 1.2  # a thread handling this much more than reaches the sinks feeds drops
+# An upper bound allows the other stages to get this much faster per frame once the bottleneck
+# no longer runs beside them: stages on different cores share caches and memory bandwidth (and
+# a VM's cores may share a physical one). Measured on the development VM (docs/benchmarks.md,
+# what-if): jpegenc took 1.93 ms a frame beside a Lanczos scaler and 1.43 ms without (x1.35).
+INTERFERENCE = 1.4
 
 
 @dataclass
@@ -40,9 +45,12 @@ class Stage:
     # buffers this stage handles per frame reaching the sinks, where more than that: a stage
     # whose extra output is dropped downstream (a leaky queue) would deliver all it makes
     scale: float = 1.0
-    # its CPU time (the kernel's): the least it can cost; an upper bound takes no more, since
-    # a stage's other blocking (a buffer pool, downstream) may vanish with the bottleneck
+    # the least it can cost, for upper bounds: its CPU time (the kernel's), and its elements'
+    # own computing time (not the queues handing buffers over, not blocked): a stage measured
+    # while it idles pays for wake-ups, hand-overs and waits on buffer pools that vanish when
+    # the bottleneck goes
     cpu_ns: float | None = None
+    floor_ns: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -85,21 +93,22 @@ class StageModel:
         take, its capacity). ``upper``: an upper bound, which counts every CPU the pipeline may
         use (other processes yield some when it wants more)."""
         best, by = math.inf, ""
+        k = INTERFERENCE if upper else 1.0
         for t, w in work.items():
             st = self.stages.get(t)
-            if upper and st is not None and st.cpu_ns is not None:
-                w = min(w, st.cpu_ns)
-            c = self.capacity(w, st.scale if st is not None else 1.0)
+            if upper and st is not None:
+                w = min(w, *(x for x in (st.cpu_ns, st.floor_ns) if x is not None))
+            c = k * self.capacity(w, st.scale if st is not None else 1.0)
             if c < best:
                 best, by = c, f"thread {self.names.get(t, t)}"
         for name, w in extra or []:
-            c = self.capacity(w)
+            c = k * self.capacity(w)
             if c < best:
                 best, by = c, f"{name} on a thread of its own"
         cpf = self.cpu_per_frame_s if cpu_per_frame_s is None else cpu_per_frame_s
         cores = self.cores_allowed if upper else self.cores
         if cpf and cpf > 0 and cores:
-            c = cores / cpf
+            c = k * cores / cpf
             if c < best:
                 by = f"the CPUs ({cores:.1f} cores / {1e3 * cpf:.3g} ms of CPU per frame)"
                 best = c
@@ -139,6 +148,9 @@ def stage_model(act: Activity | None, fps: float | None, window_ns: int,
                      if th == t and (e in syncing or (e in live and v.role == "produce")))
         busy = max(tt.covered_ns - tt.wait_ns, 0)
         st = Stage(t, busy, pacing, max(busy - pacing, 0))
+        st.floor_ns = float(sum(max(v.wall_ns - v.wait_ns - v.blocked_ns, 0)
+                                for (_, th), v in act.per.items()
+                                if th == t and v.role in ("process", "produce")))
         kernel = _kernel(t, cpu, os_tids, window_ns)
         # blocked besides its pacing and its waits on queues (already out of busy)
         other_blocked = sum(max(v.blocked_ns - v.wait_ns, 0)
@@ -147,9 +159,10 @@ def stage_model(act: Activity | None, fps: float | None, window_ns: int,
             run_cpu, run_wait = kernel
             st.cpu_ns = run_cpu
             st.work_ns = int(max(st.work_ns - run_wait, 0))
-            if pacing > 0 and other_blocked <= OTHER_BLOCKING * busy:
-                # the tracer splits a waiting thread's CPU between calls by when it read its
-                # clock; the kernel counts it exactly
+            if other_blocked <= OTHER_BLOCKING * busy:
+                # it computes whenever it is busy: its CPU time is its work, and the kernel
+                # counts it exactly where the tracer splits a waiting thread's CPU between
+                # calls by when it read its clock
                 st.work_ns = int(min(run_cpu, busy))
         rate = (dropped_rates or {}).get(t)
         if rate is not None and rate > DROPPED_EXCESS * fps:
