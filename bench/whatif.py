@@ -68,8 +68,10 @@ def summarise(r: dict) -> dict:
         if any(r["measured"]) else None
     r["before_median"] = statistics.median(b for b in r["before"] if b) \
         if any(r["before"]) else None
+    preds = [p for p in r["predicted"] if p is not None]
     if not pairs:
-        r.update(predicted_median=None, errors_pct=[], error_median_pct=None, held=None)
+        r.update(predicted_median=statistics.median(preds) if preds else None, errors_pct=[],
+                 error_median_pct=None, held=None)
         return r
     errs = [100 * (p - m) / m for p, m in pairs]
     r["predicted_median"] = statistics.median(p for p, _ in pairs)
@@ -109,8 +111,14 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--table-from", type=Path, metavar="JSON",
+                    help="print the table of an earlier --json output, measuring nothing")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
+    if a.table_from:
+        data = json.loads(a.table_from.read_text())
+        print(data["header"] + "\n\n" + table([summarise(r) for r in data["rows"]]))
+        return 0
     rows: list[dict] = []
     load0 = os.getloadavg()
     for s in SCENARIOS:
