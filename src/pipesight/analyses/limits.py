@@ -115,6 +115,16 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         f"Find what {name} waits for (GPU synchronisation, a device, a lock); "
         "a profile with --nsys shows GPU work."
     )
+    if ctx.trace.topology.is_probe(e):
+        # the application's own callback, run inside the push on the streaming thread
+        summary = summary.replace(
+            f"{name} limits", f"The application's pad probe on {name.removeprefix('probe@')} "
+            f"({name}) limits", 1)
+        fix = (f"The probe callback on {name.removeprefix('probe@')} runs on the streaming thread "
+               "for every buffer: make it cheaper, or hand its work to a thread of its own "
+               "(copy what it needs and return; batch work on the GPU)"
+               + ("; it waits most of the time: for the Python GIL, a lock or the GPU"
+                  if waits else "") + ".")
     return Finding(
         code="element-bound",
         title=summary,

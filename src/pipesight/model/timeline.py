@@ -30,7 +30,7 @@ class Frames:
     preempted: np.ndarray  # int32
     count: np.ndarray  # int32 buffers carried
     depth: np.ndarray  # int16 nesting depth, 1 = called from the thread's own loop
-    mode: np.ndarray  # int8 0 push, 1 pull
+    mode: np.ndarray  # int8 PUSH, PULL or PROBE (model.flow)
     result: np.ndarray  # int32 GstFlowReturn
 
     def __len__(self) -> int:
