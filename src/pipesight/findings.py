@@ -100,6 +100,8 @@ class Verdict:
     not_seen: list[str] = field(default_factory=list)
     instrumentation: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
+    # how other sources' times were put on the tracer's: {"gpu": ClockMap.to_dict()}
+    clocks: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +122,7 @@ class Verdict:
             "seen": self.seen,
             "not_seen": self.not_seen,
             "instrumentation": self.instrumentation,
+            "clocks": self.clocks,
             "run": self.run,
         }
 

@@ -85,6 +85,7 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
         not_seen=not_seen,
         instrumentation=instrumentation_cost(ctx),
         run=dict(trace.run),
+        clocks={"gpu": trace.gpu_clock.to_dict()} if trace.gpu_clock is not None else {},
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pipesight.metrics.activity import Activity, compute_activity
 from pipesight.metrics.cpu import CpuSummary, cpu_summary
+from pipesight.metrics.gpu_host import HostGaps, host_gaps
 from pipesight.metrics.gpu_view import GpuView, compute_gpu
 from pipesight.metrics.latency import LatencyStat, element_latency, pipeline_latency
 from pipesight.metrics.queues import QueueFill, handover_elements, queue_fill
@@ -26,6 +27,8 @@ class Metrics:
     pipeline_latency: list[LatencyStat] = field(default_factory=list)
     element_latency: list[LatencyStat] = field(default_factory=list)
     gpu: GpuView | None = None  # from an Nsight Systems timeline, when the trace has one
+    # per device: what the traced streaming threads did during its idle gaps (one clock)
+    gpu_host: dict[int, HostGaps] = field(default_factory=dict)
 
 
 def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
@@ -34,6 +37,7 @@ def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
     m.pipeline_latency = pipeline_latency(trace.latency)
     m.element_latency = element_latency(trace.latency)
     m.gpu = compute_gpu(trace.gpu)
+    m.gpu_host = host_gaps(trace, m.gpu)
     if w is None:
         return m
     m.sinks = sink_rates(trace, w)

@@ -32,6 +32,8 @@ class Frames:
     depth: np.ndarray  # int16 nesting depth, 1 = called from the thread's own loop
     mode: np.ndarray  # int8 PUSH, PULL or PROBE (model.flow)
     result: np.ndarray  # int32 GstFlowReturn
+    # int64 index of the frame this one is nested in (-1: called from the thread's own loop)
+    parent: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return int(self.start.shape[0])

@@ -179,6 +179,10 @@ def load_into(trace: Trace, directory: Path) -> bool:
         outsides.append(out)
         trace.inputs.append(str(defs_path.parent / f"events-{pid}.bin"))
     trace.flow = _concat(flows, Flow)
+    shift = 0
+    for fr in frames:  # parents index into the frames of all processes together
+        fr.parent = np.where(fr.parent >= 0, fr.parent + shift, -1)
+        shift += len(fr)
     trace.frames = _concat(frames, Frames)
     trace.outside = _concat(outsides, Outside)
     _assign_owners(trace)
@@ -414,6 +418,12 @@ def _build(
     element = np.where(ppeer > 0, lut[np.minimum(ppeer, max_pad)], -1).astype(np.int32)
     element[is_probe] = probe_lut[np.minimum(ppad[is_probe], max_pad)]
     caller = lut[np.minimum(ppad, max_pad)].astype(np.int32)
+    # the frame each frame is nested in: the one that owned the time just before its entry
+    parent = np.full(pre_idx.shape[0], -1, np.int64)
+    nested = (depth[pre_idx] >= 2) & (pre_idx > 0)
+    if nested.any():
+        before = current[pre_idx[nested] - 1]
+        parent[nested] = np.where(before >= 0, pos[np.maximum(before, 0)], -1)
     frames = Frames(
         start=ts[pre_idx],
         end=end,
@@ -429,6 +439,7 @@ def _build(
         depth=depth[pre_idx].astype(np.int16),
         mode=np.select([is_pull, is_probe], [PULL, PROBE], PUSH).astype(np.int8),
         result=result,
+        parent=parent,
     )
 
     # time outside any call: owned by whoever makes the next top-level call

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from pipesight.errors import UserError
 from pipesight.model import Trace
-from pipesight.readers import gst_tracer_log, hw_samples, nsys, pipesight_trace, proc_samples
+from pipesight.readers import (
+    clocks,
+    gst_tracer_log,
+    hw_samples,
+    nsys,
+    pipesight_trace,
+    proc_samples,
+)
 
 
 def is_run_dir(path: Path) -> bool:
@@ -44,6 +51,7 @@ def load(path: Path) -> Trace:
                 gst_tracer_log.load_into(trace, log)
     trace.samples = hw_samples.read_run(path, trace.run)
     _load_nsys(trace, path)
+    clocks.align(trace)
     if not have_frames and not trace.has_flow and not trace.latency and trace.gpu is None:
         if not trace.run and trace.samples is None:
             raise UserError(f"{path}: no trace records found in this directory")
