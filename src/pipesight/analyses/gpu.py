@@ -294,6 +294,12 @@ def _starved(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         "decoder": "The decoder paces the GPU: more decode sessions or a lighter stream.",
     }.get(cause.code, "Add NVTX ranges (or profile with --nsys and osrt tracing) to see what "
                       "keeps the GPU waiting.")
+    predicted = fps * speedup if fps else None
+    model = _ceiling(ctx)
+    if predicted is not None and model is not None and predicted > model[0]:
+        # closing the gaps cannot take the pipeline past the model's own speed
+        ev.append(Evidence("ceiling_fps", round(model[0], 1), "fps", "ceiling"))
+        predicted = model[0]
     return Finding(
         code="gpu-starved",
         title=title,
@@ -301,7 +307,7 @@ def _starved(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         subject=device_label(u),
         evidence=ev,
         fix=fix,
-        predicted_fps=round(fps * speedup, 2) if fps else None,
+        predicted_fps=round(predicted, 2) if predicted else None,
         confidence="confirmed" if named and cause.source != "nsys-gpu" else "suspected",
         kind="gpu-starved",
         element=cause.element if named else None,
@@ -309,11 +315,12 @@ def _starved(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
     )
 
 
-def _model_alone(ctx: Context) -> tuple[float, str] | None:
-    m = ctx.trace.extras.get("model_alone")
-    if not isinstance(m, dict) or not isinstance(m.get("fps"), int | float) or m["fps"] <= 0:
+def _ceiling(ctx: Context) -> tuple[float, str] | None:
+    """The model alone's FPS and where it comes from, when a comparable ceiling was given."""
+    c = ctx.metrics.ceiling
+    if c is None or not c.accepted:
         return None
-    return float(m["fps"]), str(m.get("source", "model alone"))
+    return c.ceiling.fps, c.ceiling.source
 
 
 def _busy(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
@@ -328,13 +335,13 @@ def _busy(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
                                "nsys-cuda-api"))
             if w >= WAITS_ON_GPU:
                 sources.add("nsys-cuda-api")
-    model = _model_alone(ctx)
+    model = _ceiling(ctx)
     fps = ctx.fps()
     if model is not None and fps:
         ratio = fps / model[0]
-        ev.append(Evidence("share_of_model_alone_pct", _pct(ratio), "%", "model"))
+        ev.append(Evidence("share_of_model_alone_pct", _pct(ratio), "%", "ceiling"))
         if ratio >= MODEL_CLOSE:
-            sources.add("model")
+            sources.add("ceiling")
         text += (f"; the pipeline runs at {_pct(ratio):g}% of the model alone "
                  f"({model[0]:.1f} fps, {model[1]})")
         fix = ("The pipeline is at the model's own speed: a faster model (INT8/FP16 engine, "
@@ -355,7 +362,9 @@ def _busy(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         evidence=ev,
         fix=fix,
         predicted_fps=None,
-        confidence="confirmed" if len(sources) >= 2 else "suspected",
+        # a full GPU may still run inefficient kernels: only the model alone, timed at the
+        # same batch and precision, tells the pipeline is at its maximum
+        confidence="confirmed" if "ceiling" in sources and len(sources) >= 2 else "suspected",
         kind="gpu",
         thread=launcher.label if launcher is not None else None,
     )

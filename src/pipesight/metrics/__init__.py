@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipesight.metrics.activity import Activity, compute_activity
+from pipesight.metrics.batching import Batcher, batchers
+from pipesight.metrics.ceiling import CeilingCheck, check, pipeline_model
 from pipesight.metrics.cpu import CpuSummary, cpu_summary
 from pipesight.metrics.gpu_host import HostGaps, host_gaps
 from pipesight.metrics.gpu_view import GpuView, compute_gpu
@@ -19,6 +21,9 @@ from pipesight.model import Trace
 class Metrics:
     window: Window | None
     throughput_fps: float | None = None
+    throughput_unit: str = "frames"  # "buffers" where batches of an unknown size reach a sink
+    batchers: list[Batcher] = field(default_factory=list)  # elements that batch frames
+    ceiling: CeilingCheck | None = None  # against the model alone, where a ceiling was given
     sinks: list[Rate] = field(default_factory=list)
     sources: list[Rate] = field(default_factory=list)
     activity: Activity | None = None
@@ -38,16 +43,24 @@ def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
     m.element_latency = element_latency(trace.latency)
     m.gpu = compute_gpu(trace.gpu)
     m.gpu_host = host_gaps(trace, m.gpu)
-    if w is None:
-        return m
+    if w is not None:
+        _flow_metrics(trace, m, w)
+    if trace.ceiling is not None:
+        m.ceiling = check(trace.ceiling, pipeline_model(trace, m.batchers), m.throughput_fps)
+    return m
+
+
+def _flow_metrics(trace: Trace, m: Metrics, w: Window) -> None:
     m.sinks = sink_rates(trace, w)
     m.sources = source_rates(trace, w)
     m.throughput_fps = pipeline_fps(m.sinks)
+    m.batchers = batchers(trace, w)
+    if any(s.unit == "buffers" for s in m.sinks):
+        m.throughput_unit = "buffers"
     m.activity = compute_activity(trace, w)
     for q in handover_elements(trace):
         m.queues[q] = queue_fill(trace, w, q)
     m.cpu = cpu_summary(trace, w)
-    return m
 
 
 __all__ = ["Metrics", "Window", "compute"]

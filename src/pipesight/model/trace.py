@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipesight.model.ceiling import Ceiling
 from pipesight.model.clock import ClockMap
 from pipesight.model.flow import Flow
 from pipesight.model.gpu import GpuTimeline
@@ -29,6 +30,7 @@ class Trace:
     gpu: GpuTimeline | None = None  # GPU timeline (Nsight Systems), when one was read
     # tracer time -> the GPU timeline's clock, where the two could be tied (readers/clocks.py)
     gpu_clock: ClockMap | None = None
+    ceiling: Ceiling | None = None  # the model alone's throughput, where the user gave it
     # tracer time (ns) of the run's start, when a run directory tells it
     run_start_ts: int | None = None
     # CLOCK_MONOTONIC ns minus tracer ns, to align sampled data with tracer time

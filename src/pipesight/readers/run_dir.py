@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipesight.errors import UserError
 from pipesight.model import Trace
+from pipesight.model.ceiling import Ceiling
 from pipesight.readers import (
     clocks,
     gst_tracer_log,
@@ -32,6 +33,11 @@ def load(path: Path) -> Trace:
             trace.run = json.loads(manifest.read_text())
         except json.JSONDecodeError:
             trace.notes.append("manifest.json is damaged; run details unknown")
+    if isinstance(trace.run.get("ceiling"), dict):
+        try:
+            trace.ceiling = Ceiling.from_dict(trace.run["ceiling"])
+        except (KeyError, TypeError, ValueError):
+            trace.notes.append("manifest.json: the model ceiling recorded is unreadable")
     tdir = path / "trace" if (path / "trace").is_dir() else path
     have_frames = pipesight_trace.load_into(trace, tdir)
     log = path / "gst.log"
