@@ -125,3 +125,28 @@ def test_verdict_json_states_the_clock(traced, tmp_path):
     v = json.loads(r.stdout)
     assert v["clocks"]["gpu"]["method"] == "nvtx-marks"
     assert v["clocks"]["gpu"]["error_us"] < 1000
+
+
+def test_trace_json_lays_gpu_work_beside_the_threads(traced, tmp_path):
+    run, info = with_export(traced, tmp_path / "run")
+    r = subprocess.run([sys.executable, "-m", "pipesight", "analyze", str(run)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    ev = json.loads((run / "trace.json").read_text())["traceEvents"]
+    names = {(e["pid"], e.get("tid")): e["args"]["name"] for e in ev
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    by_track: dict[str, list[dict]] = {}
+    for e in ev:
+        if e.get("ph") == "X":
+            by_track.setdefault(names.get((e["pid"], e["tid"]), "?"), []).append(e)
+    kernels = [e for e in by_track["stream 13"] if e["name"] == "infer_kernel"]
+    infer = np.array(sorted(e["ts"] for e in by_track[info["infer_thread"]]
+                            if e["name"] == "infer"))
+    assert len(kernels) > 50
+    # each kernel starts 20 us after identity (infer) took its buffer: on one clock, to 2 us
+    k = np.array(sorted(e["ts"] for e in kernels))
+    i = np.searchsorted(infer, k) - 1
+    assert (i >= 0).all()
+    assert np.abs((k - infer[i]) - 20.0).max() <= 2.0
+    html = (run / "report.html").read_text()
+    assert "GPU and hardware over time" in html and "nvtx-marks" in html

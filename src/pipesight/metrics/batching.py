@@ -1,7 +1,9 @@
 """Frames, not buffers, where buffers carry batches.
 
-A batching element (DeepStream's nvstreammux, the GPU lab's batcher) takes one frame per
-buffer on its sink pads and pushes one buffer per batch. Counting the buffers entering its
+A batching element (DeepStream's nvstreammux, the GPU lab's batcher) says so with a
+``batch-size`` property, takes one frame per buffer on its sink pads and pushes one buffer per
+batch. (Elements that merge inputs into new frames, such as compositor or a muxer, have no such
+property and are not batchers: their output buffer is the frame.) Counting the buffers entering its
 sink pads against those leaving it gives the frames each downstream buffer carries, exactly,
 without reading any DeepStream metadata (NvDsBatchMeta's layout differs between versions).
 An element that says it batches (a ``batch-size`` property above 1) but whose input the
@@ -52,8 +54,7 @@ def batchers(trace: Trace, w: Window) -> list[Batcher]:
         n_out = int(fl.count[inw & (fl.src_element == e.id)].sum())
         pads = int(np.unique(fl.peer[into & (fl.mode == 0)]).shape[0]) if n_in else 0
         ratio = n_in / n_out if n_out else 0.0
-        # several inputs merged into fewer buffers, or an element that says it batches
-        if (ratio >= MIN_RATIO and (pads >= 2 or declared)) or (declared and not n_in):
+        if declared and (ratio >= MIN_RATIO or not n_in):
             out.append(Batcher(e.id, e.name, n_in, n_out, pads, bs if declared else None))
     return out
 
