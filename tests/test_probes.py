@@ -5,6 +5,7 @@ elements downstream are no longer charged with it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,39 @@ def test_probes_added_while_playing(tmp_path):
     assert src["mean_process_ms"] >= 1e3 * spent["src"] / spent["src_calls"]
     assert sink["mean_process_ms"] >= 1e3 * spent["sink"] / spent["sink_calls"]
     assert row(v, "infer")["mean_process_ms"] < 0.5
+
+
+def test_python_callbacks_are_named_inside_the_probe_they_spend(tmp_path):
+    v, spent = profile(tmp_path)
+    cb = {c["name"].split(": ", 1)[1].split(" (")[0]: c for c in v["callbacks"]}
+    assert cb["on_src"]["inside"] == "probe@infer.src"
+    assert cb["on_sink"]["inside"] == "probe@q_post.sink"
+    assert cb["on_src"]["mean_ms"] == pytest.approx(1e3 * spent["src"] / spent["src_calls"],
+                                                    rel=0.05)
+    # the verdict says which function of the application's spends the probe's time
+    assert "on_src (probe_app.py:" in v["bottleneck"]["summary"]
+
+
+def test_a_signal_handler_is_timed_inside_the_element_that_emits_it(tmp_path):
+    run = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "pipesight", "profile", "-o", str(run), "--json",
+                        "--", sys.executable, str(APP.parent / "appsink_app.py")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    v = json.loads(r.stdout)
+    (c,) = [c for c in v["callbacks"] if "::new-sample: on_sample" in c["name"]]
+    assert c["inside"] == "out" and c["mean_ms"] >= 2.0 and c["cpu_ms"] >= 1.5
+
+
+def test_the_users_own_sitecustomize_still_runs(tmp_path):
+    mine = tmp_path / "site"
+    mine.mkdir()
+    marker = tmp_path / "ran"
+    (mine / "sitecustomize.py").write_text(f"open({str(marker)!r}, 'w').write('yes')\n")
+    env = {**os.environ, "PYTHONPATH": str(mine)}
+    r = subprocess.run([sys.executable, "-m", "pipesight", "profile", "-o", str(tmp_path / "r"),
+                        "--json", "--", sys.executable, str(APP), str(tmp_path / "s.json")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert marker.read_text() == "yes"
+    assert json.loads(r.stdout)["callbacks"]  # and ours timed the callbacks

@@ -107,6 +107,7 @@ class Verdict:
     # the model alone (--ceiling) and the pipeline's share of it
     ceiling: dict[str, Any] | None = None
     headroom: float | None = None
+    callbacks: list[dict[str, Any]] = field(default_factory=list)  # the app's Python callbacks
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +133,7 @@ class Verdict:
             "batching": self.batching,
             "ceiling": self.ceiling,
             "headroom": _round(self.headroom, 4),
+            "callbacks": self.callbacks,
             "run": self.run,
         }
 

@@ -93,6 +93,12 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
                    "batch_size_property": b.batch_size} for b in metrics.batchers],
         ceiling=ceiling_row(metrics),
         headroom=metrics.ceiling.headroom if metrics.ceiling else None,
+        callbacks=[{"name": u.name, "thread": ctx.thread_name(u.thread),
+                    "inside": ctx.name(u.element) if u.element >= 0 else None,
+                    "calls": u.calls, "mean_ms": round(u.wall_ns / max(u.calls, 1) / 1e6, 4),
+                    "cpu_ms": round(u.cpu_ns / max(u.calls, 1) / 1e6, 4),
+                    "share_of_window_pct": round(100 * u.wall_ns / ctx.window_ns(), 2)}
+                   for u in metrics.callbacks[:20]],
     )
 
 

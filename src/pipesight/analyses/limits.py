@@ -120,6 +120,11 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         summary = summary.replace(
             f"{name} limits", f"The application's pad probe on {name.removeprefix('probe@')} "
             f"({name}) limits", 1)
+        mine = [u for u in ctx.metrics.callbacks if u.element == e]
+        if mine and own_ns > 0:
+            summary += "; " + ", ".join(
+                f"{u.name.split(': ', 1)[-1]} takes {_pct(u.wall_ns / own_ns):g}% of it"
+                for u in mine[:2])
         fix = (f"The probe callback on {name.removeprefix('probe@')} runs on the streaming thread "
                "for every buffer: make it cheaper, or hand its work to a thread of its own "
                "(copy what it needs and return; batch work on the GPU)"

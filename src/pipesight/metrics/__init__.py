@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pipesight.metrics.activity import Activity, compute_activity
 from pipesight.metrics.batching import Batcher, batchers
+from pipesight.metrics.callbacks import CallbackUse, callback_use
 from pipesight.metrics.ceiling import CeilingCheck, check, pipeline_model
 from pipesight.metrics.cpu import CpuSummary, cpu_summary
 from pipesight.metrics.gpu_host import HostGaps, host_gaps
@@ -24,6 +25,7 @@ class Metrics:
     throughput_unit: str = "frames"  # "buffers" where batches of an unknown size reach a sink
     batchers: list[Batcher] = field(default_factory=list)  # elements that batch frames
     ceiling: CeilingCheck | None = None  # against the model alone, where a ceiling was given
+    callbacks: list[CallbackUse] = field(default_factory=list)  # the app's Python callbacks
     sinks: list[Rate] = field(default_factory=list)
     sources: list[Rate] = field(default_factory=list)
     activity: Activity | None = None
@@ -61,6 +63,7 @@ def _flow_metrics(trace: Trace, m: Metrics, w: Window) -> None:
     for q in handover_elements(trace):
         m.queues[q] = queue_fill(trace, w, q)
     m.cpu = cpu_summary(trace, w)
+    m.callbacks = callback_use(trace, w)
 
 
 __all__ = ["Metrics", "Window", "compute"]

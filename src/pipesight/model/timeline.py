@@ -54,6 +54,22 @@ class Outside:
 
 
 @dataclass
+class Callbacks:
+    """The application's Python callbacks (pad probes, signal handlers such as appsink's
+    new-sample), timed by pipesight's Python hooks (capture/pyhooks)."""
+
+    thread: np.ndarray  # int32 thread index
+    start: np.ndarray  # int64 ns, tracer clock
+    end: np.ndarray
+    cpu: np.ndarray  # int64 ns of the thread's CPU time in the call
+    name: np.ndarray  # int32 index into names
+    names: list[str] = field(default_factory=list)  # "probe on q.src: f (app.py:12)"
+
+    def __len__(self) -> int:
+        return int(self.start.shape[0])
+
+
+@dataclass
 class ThreadInfo:
     index: int
     name: str | None = None

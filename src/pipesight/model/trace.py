@@ -11,7 +11,7 @@ from pipesight.model.flow import Flow
 from pipesight.model.gpu import GpuTimeline
 from pipesight.model.latency import LatencyRecords
 from pipesight.model.samples import Samples
-from pipesight.model.timeline import CpuSamples, Frames, Outside, ThreadInfo
+from pipesight.model.timeline import Callbacks, CpuSamples, Frames, Outside, ThreadInfo
 from pipesight.model.topology import Topology
 
 
@@ -21,6 +21,7 @@ class Trace:
     flow: Flow = field(default_factory=Flow.empty)
     frames: Frames | None = None  # only with pipesight's entry/return tracer
     outside: Outside | None = None
+    callbacks: Callbacks | None = None  # Python callbacks, where pipesight's hooks timed them
     threads: list[ThreadInfo] = field(default_factory=list)
     latency: LatencyRecords = field(default_factory=LatencyRecords)
     messages: list[dict[str, Any]] = field(default_factory=list)  # bus: QoS, errors, warnings

@@ -15,6 +15,7 @@ from pipesight.readers import (
     nsys,
     pipesight_trace,
     proc_samples,
+    py_callbacks,
 )
 
 
@@ -40,6 +41,7 @@ def load(path: Path) -> Trace:
             trace.notes.append("manifest.json: the model ceiling recorded is unreadable")
     tdir = path / "trace" if (path / "trace").is_dir() else path
     have_frames = pipesight_trace.load_into(trace, tdir)
+    py_callbacks.load_into(trace, tdir)
     log = path / "gst.log"
     if log.exists() and log.stat().st_size > 0:
         with open(log, "rb") as f:
