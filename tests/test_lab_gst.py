@@ -27,18 +27,20 @@ CPU_ARGS = ["--device", "cpu", "--decoder", "avdec_h264", "--model", "yolo-tiny"
             "eager", "--precision", "fp32", "--output-size", "320x180"]
 
 
-def _have_avdec() -> bool:
+def _have(element: str) -> bool:
     from pipesight.lab.gpu.gst_media import require_gst
 
     try:
-        return require_gst().ElementFactory.find("avdec_h264") is not None
-    except Exception:
+        return require_gst().ElementFactory.find(element) is not None
+    except Exception:  # no introspection data for Gst
         return False
 
 
-pytestmark = [needs_gst, pytest.mark.skipif(not _have_avdec(),
-                                            reason="GStreamer's avdec_h264 (gstreamer1.0-libav) "
-                                            "or its introspection data is missing")]
+pytestmark = needs_gst
+needs_avdec = pytest.mark.skipif(not _have("avdec_h264"), reason="GStreamer's avdec_h264 "
+                                 "(gstreamer1.0-libav) or Gst's introspection data is missing")
+needs_nvdec = pytest.mark.skipif(not (torch.cuda.is_available() and _have("nvh264dec")),
+                                 reason="needs CUDA and GStreamer's nvh264dec")
 
 
 def _cfg(mode: str, **kw) -> LabConfig:
@@ -54,6 +56,7 @@ def _pipesight(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout, cwd=REPO)
 
 
+@needs_avdec
 def test_naive_and_tuned_draw_identical_pictures() -> None:
     naive, tuned = run_lab(_cfg("naive")), run_lab(_cfg("tuned"))
     # 4 batches of 6 frames from 3 streams: 2 pictures a batch
@@ -83,6 +86,7 @@ def _decoded_frames(clip: Path, n: int) -> torch.Tensor:
     return torch.from_numpy(np.frombuffer(raw[: n * size], np.uint8).copy()).view(n, 1080, 1280)
 
 
+@needs_avdec
 def test_first_batch_is_the_clips_and_the_models_pictures() -> None:
     """Batch 0 rebuilt by hand from the clips: slot s holds frame s // 3 of stream s % 3, the
     picture of group g tiles frame g of every stream with the boxes the model finds on it."""
@@ -119,6 +123,7 @@ def _profile(tmp_path: Path, mode: str, *lab_args: str,
     return run, r
 
 
+@needs_avdec
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["naive", "tuned"])
 def test_profile_sees_the_elements_pads_and_threads(tmp_path: Path, mode: str) -> None:
@@ -183,6 +188,7 @@ def test_profile_sees_the_elements_pads_and_threads(tmp_path: Path, mode: str) -
             assert threads(pushes_into(step, "sink")) == {f"q_{step}:src"}
 
 
+@needs_avdec
 @pytest.mark.slow
 def test_profile_duration_stops_it_with_eos_and_it_reports_fps(tmp_path: Path) -> None:
     """pipesight profile stops a command with SIGINT; the lab turns it into EOS, drains, exits 0
@@ -198,6 +204,7 @@ def test_profile_duration_stops_it_with_eos_and_it_reports_fps(tmp_path: Path) -
     assert res["fps_counts"].startswith("frames")
 
 
+@needs_avdec
 def test_lab_gpu_gst_command_runs_a_set_duration() -> None:
     r = _pipesight("lab", "gpu", "--engine", "gst", "--mode", "naive", "--streams", "2",
                    *CPU_ARGS, "--warmup", "1", "--duration", "2", "--json")
@@ -210,6 +217,7 @@ def test_lab_gpu_gst_command_runs_a_set_duration() -> None:
     assert res["frames"] >= res["fps"] * res["window_s"]
 
 
+@needs_avdec
 @pytest.mark.parametrize(("args", "message"), [
     (["--source", "gst"], "--source is for the threads engine"),
     (["--frame-size", "160x90"], "--frame-size is for the threads engine"),
@@ -238,3 +246,21 @@ def test_a_missing_pygobject_is_one_line_naming_the_extra() -> None:
     assert r.returncode == 2
     assert "pip install 'pipesight[gst]'" in r.stderr
     assert r.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.gpu
+@needs_nvdec
+def test_on_cuda_naive_and_tuned_draw_identical_pictures() -> None:
+    """NVDEC decoding, the batcher's device pre-processing and the tuned steps' CUDA graphs
+    against the naive host post-processing, on the GPU."""
+    cfg = dict(device="cuda", decoder="nvh264dec", backend="cudagraph", precision="fp16",
+               streams=4, batch=8, out_width=640, out_height=360, max_batches=5,
+               fuse_prep=False)
+    naive, tuned = run_lab(_cfg("naive", **cfg)), run_lab(_cfg("tuned", **cfg))
+    assert naive.device.startswith("cuda") and "nvh264dec" in tuned.source
+    assert len(naive.outputs) == len(tuned.outputs) == 10
+    for a, b in zip(naive.outputs, tuned.outputs, strict=True):
+        assert np.array_equal(a, b)
+    assert (tuned.outputs[0] == GREEN).all(-1).sum() > 2000
+    assert tuned.outputs[0][:180, :320].std() > 10  # a decoded frame, not an empty tile
+    assert not tuned.notes  # every tuned step was captured in a CUDA graph

@@ -4,7 +4,8 @@
 #   2. lab gpu --engine gst, naive then tuned, each run plainly (its FPS, ratio to the ceiling)
 #   3. the same two under `pipesight profile --nsys` (the verdict; nsys captures only the
 #      measured window, through cudaProfilerStart/Stop)
-#   4. a short table
+#   4. the GPU test of tests/test_lab_gst.py (naive and tuned pictures identical on CUDA)
+#   5. a short table
 #
 # Usage, from the repository root on the GPU machine, carrying .device (see below):
 #   bench/gpu/gst_lab_run.sh OUT_DIR
@@ -12,7 +13,7 @@
 # and Nsight Systems' missing libraries into .device/, and pipesight's tracer into
 # .device/tracer/, built here against Debian 12's GStreamer 1.22, the one carried).
 #
-# OUT_DIR gets: env.txt, bench-model.json, {naive,tuned}-plain.json (+ .err), and for each
+# OUT_DIR gets: env.txt, bench-model.json, {naive,tuned}-plain.json (+ .err), gpu-test.txt, and for each
 # profiled run {naive,tuned}/ with verdict.json, manifest.json, trace/, nsys.sqlite.xz and
 # profile.txt (what pipesight printed); summary.txt is the table. Settings below can be
 # overridden from the environment (MODEL=yolo-m ..., or DEVICE=cpu DECODER=avdec_h264
@@ -115,6 +116,13 @@ for mode in naive tuned; do
     > "$OUT/$mode/nsys.sqlite.xz"
   ls -l "$OUT/$mode" | tee -a "$OUT/log.txt"
 done
+
+if [ "$DEVICE" = cuda ] && [ "$SECONDS" -lt 450 ]; then
+  log "gpu test: naive and tuned draw identical pictures on CUDA with nvh264dec"
+  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_lab_gst.py -m gpu \
+    > "$OUT/gpu-test.txt" 2>&1
+  tail -n 3 "$OUT/gpu-test.txt"
+fi
 
 log summary
 python3 - "$OUT" "$CEILING" "$BACKEND" <<'EOF' | tee "$OUT/summary.txt"

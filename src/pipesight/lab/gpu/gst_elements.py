@@ -480,6 +480,11 @@ class Batcher(_Lab, Gst.Element):
         import torch
 
         st = self._ctx().stages
+        want = st.width * st.height * 3 // 2
+        if buf.get_size() != want:  # a decoder's padded rows would need GstVideoMeta strides
+            raise ValueError(f"sink_{inlet.index}: a {st.width}x{st.height} frame of "
+                             f"{buf.get_size()} bytes; the batcher reads unpadded 4:2:0 planes "
+                             f"({want} bytes)")
         if inlet.stream is None:
             inlet.stream = st.dev.stream()
         with st.dev.work(inlet.stream):
@@ -493,6 +498,13 @@ class Batcher(_Lab, Gst.Element):
 
     # the batch's side: the src pad's task
     def _loop(self, *_args: Any) -> None:
+        try:
+            self._next_batch()
+        except Exception as e:  # PyGObject would print it and the task would call again
+            post_error(self, e)
+            self.srcpad.pause_task()
+
+    def _next_batch(self) -> None:
         inlets = sorted(self._inlets.values(), key=lambda i: i.index)
         k = self._share()
         with self._cond:
@@ -514,12 +526,7 @@ class Batcher(_Lab, Gst.Element):
         if not complete:
             self._finish()
             return
-        try:
-            item = self._batch([f for f, _ in taken])
-        except Exception as e:
-            post_error(self, e)
-            self.srcpad.pause_task()
-            return
+        item = self._batch([f for f, _ in taken])
         self._announce()
         lab = self._ctx()
         lab.table.put(item)

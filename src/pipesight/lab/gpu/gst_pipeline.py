@@ -147,8 +147,8 @@ def run_gst_lab(cfg: LabConfig) -> LabResult:
         pad.add_probe(gst.PadProbeType.BUFFER, ge.naive_probe(ctx))
     t0, eos_at, error, stopped = _play(gst, pipeline, cfg, stages)
     ctx.table.clear()
-    if error:
-        raise RuntimeError(error)
+    if error:  # the pipeline's own failure, said in one line (not a bug of pipesight's)
+        raise UserError(f"the lab pipeline failed: {error}", exit_code=1)
     rec = ctx.record
     frames = rec.log[-1][1] if rec.log else 0
     notes = list(stages.notes)
@@ -189,7 +189,8 @@ def _play(gst: Any, pipeline: Any, cfg: LabConfig,
         if pipeline.set_state(gst.State.PLAYING) == gst.StateChangeReturn.FAILURE:
             msg = bus.timed_pop_filtered(gst.SECOND, gst.MessageType.ERROR)
             pipeline.set_state(gst.State.NULL)
-            raise RuntimeError(_bus_error(msg) if msg else "the lab pipeline did not start")
+            raise UserError("the lab pipeline did not start: "
+                            + (_bus_error(msg) if msg else "no error message"), exit_code=1)
         t0 = time.perf_counter()
         deadline = None if cfg.max_batches is not None else t0 + cfg.warmup + cfg.duration
         try:
