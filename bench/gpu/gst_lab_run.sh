@@ -112,8 +112,15 @@ for mode in naive tuned; do
     [ -f "$RUNS/$mode/$f" ] && cp "$RUNS/$mode/$f" "$OUT/$mode/"
   done
   [ -d "$RUNS/$mode/trace" ] && cp -r "$RUNS/$mode/trace" "$OUT/$mode/"
-  [ -f "$RUNS/$mode/nsys.sqlite" ] && xz -T0 -6 -c "$RUNS/$mode/nsys.sqlite" \
-    > "$OUT/$mode/nsys.sqlite.xz"
+  if [ -f "$RUNS/$mode/nsys.sqlite" ]; then
+    if command -v xz >/dev/null; then
+      xz -T0 -6 -c "$RUNS/$mode/nsys.sqlite" > "$OUT/$mode/nsys.sqlite.xz"
+    else  # the same format from Python's lzma (one thread, so a lighter preset)
+      python3 -c 'import lzma, shutil, sys
+with open(sys.argv[1], "rb") as i, lzma.open(sys.argv[2], "wb", preset=3) as o:
+    shutil.copyfileobj(i, o)' "$RUNS/$mode/nsys.sqlite" "$OUT/$mode/nsys.sqlite.xz"
+    fi
+  fi
   ls -l "$OUT/$mode" | tee -a "$OUT/log.txt"
 done
 
