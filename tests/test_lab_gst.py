@@ -193,14 +193,16 @@ def test_profile_sees_the_elements_pads_and_threads(tmp_path: Path, mode: str) -
 def test_profile_duration_stops_it_with_eos_and_it_reports_fps(tmp_path: Path) -> None:
     """pipesight profile stops a command with SIGINT; the lab turns it into EOS, drains, exits 0
     and prints its FPS (frames, after the warm-up)."""
-    run, _ = _profile(tmp_path, "tuned", "--warmup", "1", "--duration", "600", "--json",
-                      duration=7)
+    # the stop comes long after the start (importing torch, building the model) on a busy
+    # machine, and long before the lab's own --duration
+    run, _ = _profile(tmp_path, "tuned", "--warmup", "0.5", "--duration", "600", "--json",
+                      duration=12)
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["exit_code"] == 0 and not manifest["failed"]
     res = json.loads((run / "stdout.log").read_text())
     assert res["engine"] == "gst" and res["mode"] == "tuned" and res["fps"] > 0
     assert res["frames"] == res["batches"] * 4
-    assert 0.5 < res["window_s"] < 7
+    assert 0.5 < res["window_s"] < 12
     assert res["fps_counts"].startswith("frames")
 
 
