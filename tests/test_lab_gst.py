@@ -181,7 +181,16 @@ def test_profile_sees_the_elements_pads_and_threads(tmp_path: Path, mode: str) -
     assert int(flow.count[into_sink].sum()) == batches
     if mode == "naive":
         assert threads(into_sink) == {"q_post:src"}
-        assert ("q_post", "src") in pads
+        probe = el("probe@q_post.src")  # the tracer's pseudo-element for the probe's time
+        assert probe.probe_of == pads[("q_post", "src")]
+        r = _pipesight("analyze", str(run), "--json")
+        callbacks = json.loads(r.stdout)["callbacks"]
+        assert [(c["thread"], c["inside"]) for c in callbacks] == [
+            ("q_post:src", "probe@q_post.src")]
+        assert "naive_postprocess" in callbacks[0]["name"]
+        # counted in the window, which opens at the first buffer reaching the sink: the first
+        # call, which precedes it, is left out
+        assert batches - 1 <= callbacks[0]["calls"] <= batches
     else:
         assert threads(into_sink) == {"q_sink:src"}
         for step in steps:

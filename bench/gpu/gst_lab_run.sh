@@ -34,7 +34,8 @@ PLAIN_S=${PLAIN_S:-10}               # measured seconds of each plain run
 NAIVE_NSYS_S=${NAIVE_NSYS_S:-1.5}    # measured (and nsys-captured) seconds under profile --nsys
 TUNED_NSYS_S=${TUNED_NSYS_S:-0.75}   # shorter: graph nodes traced one by one make big exports
 NSYS=${NSYS:-1}
-# ======== extra arguments for `pipesight profile` (e.g. --ceiling ...): add them here ========
+# ======== extra arguments for `pipesight profile`: add them here, e.g. ========
+#   EXTRA_PROFILE_ARGS=(--ceiling "$OUT/bench-model.json")   (the ceiling measured above)
 EXTRA_PROFILE_ARGS=()
 # =============================================================================================
 RUNS=${RUNS_DIR:-/tmp/gst-lab-runs}  # full run directories (nsys-rep etc.) stay out of OUT_DIR

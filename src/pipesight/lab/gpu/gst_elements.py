@@ -315,13 +315,14 @@ class Sink(GstBase.BaseSink):
         return Gst.FlowReturn.OK
 
 
-def naive_probe(lab: LabContext) -> Any:
+def make_naive_probe(lab: LabContext) -> Any:
     """The naive post-processing as one pad probe: NMS per frame in numpy, tiling and drawing on
     the host, in series on the thread that carries the buffer (the queue's in front of the
-    sink), so inference waits on that full queue meanwhile. Returns the probe callback."""
+    sink), so inference waits on that full queue meanwhile. Returns the probe callback, named
+    for what it does (pipesight names a Python probe by its function)."""
     state: dict[str, Any] = {}
 
-    def probe(pad: Any, info: Any) -> Any:
+    def naive_postprocess(pad: Any, info: Any) -> Any:
         st = lab.stages
         try:
             if "stream" not in state:
@@ -334,7 +335,7 @@ def naive_probe(lab: LabContext) -> Any:
             return Gst.PadProbeReturn.DROP
         return Gst.PadProbeReturn.OK
 
-    return probe
+    return naive_postprocess
 
 
 # --- the batcher -------------------------------------------------------------------------------

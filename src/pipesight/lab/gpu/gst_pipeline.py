@@ -144,7 +144,7 @@ def run_gst_lab(cfg: LabConfig) -> LabResult:
             el.lab = ctx
     if cfg.mode == "naive":
         pad = pipeline.get_by_name("q_post").get_static_pad("src")
-        pad.add_probe(gst.PadProbeType.BUFFER, ge.naive_probe(ctx))
+        pad.add_probe(gst.PadProbeType.BUFFER, ge.make_naive_probe(ctx))
     t0, eos_at, error, stopped = _play(gst, pipeline, cfg, stages)
     ctx.table.clear()
     if error:  # the pipeline's own failure, said in one line (not a bug of pipesight's)
