@@ -36,7 +36,7 @@ TUNED_NSYS_S=${TUNED_NSYS_S:-0.75}   # shorter: graph nodes traced one by one ma
 NSYS=${NSYS:-1}
 # ======== extra arguments for `pipesight profile`: add them here, e.g. ========
 #   EXTRA_PROFILE_ARGS=(--ceiling "$OUT/bench-model.json")   (the ceiling measured above)
-EXTRA_PROFILE_ARGS=()
+EXTRA_PROFILE_ARGS=(--ceiling "$OUT/bench-model.json")
 # =============================================================================================
 RUNS=${RUNS_DIR:-/tmp/gst-lab-runs}  # full run directories (nsys-rep etc.) stay out of OUT_DIR
 
@@ -122,6 +122,31 @@ with open(sys.argv[1], "rb") as i, lzma.open(sys.argv[2], "wb", preset=3) as o:
     shutil.copyfileobj(i, o)' "$RUNS/$mode/nsys.sqlite" "$OUT/$mode/nsys.sqlite.xz"
     fi
   fi
+  # the whole run directory but what is made again from it (report, trace.json) or too big
+  # (the .nsys-rep; the export goes as nsys.sqlite.xz), for tests/fixtures
+  tar -C "$RUNS" -cJf "$OUT/$mode-run.tar.xz" --exclude=nsys.nsys-rep --exclude=nsys.sqlite \
+    --exclude=report.html --exclude=trace.json "$mode" 2>/dev/null || true
+  # how the clocks were tied, against what the export's session start times would give
+  python3 - "$RUNS/$mode" <<'PYEOF' 2>&1 | tee "$OUT/$mode/clock.txt"
+import sys
+from pathlib import Path
+from pipesight.readers import clocks, run_dir
+t = run_dir.load(Path(sys.argv[1]))
+m, g = t.gpu_clock, t.gpu
+print("clock:", m and m.to_dict())
+print("marks in export:", 0 if g is None else len(g.marks), "made:", len(t.extras.get("clock_marks", [])))
+if m is not None and g is not None and t.monotonic_offset_ns is not None:
+    x0 = int(m.back(0))  # tracer time at the export's time 0
+    s = clocks.from_session_start(t)
+    if s is not None:
+        print("session-start (UTC) gives time 0 at tracer", s.x0, "marks say", x0,
+              "difference us", (s.x0 - x0) / 1e3)
+    for name, v in (("ANALYSIS_DETAILS.startTime", g.analysis_start_ns),
+                    ("systemClockNs", g.clock_origin_ns)):
+        if v is not None:  # read as CLOCK_MONOTONIC of the export's time 0
+            print(name, v, "as monotonic gives tracer", v - t.monotonic_offset_ns,
+                  "difference us", (v - t.monotonic_offset_ns - x0) / 1e3)
+PYEOF
   ls -l "$OUT/$mode" | tee -a "$OUT/log.txt"
 done
 

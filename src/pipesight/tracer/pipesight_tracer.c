@@ -432,7 +432,7 @@ static gboolean nvtx_ranges = FALSE;    /* PIPESIGHT_NVTX=1 */
 static GQuark nvtx_quark;
 static guint64 last_mark_ts = 0;
 static guint32 marks_made = 0;
-#define PS_MARK_EVERY_NS 1000000000ull
+#define PS_MARK_EVERY_NS 100000000ull  /* 10 a second: a short capture window still gets several */
 
 /* An NVTX mark whose payload is this process's CLOCK_MONOTONIC time at the mark: Nsight
  * Systems stamps it with its own clock, so each mark is one point of the mapping between the
