@@ -20,7 +20,8 @@ APT_PACKAGES=(
   chromium
   # python
   python3 python3-venv python3-dev
-  # PyGObject for the lab's GStreamer applications (the gst extra builds against these)
+  # PyGObject for `lab gpu --engine gst` and the CPU lab's apps (built by pip against these)
+  # and GStreamer's introspection data it loads
   libgirepository1.0-dev libcairo2-dev gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
 
@@ -45,5 +46,8 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev,gst]'
+# PyTorch for the GPU lab's tests on the CPU: this exact version (a CPU wheel of it is in pip's
+# find-links on the development machines and CI)
+.venv/bin/python -m pip install -q torch==2.13.0
 # build the tracer now rather than at the first profile
 .venv/bin/python -c "from pipesight.capture.tracer_build import plugin_dir; d, n = plugin_dir(); print('setup: tracer', d or n)"

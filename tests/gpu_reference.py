@@ -390,9 +390,29 @@ def nvtx_gpu_time(g: GpuTimeline, lk: Links, top: int = 20) -> list[RangeGpu]:
                      int(nops[i])) for i in order]
 
 
+def gap_enders(g: GpuTimeline, use: DeviceUse, lk: Links) -> np.ndarray:
+    """Per gap, the thread (thread_key) of the call that launched the operation starting at
+    the gap's end; -1 where no call was found."""
+    o = g.ops
+    sel = (o.device == use.device) & np.isin(o.kind, (KERNEL, MEMCPY, MEMSET))
+    idx = np.flatnonzero(sel)
+    out = np.full(use.gap_count, -1, np.int64)
+    rt = g.runtime
+    for k, e in enumerate(use.gap_end.tolist()):
+        at = idx[o.start[idx] == e]
+        calls = lk.op_call[at]
+        calls = calls[calls >= 0]
+        if calls.shape[0]:
+            c = int(calls[0])
+            out[k] = (int(rt.pid[c]) << 24) | int(rt.tid[c])
+    return out
+
+
 def reference_view(g: GpuTimeline, gap_min_ns: int = GAP_MIN_NS) -> dict:
     """Everything compute_gpu measured, the way it measured it before streaming."""
     devs = [u for u in (device_use(g, d, gap_min_ns) for d in g.devices) if u is not None]
     lk = links(g)
+    for u in devs:
+        u.gap_ender = gap_enders(g, u, lk)
     return {"devices": devs, "threads": {u.device: device_threads(g, u, lk) for u in devs},
             "copies": copy_use(g, lk), "streams": stream_use(g, lk), "nvtx": nvtx_gpu_time(g, lk)}

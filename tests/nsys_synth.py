@@ -33,7 +33,11 @@ class Export:
     sync: list[tuple] = field(default_factory=list)
     nvtx: list[tuple] = field(default_factory=list)
     osrt: list[tuple] = field(default_factory=list)
+    marks: list[tuple] = field(default_factory=list)  # (ts, text, globalTid, uint64 payload)
     corr: int = 100
+    hostname: str | None = None  # TARGET_INFO_SYSTEM_ENV's Hostname, where set
+    utc_ns: int = 0  # the session's start, UTC epoch ns
+    process_name: str = "python3"
 
     def s(self, text: str) -> int:
         return self.strings.setdefault(text, len(self.strings) + 1)
@@ -67,6 +71,9 @@ class Export:
     def handover(self, g: int, start: int, end: int, text: str, end_g: int) -> None:
         self.nvtx.append((start, end, 60, text, g, end_g))
 
+    def mark(self, g: int, ts: int, text: str, payload: int | None = None) -> None:
+        self.marks.append((ts, text, g, payload))
+
     def os_wait(self, g: int, start: int, end: int, name: str = "pthread_cond_wait") -> None:
         if end > start:
             self.osrt.append((start, end, g, self.s(name)))
@@ -97,7 +104,9 @@ class Export:
             globalPid INTEGER, syncType INTEGER, eventId INTEGER);
         CREATE TABLE NVTX_EVENTS (start INTEGER, end INTEGER, eventType INTEGER,
             rangeId INTEGER, category INTEGER, color INTEGER, text TEXT, globalTid INTEGER,
-            endGlobalTid INTEGER, textId INTEGER, domainId INTEGER);
+            endGlobalTid INTEGER, textId INTEGER, domainId INTEGER, uint64Value INTEGER);
+        CREATE TABLE TARGET_INFO_SYSTEM_ENV (globalVid INTEGER, devStateName TEXT, name TEXT,
+            nameEnum INTEGER, value TEXT);
         CREATE TABLE OSRT_API (start INTEGER, end INTEGER, eventClass INTEGER,
             globalTid INTEGER, nameId INTEGER, returnValue INTEGER, nestingLevel INTEGER,
             callchainId INTEGER);
@@ -106,10 +115,15 @@ class Export:
             con.execute("INSERT INTO ThreadNames VALUES (?, 10, ?)", (self.s(name), g))
         con.executemany("INSERT INTO StringIds VALUES (?, ?)",
                         [(i, t) for t, i in self.strings.items()])
-        con.execute("INSERT INTO PROCESSES VALUES (?, ?, 'python3')", (self.pid << 24, self.pid))
+        con.execute("INSERT INTO PROCESSES VALUES (?, ?, ?)",
+                    (self.pid << 24, self.pid, self.process_name))
+        if self.hostname is not None:
+            con.execute("INSERT INTO TARGET_INFO_SYSTEM_ENV VALUES "
+                        "(0, 'Local', 'Hostname', 619, ?)", (self.hostname,))
         con.executemany("INSERT INTO META_DATA_EXPORT VALUES (?, ?)", [
             ("EXPORT_PRODUCT_VERSION", "synthetic"), ("EXPORT_SCHEMA_VERSION", "3.0.0")])
-        con.execute("INSERT INTO TARGET_INFO_SESSION_START_TIME VALUES (0, '', '', 1000)")
+        con.execute("INSERT INTO TARGET_INFO_SESSION_START_TIME VALUES (?, '', '', 1000)",
+                    (self.utc_ns,))
         con.execute("INSERT INTO TARGET_INFO_GPU VALUES (0, 'Simulated GPU', '0000:01:00.0', 0)")
         con.executemany("INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES "
                         "(?,?,?,?,?,?,?,?,?,NULL,NULL)",
@@ -120,8 +134,10 @@ class Export:
                         self.runtime)
         con.executemany("INSERT INTO CUPTI_ACTIVITY_KIND_SYNCHRONIZATION VALUES "
                         "(?,?,?,?,?,?,?,?,NULL)", self.sync)
-        con.executemany("INSERT INTO NVTX_EVENTS VALUES (?,?,?,NULL,0,0,?,?,?,NULL,0)",
+        con.executemany("INSERT INTO NVTX_EVENTS VALUES (?,?,?,NULL,0,0,?,?,?,NULL,0,NULL)",
                         self.nvtx)
+        con.executemany("INSERT INTO NVTX_EVENTS VALUES (?,NULL,34,NULL,0,0,?,?,NULL,NULL,0,?)",
+                        self.marks)
         con.executemany("INSERT INTO OSRT_API VALUES (?,?,1,?,?,0,0,NULL)", self.osrt)
         con.commit()
         con.close()

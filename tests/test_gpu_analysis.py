@@ -12,6 +12,8 @@ import pytest
 
 import nsys_synth as synth
 from pipesight.analysis import analyze_path, analyze_trace
+from pipesight.metrics.ceiling import PipelineModel, check
+from pipesight.model.ceiling import Ceiling
 from pipesight.readers import load
 from pipesight.verdict import build_verdict
 
@@ -86,7 +88,9 @@ def test_renamed_ranges_and_threads_get_the_same_verdict(sims):
 
 def test_gpu_kept_busy(sims):
     v = verdict_of(sims["gpu-busy"])
-    assert (v.bottleneck.kind, v.bottleneck.confidence) == ("gpu", "confirmed")
+    # full, but only the model alone at the same batch can confirm the pipeline is at its
+    # maximum (test_model_alone_throughput_says_how_close_the_pipeline_is)
+    assert (v.bottleneck.kind, v.bottleneck.confidence) == ("gpu", "suspected")
     assert v.gpus[0]["busy_fraction"] > 0.95
     assert v.gpus[0]["idle_gaps"] == 0
     assert "serial-postprocess" not in codes(v)
@@ -122,14 +126,17 @@ def test_busy_post_thread_that_overlaps_inference_costs_nothing(sims):
 
 def test_model_alone_throughput_says_how_close_the_pipeline_is(sims):
     trace, _ = load(sims["gpu-busy"])
-    trace.extras["model_alone"] = {"fps": 200.0, "source": "trtexec --batch=4"}
-    m, _ = analyze_trace(trace)
+    trace.ceiling = Ceiling(fps=200.0, source="trtexec --batch=4", batch=4)
+    m, v0 = analyze_trace(trace)
+    assert v0.bottleneck.confidence == "suspected"  # the GPU full, but against what?
     m.throughput_fps = 190.0  # the pipeline's measured rate, as a GStreamer trace gives it
+    m.ceiling = check(trace.ceiling, PipelineModel(), m.throughput_fps)
     v = build_verdict(trace, m)
-    assert v.bottleneck.kind == "gpu"
+    assert (v.bottleneck.kind, v.bottleneck.confidence) == ("gpu", "confirmed")
     assert "95% of the model alone" in v.bottleneck.summary
     ev = {e.metric: e for e in finding(v, "gpu-bound").evidence}
     assert ev["share_of_model_alone_pct"].value == 95.0
+    assert v.to_dict()["headroom"] == 0.95
 
 
 # -- the corpus ---------------------------------------------------------------------------------

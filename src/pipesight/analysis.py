@@ -8,6 +8,7 @@ from pipesight import metrics as metrics_mod
 from pipesight.findings import Verdict
 from pipesight.metrics import Metrics
 from pipesight.model import Trace
+from pipesight.model.ceiling import Ceiling
 from pipesight.readers import load
 from pipesight.verdict import build_verdict
 
@@ -21,7 +22,10 @@ def analyze_trace(trace: Trace, delay_s: float | None = None) -> tuple[Metrics, 
     return m, v
 
 
-def analyze_path(path: Path, delay_s: float | None = None) -> tuple[Trace, Metrics, Verdict, str]:
+def analyze_path(path: Path, delay_s: float | None = None, ceiling: Ceiling | None = None
+                 ) -> tuple[Trace, Metrics, Verdict, str]:
     trace, kind = load(path)
+    if ceiling is not None:
+        trace.ceiling = ceiling
     m, v = analyze_trace(trace, delay_s)
     return trace, m, v, kind

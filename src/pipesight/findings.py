@@ -136,11 +136,20 @@ class Verdict:
     not_seen: list[str] = field(default_factory=list)
     instrumentation: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
+    # how other sources' times were put on the tracer's: {"gpu": ClockMap.to_dict()}
+    clocks: dict[str, Any] = field(default_factory=dict)
+    throughput_unit: str = "frames"  # "buffers" where batches of unknown size reach the sinks
+    batching: list[dict[str, Any]] = field(default_factory=list)
+    # the model alone (--ceiling) and the pipeline's share of it
+    ceiling: dict[str, Any] | None = None
+    headroom: float | None = None
+    callbacks: list[dict[str, Any]] = field(default_factory=list)  # the app's Python callbacks
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
             "throughput_fps": _round(self.throughput_fps),
+            "throughput_unit": self.throughput_unit,
             "window": {"start_s": _round(self.window_start_s), "end_s": _round(self.window_end_s)},
             "bottleneck": asdict(self.bottleneck),
             "findings": [f.to_dict() for f in self.findings],
@@ -156,6 +165,11 @@ class Verdict:
             "seen": self.seen,
             "not_seen": self.not_seen,
             "instrumentation": self.instrumentation,
+            "clocks": self.clocks,
+            "batching": self.batching,
+            "ceiling": self.ceiling,
+            "headroom": _round(self.headroom, 4),
+            "callbacks": self.callbacks,
             "run": self.run,
         }
 

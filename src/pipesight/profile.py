@@ -24,9 +24,15 @@ def options_from(a: argparse.Namespace) -> CaptureOptions:
     tracers = [t for t in (a.tracers or "").split(";") if t.strip()] or list(DEFAULT_TRACERS)
     if getattr(a, "latency", False) and LATENCY_TRACER not in tracers:
         tracers.append(LATENCY_TRACER)
+    extra = {}
+    if getattr(a, "ceiling", None):
+        from pipesight.readers.ceiling import read
+
+        extra["ceiling"] = read(a.ceiling).to_dict()  # a mistake is said before the run
     return CaptureOptions(duration_s=a.duration, delay_s=a.delay, grace_s=a.grace,
                           tracers=tracers, nsys=getattr(a, "nsys", False),
-                          nsys_args=getattr(a, "nsys_args", None))
+                          nsys_args=getattr(a, "nsys_args", None),
+                          nvtx=getattr(a, "nvtx", False), manifest_extra=extra)
 
 
 def run_once(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> tuple[Verdict, dict]:

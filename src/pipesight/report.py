@@ -84,6 +84,14 @@ def report_data(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path 
         data.throughput = _throughput_chart(metrics, series.throughput)
         data.queues = _queue_chart(metrics, series.queues)
         data.threads, data.threads_more = _thread_charts(trace, metrics, vd, series.busy)
+        data.gpu = _lines_chart(metrics, series.gpu, "% busy (Nsight Systems)")
+        by_unit: dict[str, list[tl.Series]] = {}
+        for s in series.sampled:
+            by_unit.setdefault(s.unit, []).append(s)
+        for unit, ss in by_unit.items():
+            ch = _lines_chart(metrics, ss, f"{unit} (samplers)")
+            if ch is not None:
+                data.sampled.append((unit, ch))
     return data
 
 
@@ -167,13 +175,17 @@ def _secs(ts: np.ndarray, origin: int) -> np.ndarray:
 
 
 def _throughput_chart(m: Metrics, series: list[tl.Series]) -> Chart | None:
+    return _lines_chart(m, series, "frames/s into the sink")
+
+
+def _lines_chart(m: Metrics, series: list[tl.Series], y_label: str) -> Chart | None:
     w = m.window
     if w is None or not series:
         return None
     shown = series[:MAX_LINES]
     lines = [Line(s.label, _secs(s.ts, w.start), s.value, PALETTE[i % len(PALETTE)])
              for i, s in enumerate(shown)]
-    svg = line_chart(lines, x_range=(0.0, w.seconds), y_label="frames/s into the sink")
+    svg = line_chart(lines, x_range=(0.0, w.seconds), y_label=y_label)
     return Chart(svg, [(ln.label, ln.colour) for ln in lines], len(series) - len(shown))
 
 

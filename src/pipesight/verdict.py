@@ -47,8 +47,8 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
         elements=element_rows(ctx),
         threads=thread_rows(ctx),
         queues=queue_rows(ctx),
-        sinks=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3), "media": s.media}
-               for s in metrics.sinks],
+        sinks=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3), "media": s.media,
+                "buffers": s.buffers, "unit": s.unit} for s in metrics.sinks],
         sources=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3),
                   "media": s.media} for s in metrics.sources],
         pads=pad_rows(trace, metrics),
@@ -59,7 +59,34 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
         not_seen=not_seen,
         instrumentation=instrumentation_cost(ctx),
         run=dict(trace.run),
+        clocks={"gpu": trace.gpu_clock.to_dict()} if trace.gpu_clock is not None else {},
+        throughput_unit=metrics.throughput_unit,
+        batching=[{"element": b.name, "frames_in": b.frames_in, "buffers_out": b.batches_out,
+                   "frames_per_buffer": None if b.frames_per_buffer is None else
+                   round(b.frames_per_buffer, 3), "sink_pads": b.sink_pads,
+                   "batch_size_property": b.batch_size} for b in metrics.batchers],
+        ceiling=ceiling_row(metrics),
+        headroom=metrics.ceiling.headroom if metrics.ceiling else None,
+        callbacks=[{"name": u.name, "thread": ctx.thread_name(u.thread),
+                    "inside": ctx.name(u.element) if u.element >= 0 else None,
+                    "calls": u.calls, "mean_ms": round(u.wall_ns / max(u.calls, 1) / 1e6, 4),
+                    "cpu_ms": round(u.cpu_ns / max(u.calls, 1) / 1e6, 4),
+                    "share_of_window_pct": round(100 * u.wall_ns / ctx.window_ns(), 2)}
+                   for u in metrics.callbacks[:20]],
     )
+
+
+def ceiling_row(m: Metrics) -> dict | None:
+    c = m.ceiling
+    if c is None:
+        return None
+    pm = c.pipeline
+    return {**c.ceiling.to_dict(), "accepted": c.accepted, "refused_because": c.refused_because,
+            "unchecked": c.unchecked,
+            "pipeline": {"batch": pm.batch, "batch_from": pm.batch_from,
+                         "precision": pm.precision, "precision_from": pm.precision_from,
+                         "input_size": list(pm.input_size) if pm.input_size else None,
+                         "size_from": pm.size_from}}
 
 
 def _origin(trace: Trace) -> int:

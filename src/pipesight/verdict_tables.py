@@ -27,6 +27,8 @@ def element_rows(ctx: Context) -> list[ElementRow]:
     secs = max(w.seconds, 1e-9)
     ids = set(np.unique(fl.src_element[inw]).tolist())
     ids |= set(np.unique(fl.dst_element[inw]).tolist())
+    if act is not None:  # pad probes move no buffers of their own
+        ids |= {e for (e, _) in act.per if tr.topology.is_probe(e)}
     ids.discard(-1)
     rows = []
     row_ids: list[int] = []
@@ -35,8 +37,12 @@ def element_rows(ctx: Context) -> list[ElementRow]:
         e = tr.topology.element(eid)
         if e is not None and e.is_bin:
             continue
-        n_in = int(fl.count[inw & (fl.dst_element == eid)].sum())
-        n_out = int(fl.count[inw & (fl.src_element == eid)].sum())
+        if e is not None and e.probe_of is not None and act is not None:
+            # the probes ran once per buffer that reached them (a probe upstream may drop)
+            n_in = n_out = sum(v.calls for (pe, _), v in act.per.items() if pe == eid)
+        else:
+            n_in = int(fl.count[inw & (fl.dst_element == eid)].sum())
+            n_out = int(fl.count[inw & (fl.src_element == eid)].sum())
         t = act.main_thread(eid) if act else None
         share = None
         if act is not None and t is not None and (eid, t) in act.per:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pipesight.analyses import (
+    ceiling,
     clocks,
     cpu,
     drops,
@@ -36,6 +37,6 @@ OBSERVATIONS: list[Analysis] = [
 ]
 # sampled counters: NVML, tegrastats, DeepStream's own FPS and latency prints
 CANDIDATES += [engines.analyze]
-OBSERVATIONS += [clocks.analyze, streams.analyze, ds_latency.analyze]
+OBSERVATIONS += [clocks.analyze, streams.analyze, ds_latency.analyze, ceiling.analyze]
 
 __all__ = ["CANDIDATES", "OBSERVATIONS", "Analysis", "Context"]

@@ -12,6 +12,14 @@ from dataclasses import dataclass
 from pipesight.analyses.context import Context
 from pipesight.findings import Evidence, Finding
 from pipesight.metrics.gpu import DeviceUse
+from pipesight.metrics.gpu_host import (
+    BLOCKED,
+    QUEUE_EMPTY,
+    QUEUE_FULL,
+    WORK,
+    HostGaps,
+    HostThread,
+)
 from pipesight.metrics.gpu_threads import DeviceThreads, Thread, ThreadRow
 
 GPU_BUSY = 0.90  # busy share of the span at which the GPU is the limit
@@ -82,6 +90,14 @@ class Cause:
     share: float  # of the gap time
     source: str  # the measurement it comes from
     text: str
+    # from pipesight's tracer on the same clock: the streaming thread and the element or pad
+    # probe it was in during the gaps
+    thread_label: str | None = None
+    element: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        return self.thread_label or (self.thread.label if self.thread is not None else None)
 
 
 def _ranges(r: ThreadRow, total: int) -> str:
@@ -90,8 +106,71 @@ def _ranges(r: ThreadRow, total: int) -> str:
     return " in " + ", ".join(f"{n} {_pct(ns / total):g}%" for n, ns in r.gap_ranges[:4])
 
 
+def _stage_text(ctx: Context, h: HostThread, st, gap: int) -> str:
+    e = ctx.name(st.element)
+    what = (f"in the pad probe on {e.removeprefix('probe@')}" if ctx.trace.topology.is_probe(
+        st.element) else f"in {e}")
+    if st.state == BLOCKED:
+        what += " blocked (off the CPU: a lock, the GIL or the device)"
+    return (f"thread {ctx.thread_name(h.thread)} was {what} during {_pct(st.ns / gap):g}% "
+            "of it")
+
+
+def _queue_threads(ctx: Context, q: int, hg: HostGaps, side: str) -> list[HostThread]:
+    """The traced threads on the far side of queue q: the one that drains it ("out") or those
+    that fill it ("in"), most working time in the gaps first."""
+    act = ctx.metrics.activity
+    if side == "out":
+        idx = [t.index for t in ctx.trace.threads if t.owner == q]
+    else:
+        idx = [t for (e, t), v in (act.per.items() if act else []) if e == q and
+               v.role == "enqueue"]
+    rows = [hg.threads[i] for i in idx if i in hg.threads]
+    return sorted(rows, key=lambda h: -(h.state_ns(WORK) + h.state_ns(BLOCKED)))
+
+
+def _from_trace(ctx: Context, u: DeviceUse, dt: DeviceThreads, hg: HostGaps) -> Cause | None:
+    """The cause as pipesight's own trace shows it on the GPU's clock: start from the thread
+    whose launches end the gaps (or the launching thread), and follow full or empty queues to
+    the thread that holds the pipeline up."""
+    gap = max(hg.gap_ns, 1)
+    start = hg.ender()
+    if start is None and dt.launcher is not None:
+        start = next((h for h in hg.threads.values() if (h.pid, h.os_tid) == dt.launcher), None)
+    if start is None:
+        return None
+    ended = (f"the launches that end {_pct(start.ended_gaps / max(hg.gaps, 1)):g}% of the "
+             f"gaps come from thread {ctx.thread_name(start.thread)}"
+             if start.ended_gaps else f"the launching thread is {ctx.thread_name(start.thread)}")
+    h, code, path = start, "launcher", [ended]
+    for _ in range(4):  # follow at most a few queues
+        st = h.top(WORK, BLOCKED, QUEUE_FULL, QUEUE_EMPTY)
+        if st is None or st.ns < CAUSE_SHARE * gap:
+            return None
+        if st.state in (WORK, BLOCKED):
+            path.append(_stage_text(ctx, h, st, gap))
+            role = "launcher" if h is start else code
+            return Cause(role, None, st.ns / gap, "tracer", "; ".join(path),
+                         thread_label=ctx.thread_name(h.thread), element=ctx.name(st.element))
+        side = "out" if st.state == QUEUE_FULL else "in"
+        nxt = _queue_threads(ctx, st.element, hg, side)
+        if not nxt or nxt[0] is h:
+            return None
+        path.append(f"it waits {_pct(st.ns / gap):g}% of the idle time "
+                    + (f"for room in {ctx.name(st.element)}" if side == "out" else
+                       f"for data from {ctx.name(st.element)}"))
+        code = "post-processing" if side == "out" else "producer"
+        h = nxt[0]
+    return None
+
+
 def find_cause(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Cause:
     idle = u.span_ns - u.busy_ns
+    hg = ctx.metrics.gpu_host.get(u.device)
+    if hg is not None and hg.gaps and u.gap_ns >= SHORT_GAPS * idle:
+        c = _from_trace(ctx, u, dt, hg)
+        if c is not None:
+            return c
     if u.gap_ns < SHORT_GAPS * idle:
         return Cause("short-gaps", None, 1 - u.gap_ns / max(idle, 1), "nsys-gpu",
                      f"most idle time is in holes shorter than {_ms(u.gap_min_ns):g} ms between "
@@ -173,9 +252,16 @@ def _starved(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
     idle = 1 - u.busy_fraction
     cause = find_cause(ctx, u, dt)
     ev = _gap_evidence(u)
-    if cause.thread is not None and cause.share > 0:
-        ev.append(Evidence(f"busy_during_gaps_pct[{cause.thread.label}]", _pct(cause.share),
-                           "%", cause.source))
+    if cause.label is not None and cause.share > 0:
+        what = f"{cause.label}: {cause.element}" if cause.element else cause.label
+        ev.append(Evidence(f"busy_during_gaps_pct[{what}]", _pct(cause.share), "%",
+                           cause.source))
+    hg = ctx.metrics.gpu_host.get(u.device)
+    if hg is not None:
+        err = hg.clock.error_ns
+        ev.append(Evidence("clock_alignment", hg.clock.method, "", "clock"))
+        if err is not None:
+            ev.append(Evidence("clock_alignment_error_us", round(err / 1e3, 1), "us", "clock"))
     named = cause.code not in ("unknown",)
     freed = u.gap_ns if cause.code != "short-gaps" else u.span_ns - u.busy_ns
     speedup = u.span_ns / max(u.span_ns - freed, 1)
@@ -208,6 +294,12 @@ def _starved(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         "decoder": "The decoder paces the GPU: more decode sessions or a lighter stream.",
     }.get(cause.code, "Add NVTX ranges (or profile with --nsys and osrt tracing) to see what "
                       "keeps the GPU waiting.")
+    predicted = fps * speedup if fps else None
+    model = _ceiling(ctx)
+    if predicted is not None and model is not None and predicted > model[0]:
+        # closing the gaps cannot take the pipeline past the model's own speed
+        ev.append(Evidence("ceiling_fps", round(model[0], 1), "fps", "ceiling"))
+        predicted = model[0]
     return Finding(
         code="gpu-starved",
         title=title,
@@ -215,19 +307,20 @@ def _starved(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         subject=device_label(u),
         evidence=ev,
         fix=fix,
-        predicted_fps=round(fps * speedup, 2) if fps else None,
+        predicted_fps=round(predicted, 2) if predicted else None,
         confidence="confirmed" if named and cause.source != "nsys-gpu" else "suspected",
         kind="gpu-starved",
-        element=None,
-        thread=cause.thread.label if cause.thread is not None and named else None,
+        element=cause.element if named else None,
+        thread=cause.label if named else None,
     )
 
 
-def _model_alone(ctx: Context) -> tuple[float, str] | None:
-    m = ctx.trace.extras.get("model_alone")
-    if not isinstance(m, dict) or not isinstance(m.get("fps"), int | float) or m["fps"] <= 0:
+def _ceiling(ctx: Context) -> tuple[float, str] | None:
+    """The model alone's FPS and where it comes from, when a comparable ceiling was given."""
+    c = ctx.metrics.ceiling
+    if c is None or not c.accepted:
         return None
-    return float(m["fps"]), str(m.get("source", "model alone"))
+    return c.ceiling.fps, c.ceiling.source
 
 
 def _busy(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
@@ -242,13 +335,13 @@ def _busy(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
                                "nsys-cuda-api"))
             if w >= WAITS_ON_GPU:
                 sources.add("nsys-cuda-api")
-    model = _model_alone(ctx)
+    model = _ceiling(ctx)
     fps = ctx.fps()
     if model is not None and fps:
         ratio = fps / model[0]
-        ev.append(Evidence("share_of_model_alone_pct", _pct(ratio), "%", "model"))
+        ev.append(Evidence("share_of_model_alone_pct", _pct(ratio), "%", "ceiling"))
         if ratio >= MODEL_CLOSE:
-            sources.add("model")
+            sources.add("ceiling")
         text += (f"; the pipeline runs at {_pct(ratio):g}% of the model alone "
                  f"({model[0]:.1f} fps, {model[1]})")
         fix = ("The pipeline is at the model's own speed: a faster model (INT8/FP16 engine, "
@@ -269,7 +362,9 @@ def _busy(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         evidence=ev,
         fix=fix,
         predicted_fps=None,
-        confidence="confirmed" if len(sources) >= 2 else "suspected",
+        # a full GPU may still run inefficient kernels: only the model alone, timed at the
+        # same batch and precision, tells the pipeline is at its maximum
+        confidence="confirmed" if "ceiling" in sources and len(sources) >= 2 else "suspected",
         kind="gpu",
         thread=launcher.label if launcher is not None else None,
     )

@@ -147,6 +147,23 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         fixes[0].text = (f"Make {name}'s work cheaper or give it more cores: it waits for its "
                          "own worker threads (more threads, a cheaper setting, hardware "
                          "offload).")
+    claim = f"{name} limits throughput"
+    if ctx.trace.topology.is_probe(e):
+        # the application's own callback, run inside the push on the streaming thread
+        claim = (f"The application's pad probe on {name.removeprefix('probe@')} ({name}) "
+                 "limits throughput")
+        mine = [u for u in ctx.metrics.callbacks if u.element == e]
+        if mine and own_ns > 0:
+            title += "; " + ", ".join(
+                f"{u.name.split(': ', 1)[-1]} takes {_pct(u.wall_ns / own_ns):g}% of it"
+                for u in mine[:2])
+        for f in fixes:
+            if f.action in ("cheaper", "find-wait"):
+                f.text = (f"The probe callback on {name.removeprefix('probe@')} runs on the "
+                          "streaming thread for every buffer: make it cheaper, or hand its work "
+                          "to a thread of its own (copy what it needs and return; batch work "
+                          "on the GPU)" + ("; it waits most of the time: for the Python GIL, "
+                                           "a lock or the GPU" if waits else "") + ".")
     return Finding(
         code="element-bound",
         title=title,
@@ -159,7 +176,7 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         kind="element",
         element=name,
         thread=thread,
-        claim=f"{name} limits throughput",
+        claim=claim,
         fixes=fixes,
     )
 

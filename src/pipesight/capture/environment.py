@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULT_TRACERS = ("pipesight",)
+PYHOOKS = Path(__file__).resolve().parent / "pyhooks"
 # GStreamer's latency tracer costs ~16 us per pad push (bench/instrumentation_cost.py): opt-in
 LATENCY_TRACER = "latency(flags=pipeline+element)"
 
@@ -62,5 +63,10 @@ def traced_env(
         added["GST_PLUGIN_PATH"] = str(tracer_dir) + (os.pathsep + path if path else "")
         added["PIPESIGHT_TRACE_DIR"] = str(run_dir / "trace")
     added["PYTHONUNBUFFERED"] = base.get("PYTHONUNBUFFERED", "1")
+    if tracer_dir is not None:
+        # Python applications: their PyGObject probe and signal callbacks are timed too
+        # (capture/pyhooks/sitecustomize.py, which loads the user's own sitecustomize after it)
+        path = base.get("PYTHONPATH")
+        added["PYTHONPATH"] = str(PYHOOKS) + (os.pathsep + path if path else "")
     env.update(added)
     return env, added

@@ -50,6 +50,8 @@ class CaptureOptions:
     poll_s: float = 0.25
     nsys: bool = False  # run under Nsight Systems (capture/nsys.py)
     nsys_args: str | None = None  # extra `nsys profile` options
+    nvtx: bool = False  # the tracer also emits an NVTX range per push and probe span
+    manifest_extra: dict[str, Any] = field(default_factory=dict)  # e.g. the model's ceiling
 
 
 @dataclass
@@ -97,6 +99,8 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         notes.append("fell back to GStreamer's stats tracer: element times are estimates")
     env, added = traced_env(os.environ, run_dir, tracer_dir, tracers,
                             extra_debug=opts.extra_debug, default_debug=opts.default_debug)
+    if opts.nvtx and tracer_dir is not None:
+        env["PIPESIGHT_NVTX"] = added["PIPESIGHT_NVTX"] = "1"
     argv = _gst_launch_with_eos(cmd)
     manifest: dict[str, Any] = {
         "pipesight": __version__,
@@ -108,6 +112,7 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         "delay_s": opts.delay_s,
         "host": host.describe(),
         "notes": notes,
+        **opts.manifest_extra,
     }
     run_argv = argv
     if opts.nsys:

@@ -9,6 +9,8 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
+from pipesight.capture.nvtx_headers import include_dir
+
 PLUGIN = "libgstpipesight.so"
 
 
@@ -38,7 +40,11 @@ def plugin_dir(build: bool = True) -> tuple[Path | None, str]:
     if version is None:
         return None, ("the GStreamer development files are missing (pkg-config gstreamer-1.0): "
                       "install libgstreamer1.0-dev to get exact per-element timing")
-    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
+    nvtx, _ = include_dir(fetch=False)
+    if nvtx is None and build:
+        # without the headers the tracer still works; only Nsight marks and ranges are lost
+        nvtx, _ = include_dir(fetch=True)
+    digest = hashlib.sha256(src.read_bytes() + (b"nvtx" if nvtx else b"")).hexdigest()[:12]
     out = _cache_root() / f"{version}-{digest}"
     if (out / PLUGIN).exists():
         return out, ""
@@ -48,6 +54,8 @@ def plugin_dir(build: bool = True) -> tuple[Path | None, str]:
     if cc is None:
         return None, "no C compiler found to build the pipesight tracer"
     flags = (_pkg_config("--cflags") or "").split() + (_pkg_config("--libs") or "").split()
+    if nvtx is not None:
+        flags += ["-DPS_HAVE_NVTX", f"-I{nvtx}", "-ldl"]
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / (PLUGIN + ".tmp")
     r = subprocess.run(

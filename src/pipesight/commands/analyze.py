@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     an.add_argument("--json", action="store_true", help="print verdict JSON only")
     an.add_argument("--delay", type=float, default=None, metavar="S",
                     help="leave the first S seconds out of the window")
+    an.add_argument("--ceiling", metavar="FPS|FILE", help="the model alone's throughput (a "
+                    "number, a bench-model JSON report or a trtexec log); replaces the run's")
     an.set_defaults(func=run)
 
 
@@ -26,7 +28,12 @@ def run(a: argparse.Namespace) -> int:
     from pipesight.outputs import emit
 
     path = Path(a.path)
-    trace, metrics, verdict, _ = analyze_path(path, a.delay)
+    ceiling = None
+    if a.ceiling:
+        from pipesight.readers.ceiling import read
+
+        ceiling = read(a.ceiling)
+    trace, metrics, verdict, _ = analyze_path(path, a.delay, ceiling)
     emit(verdict, path if path.is_dir() else None, as_json=a.json, trace=trace, metrics=metrics)
     truncated = trace.extras.get("truncated")
     if truncated:

@@ -34,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(nsys profile -t cuda,nvtx,osrt): GPU gaps and what keeps the GPU waiting")
     pr.add_argument("--nsys-args", metavar="ARGS", help="extra `nsys profile` options, e.g. "
                     "'-s cpu' (replaces pipesight's default for the same option)")
+    pr.add_argument("--nvtx", action="store_true", help="with --nsys: an NVTX range per "
+                    "element push and pad-probe span, so the Nsight Systems GUI shows GStreamer "
+                    "beside CUDA (costs about 1-2 us per push under nsys)")
+    pr.add_argument("--ceiling", metavar="FPS|FILE", help="the model alone's throughput: a "
+                    "number, a `pipesight bench-model --json` report or a trtexec log (checked "
+                    "for the same batch, precision and input size as the pipeline)")
     pr.add_argument("--json", action="store_true", help="print verdict JSON only")
     pr.add_argument("--fail-under-fps", type=float, metavar="X",
                     help="CI gate: exit 5 when the throughput (with --repeat: the median) is "

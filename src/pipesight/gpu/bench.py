@@ -85,10 +85,7 @@ def result_from_trtexec(run: TrtexecRun, precision_hint: str | None = None) -> B
                          lat.get("min", lat["median"]), lat.get("max", lat["median"]),
                          lat["median"], lat.get("p90", lat["median"]),
                          lat.get("p99", lat["median"]))
-    prec = precision_hint
-    if prec is None and run.precision:
-        prec = "fp16" if "FP16" in run.precision.upper() else (
-            "bf16" if "BF16" in run.precision.upper() else "fp32")
+    prec = precision_hint or run.precision_name
     note = f"from {run.path}; {run.batch_source}"
     if run.notes:
         note += "; " + "; ".join(run.notes)

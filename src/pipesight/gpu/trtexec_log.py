@@ -49,10 +49,22 @@ class TrtexecRun:
     device: str | None = None
     walltime_s: float | None = None
     notes: list[str] = field(default_factory=list)
+    data_transfers: bool = True  # False: --noDataTransfers (host-device copies not timed)
 
     @property
     def fps(self) -> float:
         return self.throughput_qps if self.implicit_batch else self.throughput_qps * self.batch
+
+    @property
+    def precision_name(self) -> str | None:
+        """fp16, bf16, int8 or fp32: the lowest precision the build allowed."""
+        if not self.precision:
+            return None
+        up = self.precision.upper()
+        for name in ("INT8", "FP16", "BF16"):
+            if name in up:
+                return name.lower()
+        return "fp32"
 
     @property
     def input_size(self) -> tuple[int, int] | None:
@@ -95,6 +107,7 @@ def parse_text(text: str, path: str = "<text>") -> TrtexecRun:
     batch_flag: int | None = None
     precision = version = device = None
     walltime = None
+    transfers = True
     for raw in text.splitlines():
         line = _PREFIX.sub("", raw.rstrip()).strip()
         if (m := _THROUGHPUT.match(line)) is not None:
@@ -115,6 +128,8 @@ def parse_text(text: str, path: str = "<text>") -> TrtexecRun:
             walltime = float(m.group(1))
         elif (m := _DEVICE.match(line)) is not None:
             device = m.group(1).strip()
+        elif line.startswith("Data transfers:"):
+            transfers = "disabled" not in line.lower()
         if (m := _VERSION.search(line)) is not None and version is None:
             version = m.group(2) or _trt_version(m.group(1))
         if "trtexec" in line and "--" in line:
@@ -122,6 +137,8 @@ def parse_text(text: str, path: str = "<text>") -> TrtexecRun:
                 flag_shapes = _parse_shapes(m.group(1)) or flag_shapes
             if (m := _BATCH_FLAG.search(line)) is not None:
                 batch_flag = int(m.group(1))
+            if "--noDataTransfers" in line:
+                transfers = False
     if qps is None:
         raise UserError(f"{path}: no 'Throughput: ... qps' line: not a trtexec performance log "
                         "(or the run did not reach its summary)")
@@ -129,7 +146,7 @@ def parse_text(text: str, path: str = "<text>") -> TrtexecRun:
                      batch_source="default (no shape in the log)",
                      input_shapes=shapes or flag_shapes, latency_ms=latency,
                      precision=precision, tensorrt_version=version, device=device,
-                     walltime_s=walltime)
+                     walltime_s=walltime, data_transfers=transfers)
     implicit = batch_opt is not None and batch_opt.isdigit()
     if implicit or (batch_flag is not None and batch_opt is None):
         run.implicit_batch = True

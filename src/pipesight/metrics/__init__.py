@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipesight.metrics.activity import Activity, compute_activity
+from pipesight.metrics.batching import Batcher, batchers
+from pipesight.metrics.callbacks import CallbackUse, callback_use
+from pipesight.metrics.ceiling import CeilingCheck, check, pipeline_model
 from pipesight.metrics.cpu import CpuSummary, cpu_summary
+from pipesight.metrics.gpu_host import HostGaps, host_gaps
 from pipesight.metrics.gpu_view import GpuView, compute_gpu
 from pipesight.metrics.latency import LatencyStat, element_latency, pipeline_latency
 from pipesight.metrics.live import LiveFeed, SinkClock, live_feeds, sink_clocks
@@ -20,6 +24,10 @@ from pipesight.model import Trace
 class Metrics:
     window: Window | None
     throughput_fps: float | None = None
+    throughput_unit: str = "frames"  # "buffers" where batches of an unknown size reach a sink
+    batchers: list[Batcher] = field(default_factory=list)  # elements that batch frames
+    ceiling: CeilingCheck | None = None  # against the model alone, where a ceiling was given
+    callbacks: list[CallbackUse] = field(default_factory=list)  # the app's Python callbacks
     sinks: list[Rate] = field(default_factory=list)
     sources: list[Rate] = field(default_factory=list)
     activity: Activity | None = None
@@ -28,6 +36,8 @@ class Metrics:
     pipeline_latency: list[LatencyStat] = field(default_factory=list)
     element_latency: list[LatencyStat] = field(default_factory=list)
     gpu: GpuView | None = None  # from an Nsight Systems timeline, when the trace has one
+    # per device: what the traced streaming threads did during its idle gaps (one clock)
+    gpu_host: dict[int, HostGaps] = field(default_factory=dict)
     live: list[LiveFeed] = field(default_factory=list)  # live sources and what they delivered
     sink_clocks: dict[int, SinkClock] = field(default_factory=dict)
     stages: StageModel | None = None  # the model every prediction is made with
@@ -39,15 +49,26 @@ def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
     m.pipeline_latency = pipeline_latency(trace.latency)
     m.element_latency = element_latency(trace.latency)
     m.gpu = compute_gpu(trace.gpu)
-    if w is None:
-        return m
+    m.gpu_host = host_gaps(trace, m.gpu)
+    if w is not None:
+        _flow_metrics(trace, m, w)
+    if trace.ceiling is not None:
+        m.ceiling = check(trace.ceiling, pipeline_model(trace, m.batchers), m.throughput_fps)
+    return m
+
+
+def _flow_metrics(trace: Trace, m: Metrics, w: Window) -> None:
     m.sinks = sink_rates(trace, w)
     m.sources = source_rates(trace, w)
     m.throughput_fps = pipeline_fps(m.sinks)
+    m.batchers = batchers(trace, w)
+    if any(s.unit == "buffers" for s in m.sinks):
+        m.throughput_unit = "buffers"
     m.activity = compute_activity(trace, w)
     for q in handover_elements(trace):
         m.queues[q] = queue_fill(trace, w, q)
     m.cpu = cpu_summary(trace, w)
+    m.callbacks = callback_use(trace, w)
     m.live = live_feeds(trace, w)
     m.sink_clocks = sink_clocks(trace, w)
     ncpu = int(trace.run.get("host", {}).get("cpus_allowed", 0) or 0)
@@ -57,7 +78,6 @@ def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
     m.stages = stage_model(m.activity, m.throughput_fps, max(w.end - w.start, 1), m.cpu,
                            m.live, m.sink_clocks, ncpu, names, tids,
                            thread_rates(trace, w) if drops else None)
-    return m
 
 
 __all__ = ["Metrics", "Window", "compute"]

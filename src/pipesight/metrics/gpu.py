@@ -47,6 +47,8 @@ class DeviceUse:
     all_idle_ns: int  # every hole, also those under gap_min_ns
     chunk_edges: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     chunk_busy: np.ndarray = field(default_factory=lambda: np.zeros(0))  # fraction per chunk
+    # per gap: thread_key of the thread whose CUDA call launched the operation that ended it
+    gap_ender: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def span_ns(self) -> int:
@@ -111,6 +113,7 @@ def _use(g: GpuTimeline, d: DeviceScan, gap_min_ns: int, chunks: int) -> DeviceU
         kernels=d.kernels, copies=d.copies, memsets=d.memsets, kernel_ns=d.kernel_ns,
         graph_ops=d.graph_ops, gap_min_ns=gap_min_ns, gap_start=gs, gap_end=ge,
         all_idle_ns=d.idle, chunk_edges=edges, chunk_busy=busy_in / width,
+        gap_ender=np.concatenate(d.gap_t) if d.gap_t else np.zeros(0, np.int64),
     )
 
 

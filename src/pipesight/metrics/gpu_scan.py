@@ -77,6 +77,32 @@ class DeviceScan:
     graph_ops: int = 0
     pid_span: dict[int, list[int]] = field(default_factory=dict)  # per process: [lo, hi]
     overhead: list[Overhead] = field(default_factory=list)
+    # operations read but not yet settled (start, launching thread), to find the thread
+    # whose call launched the operation that ends each idle gap once the gap is settled
+    pending_s: list[np.ndarray] = field(default_factory=list)
+    pending_t: list[np.ndarray] = field(default_factory=list)
+    gap_t: list[np.ndarray] = field(default_factory=list)  # per gap: thread_key, -1 unknown
+
+    def take_starts(self, s: np.ndarray, thread: np.ndarray) -> None:
+        self.pending_s.append(s)
+        self.pending_t.append(thread)
+
+    def _enders(self, ends: np.ndarray) -> None:
+        """The launching thread of the operation starting at each gap end; then forget the
+        operations that start before the settled time (no later gap can end there)."""
+        out = np.full(ends.shape[0], -1, np.int64)
+        if self.pending_s:
+            s = np.concatenate(self.pending_s)
+            t = np.concatenate(self.pending_t)
+            order = np.argsort(s, kind="stable")
+            s, t = s[order], t[order]
+            if ends.shape[0] and s.shape[0]:
+                i = np.minimum(np.searchsorted(s, ends), s.shape[0] - 1)
+                hit = s[i] == ends
+                out[hit] = t[i[hit]]
+            keep = s >= (self.last_end if self.last_end is not None else s.min(initial=0))
+            self.pending_s, self.pending_t = [s[keep]], [t[keep]]
+        self.gap_t.append(out)
 
     def take_settled(self, s: np.ndarray, e: np.ndarray, gap_min: int) -> None:
         if not s.shape[0]:
@@ -94,6 +120,7 @@ class DeviceScan:
             self.gap_s.append(hs[big])
             self.gap_e.append(he[big])
         self.last_end = int(e[-1])
+        self._enders(he[big])
         self.spill.add(s, e)
 
 
@@ -369,6 +396,7 @@ class _Scan:
                 ds.memsets += n
             if kind in UNION_KINDS:
                 ds.union.add(ch.start[on], ch.end[on])
+                ds.take_starts(ch.start[on], ch.call_thread[on])
                 if ds.overhead:
                     self._pid_spans(ds, ch.pid[on], ch.start[on], ch.end[on])
             self._launched(d, kind, ch, on & found, dur)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipesight.metrics.batching import batchers, frames_per_buffer
 from pipesight.metrics.window import Window, sink_elements, source_elements
 from pipesight.model import Trace
 
@@ -14,10 +15,12 @@ from pipesight.model import Trace
 class Rate:
     element: int
     name: str
-    frames: int  # inside the window
+    frames: int  # inside the window (buffers where ``unit`` is "buffers")
     fps: float
     media: str | None  # "video", "audio", ... from caps, when known
     sources: tuple[int, ...] = ()  # source elements upstream
+    buffers: int | None = None  # buffers, where each carries a batch of frames
+    unit: str = "frames"  # "buffers" where batches of an unknown size arrive
 
 
 def _media(caps: str | None) -> str | None:
@@ -75,18 +78,23 @@ def sink_rates(trace: Trace, w: Window) -> list[Rate]:
     inw = w.contains(fl.ts)
     sources = set(source_elements(trace))
     up = upstream_map(trace)
+    found = batchers(trace, w)
     out = []
     secs = max(w.seconds, 1e-9)
     for s in sink_elements(trace):
         n = int(fl.count[inw & (fl.dst_element == s)].sum())
+        fpb, unit = frames_per_buffer(trace, w, s, up, found)
+        frames = round(n * fpb) if fpb is not None else n
         out.append(
             Rate(
                 element=s,
                 name=trace.topology.name(s),
-                frames=n,
-                fps=n / secs,
+                frames=frames,
+                fps=frames / secs,
                 media=_incoming_media(trace, s),
                 sources=tuple(sorted(upstream_sources(up, s, sources))),
+                buffers=n if fpb != 1.0 else None,
+                unit=unit,
             )
         )
     return out

@@ -1,9 +1,13 @@
 """Series over the window for reports and timelines: frames per second at the sinks, queue
-levels, and how busy each streaming thread was with each element. Downsampled to a few hundred
-points, so that an hour-long run draws as fast as a second-long one.
+levels, how busy each streaming thread was with each element, and (where the trace has them)
+how busy each GPU was and what the samplers (NVML, tegrastats) read. Downsampled to a few
+hundred points, so that an hour-long run draws as fast as a second-long one.
 
-Times are nanoseconds on the tracer clock (bin edges or sample times); busy time follows the
-same accounting as metrics.activity (a queue's idle calls are waiting, everything else works).
+Times are nanoseconds on the tracer clock (bin edges or sample times): the GPU timeline is put
+there through ``Trace.gpu_clock``, sampled counters through ``Samples.origin_ns``. Busy time
+follows the same accounting as metrics.activity (a queue's idle calls are waiting, everything
+else works). A sampled utilisation is the sampler's average over a trailing period, and its
+series says so rather than pretend to millisecond alignment.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipesight.metrics import intervals as iv
 from pipesight.metrics.activity import waiting_ns
 from pipesight.metrics.throughput import timeline as fps_timeline
 from pipesight.metrics.window import Window
+from pipesight.model.gpu import GRAPH, OP_KINDS
 
 MAX_BINS = 400
 MIN_BINS = 10
@@ -47,16 +53,109 @@ class ThreadBusy:
 
 
 @dataclass
+class GpuSlices:
+    """What ran on one GPU stream, on the tracer clock (for the trace.json timeline)."""
+
+    device: int
+    stream: int
+    start: np.ndarray
+    end: np.ndarray
+    name: np.ndarray  # index into names
+    names: list[str]
+
+
+@dataclass
 class Timelines:
     throughput: list[Series]
     queues: list[Series]
     busy: list[ThreadBusy]
+    gpu: list[Series] = field(default_factory=list)  # busy share per device, per bin
+    gpu_ops: list[GpuSlices] = field(default_factory=list)
+    sampled: list[Series] = field(default_factory=list)  # NVML, tegrastats, ...
+
+
+MAX_GPU_OPS = 500_000  # more than this are drawn as busy shares only (the file stays small)
 
 
 def compute(trace, metrics) -> Timelines:
     """Every series, once, for all the renderers that draw them."""
     return Timelines(throughput_series(trace, metrics), queue_series(metrics),
-                     thread_busy(trace, metrics))
+                     thread_busy(trace, metrics), gpu_series(trace, metrics),
+                     gpu_slices(trace, metrics), sampled_series(trace, metrics))
+
+
+def gpu_series(trace, metrics) -> list[Series]:
+    """Each device's busy share (kernels, copies, memsets) in bins over the window."""
+    w: Window | None = metrics.window
+    m = trace.gpu_clock
+    gv = metrics.gpu
+    if w is None or m is None or gv is None:
+        return []
+    edges = np.linspace(w.start, w.end, MAX_BINS // 2 + 1).astype(np.int64)
+    width = np.maximum(np.diff(edges), 1)
+    out = []
+    g = trace.gpu
+    for u in gv.devices:
+        if g.op_count <= MAX_GPU_OPS:
+            o = g.ops
+            sel = (o.device == u.device) & (o.kind != GRAPH)  # whole graphs are their kernels
+            busy = iv.union(m.back(o.start[sel]), m.back(o.end[sel]))
+            v = iv.summed_overlap(busy[0], busy[1], edges) / width
+        else:  # the export's own busy share by chunk, coarser
+            c = m.back(u.chunk_edges)
+            idx = np.clip(np.searchsorted(c, edges[:-1], side="right") - 1, 0,
+                          max(u.chunk_busy.shape[0] - 1, 0))
+            v = u.chunk_busy[idx] if u.chunk_busy.shape[0] else np.zeros(edges.shape[0] - 1)
+        label = f"GPU {u.device} busy" + (f" ({u.name})" if u.name else "")
+        out.append(Series(label, edges[:-1], np.round(100 * v, 2), "%"))
+    return out
+
+
+def gpu_slices(trace, metrics) -> list[GpuSlices]:
+    w: Window | None = metrics.window
+    m = trace.gpu_clock
+    g = trace.gpu
+    if w is None or m is None or g is None or not g.op_count or g.op_count > MAX_GPU_OPS:
+        return []
+    o = g.ops
+    s, e = m.back(o.start), m.back(o.end)
+    inw = (e > w.start) & (s < w.end) & (o.kind != GRAPH)
+    out = []
+    key = o.device[inw].astype(np.int64) << 32 | (o.stream[inw].astype(np.int64) & 0xFFFFFFFF)
+    # unnamed operations (copies, memsets) by their kind: -1 - kind
+    names = np.where(o.name[inw] >= 0, o.name[inw], -1 - o.kind[inw].astype(np.int32))
+    for k in np.unique(key).tolist():
+        sel = key == k
+        un, inv = np.unique(names[sel], return_inverse=True)
+        labels = [OP_KINDS.get(-1 - int(n), "?") if n < 0 else g.string(int(n))
+                  for n in un.tolist()]
+        out.append(GpuSlices(k >> 32, k & 0xFFFFFFFF, s[inw][sel], e[inw][sel],
+                             inv.astype(np.int32), labels))
+    return out
+
+
+def sampled_series(trace, metrics) -> list[Series]:
+    """Sampled counters placed on the tracer clock, inside the window."""
+    from pipesight.model.samples import SECONDS, tracks
+
+    w: Window | None = metrics.window
+    if w is None:
+        return []
+    out = []
+    for t in tracks(trace):
+        if t.clock != SECONDS or t.origin_ns is None:
+            continue
+        ts = (t.origin_ns + t.t_seconds * 1e9).astype(np.int64)
+        sel = (ts >= w.start) & (ts <= w.end) & np.isfinite(t.values)
+        if not sel.any():
+            continue
+        label = t.name
+        if t.unit == "%" and t.source == "nvml":
+            # NVML's utilisation is the share of a trailing sample period (1/6 s to 1 s,
+            # by product) during which the engine was busy, read at these times
+            label += " (mean over NVML's trailing sample period)"
+        out.append(Series(label, ts[sel], t.values[sel], t.unit))
+    return out
 
 
 def throughput_series(trace, metrics) -> list[Series]:

@@ -13,6 +13,7 @@ NO_TS = np.int64(-1)
 
 PUSH = 0
 PULL = 1
+PROBE = 2  # Frames only: time inside the application's pad probes
 
 
 @dataclass

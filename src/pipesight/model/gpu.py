@@ -61,6 +61,7 @@ _DTYPES: dict[str, Any] = {
     "correlation": np.int64, "kind": np.int8, "name": np.int32, "domain": np.int32,
     "bytes": np.int64, "copy_kind": np.int8, "src_kind": np.int8, "dst_kind": np.int8,
     "graph_node": np.int64, "graph": np.int64, "sync_type": np.int8, "category": np.int32,
+    "payload": np.int64,
 }
 
 
@@ -130,6 +131,7 @@ class NvtxMarks(_Columns):
     tid: np.ndarray
     name: np.ndarray
     domain: np.ndarray
+    payload: np.ndarray  # an unsigned 64-bit payload where the mark has one (below 2**63), else -1
 
 
 TID_BITS = 24
@@ -259,6 +261,11 @@ class GpuTimeline:
     domains: dict[int, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)  # exporter version, schema, ...
     clock_origin_ns: int | None = None  # system clock (ns) at the session's time 0
+    # the session's start as the export gives it: UTC epoch ns (TARGET_INFO_SESSION_START_TIME)
+    # and ANALYSIS_DETAILS.startTime (ns on a host clock, in exports that have it)
+    session_utc_ns: int | None = None
+    analysis_start_ns: int | None = None
+    hostname: str | None = None
     tables: list[str] = field(default_factory=list)  # what the export held (for reports)
     source: GpuSource | None = None  # where the big tables below are, when not loaded
     op_count: int = 0  # operations with valid times (known without loading them)

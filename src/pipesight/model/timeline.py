@@ -30,8 +30,10 @@ class Frames:
     preempted: np.ndarray  # int32
     count: np.ndarray  # int32 buffers carried
     depth: np.ndarray  # int16 nesting depth, 1 = called from the thread's own loop
-    mode: np.ndarray  # int8 0 push, 1 pull
+    mode: np.ndarray  # int8 PUSH, PULL or PROBE (model.flow)
     result: np.ndarray  # int32 GstFlowReturn
+    # int64 index of the frame this one is nested in (-1: called from the thread's own loop)
+    parent: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return int(self.start.shape[0])
@@ -49,6 +51,22 @@ class Outside:
     cpu: np.ndarray  # int64 ns of thread CPU time in the interval
     blocked: np.ndarray  # int32 voluntary context switches in the interval
     preempted: np.ndarray  # int32 involuntary ones
+
+
+@dataclass
+class Callbacks:
+    """The application's Python callbacks (pad probes, signal handlers such as appsink's
+    new-sample), timed by pipesight's Python hooks (capture/pyhooks)."""
+
+    thread: np.ndarray  # int32 thread index
+    start: np.ndarray  # int64 ns, tracer clock
+    end: np.ndarray
+    cpu: np.ndarray  # int64 ns of the thread's CPU time in the call
+    name: np.ndarray  # int32 index into names
+    names: list[str] = field(default_factory=list)  # "probe on q.src: f (app.py:12)"
+
+    def __len__(self) -> int:
+        return int(self.start.shape[0])
 
 
 @dataclass

@@ -19,6 +19,9 @@ class Element:
     is_source: bool | None = None
     props: dict[str, Any] = field(default_factory=dict)
     key: str | None = None  # an input-specific identity (pointer), e.g. for latency records
+    # a pseudo-element standing for the application's probes on this pad: their time is
+    # measured apart from the elements' own (pipesight's tracer, format 3)
+    probe_of: int | None = None
 
 
 @dataclass
@@ -53,6 +56,17 @@ class Topology:
 
     def add_pad(self, p: Pad) -> None:
         self.pads[p.id] = p
+
+    def add_probe_element(self, pad_id: int, eid: int) -> Element:
+        """The pseudo-element for the probes on ``pad_id``, named ``probe@ELEMENT.PAD``."""
+        e = Element(id=eid, name=f"probe@{self.pad_label(pad_id)}", type="pad-probe",
+                    is_sink=False, is_source=False, probe_of=pad_id)
+        self.add_element(e)
+        return e
+
+    def is_probe(self, eid: int | None) -> bool:
+        e = self.element(eid)
+        return e is not None and e.probe_of is not None
 
     def add_link(self, src: int, sink: int) -> None:
         # a pad has one peer: a relink replaces the earlier link

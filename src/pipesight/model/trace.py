@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipesight.model.ceiling import Ceiling
+from pipesight.model.clock import ClockMap
 from pipesight.model.flow import Flow
 from pipesight.model.gpu import GpuTimeline
 from pipesight.model.latency import LatencyRecords
 from pipesight.model.samples import Samples
-from pipesight.model.timeline import CpuSamples, Frames, Outside, ThreadInfo
+from pipesight.model.timeline import Callbacks, CpuSamples, Frames, Outside, ThreadInfo
 from pipesight.model.topology import Topology
 
 
@@ -19,6 +21,7 @@ class Trace:
     flow: Flow = field(default_factory=Flow.empty)
     frames: Frames | None = None  # only with pipesight's entry/return tracer
     outside: Outside | None = None
+    callbacks: Callbacks | None = None  # Python callbacks, where pipesight's hooks timed them
     threads: list[ThreadInfo] = field(default_factory=list)
     latency: LatencyRecords = field(default_factory=LatencyRecords)
     messages: list[dict[str, Any]] = field(default_factory=list)  # bus: QoS, errors, warnings
@@ -26,6 +29,9 @@ class Trace:
     cpu: CpuSamples | None = None
     samples: Samples | None = None  # sampled counters: NVML, tegrastats, DeepStream prints
     gpu: GpuTimeline | None = None  # GPU timeline (Nsight Systems), when one was read
+    # tracer time -> the GPU timeline's clock, where the two could be tied (readers/clocks.py)
+    gpu_clock: ClockMap | None = None
+    ceiling: Ceiling | None = None  # the model alone's throughput, where the user gave it
     # tracer time (ns) of the run's start, when a run directory tells it
     run_start_ts: int | None = None
     # CLOCK_MONOTONIC ns minus tracer ns, to align sampled data with tracer time

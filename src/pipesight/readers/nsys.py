@@ -198,10 +198,21 @@ class _Reader:
                     if k is not None:
                         self.g.meta[str(k)] = "" if v is None else str(v)
         t = "TARGET_INFO_SESSION_START_TIME"
-        if self.s.has(t) and "systemClockNs" in self.s.colset(t):
-            row = self.con.execute(f"SELECT systemClockNs FROM {t}").fetchone()
+        for col, attr in (("systemClockNs", "clock_origin_ns"), ("utcEpochNs", "session_utc_ns")):
+            if self.s.has(t) and col in self.s.colset(t):
+                row = self.con.execute(f'SELECT "{col}" FROM {t}').fetchone()
+                if row and isinstance(row[0], int):
+                    setattr(self.g, attr, row[0])
+        t = "ANALYSIS_DETAILS"
+        if self.s.has(t) and "startTime" in self.s.colset(t):
+            row = self.con.execute(f"SELECT min(startTime) FROM {t}").fetchone()
             if row and isinstance(row[0], int):
-                self.g.clock_origin_ns = row[0]
+                self.g.analysis_start_ns = row[0]
+        t = "TARGET_INFO_SYSTEM_ENV"
+        if self.s.has(t) and {"name", "value"} <= self.s.colset(t):
+            row = self.con.execute(f"SELECT value FROM {t} WHERE name = 'Hostname'").fetchone()
+            if row and row[0]:
+                self.g.hostname = str(row[0])
 
     def _processes_and_threads(self, remap: np.ndarray) -> None:
         if self.s.has("PROCESSES") and {"pid", "name"} <= self.s.colset("PROCESSES"):
@@ -297,13 +308,13 @@ class _Reader:
         c = self.s.col
         exprs = [c(t, "start"), c(t, "end"), c(t, "eventType"), c(t, "globalTid"),
                  c(t, "endGlobalTid"), c(t, "textId"), c(t, "domainId", default="0"),
-                 c(t, "category", default="0")]
+                 c(t, "category", default="0"), c(t, "uint64Value")]
         marks: list[NvtxMarks] = []
         ranges: list[NvtxRanges] = []
         n_open = 0
         for lo, hi in bulk.blocks(self.con, t):
             cols = bulk.columns(self.con, exprs, f'FROM "{t}" WHERE {bulk.in_block()}', (lo, hi))
-            start, end, etype, gtid, end_gtid, text_id, domain, category = cols
+            start, end, etype, gtid, end_gtid, text_id, domain, category, payload = cols
             inline = self._texts(t, lo, hi, start.shape[0])
             name = np.where(inline >= 0, inline, self._name(text_id)).astype(np.int32)
             pid, tid = (x.astype(np.int32) for x in split_global_tid(gtid))
@@ -322,7 +333,7 @@ class _Reader:
             mk = etype == types["NvtxMark"]
             if mk.any():
                 marks.append(NvtxMarks(ts=start[mk], pid=pid[mk], tid=tid[mk], name=name[mk],
-                                       domain=dom[mk]))
+                                       domain=dom[mk], payload=payload[mk]))
             rng = (etype == types["NvtxPushPopRange"]) | (etype == types["NvtxStartEndRange"])
             open_ = rng & (end < start)
             n_open += int(open_.sum())

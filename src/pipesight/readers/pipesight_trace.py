@@ -1,7 +1,12 @@
 """Reader for pipesight's own tracer: events-PID.bin + defs-PID.jsonl (see tracer/*.c).
 
 Turns entry/return records of pad pushes and pulls into Flow rows and Frames (each element's
-own time on each thread, nested calls excluded). Readers never judge.
+own time on each thread, nested calls excluded). Time inside the application's pad probes
+(format 3) becomes frames of a pseudo-element per probed pad, so it is not charged to the
+element downstream. Readers never judge.
+
+Formats: 2 (56-byte records, CPU time from getrusage) and 3 (64-byte records, CPU time from
+the thread's CPU clock, probe spans, a sequence number per record).
 """
 
 from __future__ import annotations
@@ -15,27 +20,28 @@ import numpy as np
 
 from pipesight.errors import UserError
 from pipesight.model import Element, Flow, Frames, Outside, Pad, Trace
-from pipesight.model.flow import PULL, PUSH
+from pipesight.model.flow import PROBE, PULL, PUSH
 
 MAGIC = 0x31545350
 HEADER_SIZE = 64
-RECORD = np.dtype(
-    [
-        ("kind", "u1"),
-        ("reserved", "u1"),
-        ("flags", "<u2"),
-        ("tid", "<u4"),
-        ("ts", "<u8"),
-        ("cpu", "<u8"),
-        ("pad", "<u4"),
-        ("peer", "<u4"),
-        ("size", "<u4"),
-        ("count", "<i4"),
-        ("pts", "<u8"),
-        ("vcsw", "<u4"),
-        ("ivcsw", "<u4"),
-    ]
-)
+_FIELDS = [
+    ("kind", "u1"),
+    ("probe", "u1"),
+    ("flags", "<u2"),
+    ("tid", "<u4"),
+    ("ts", "<u8"),
+    ("cpu", "<u8"),
+    ("pad", "<u4"),
+    ("peer", "<u4"),
+    ("size", "<u4"),
+    ("count", "<i4"),
+    ("pts", "<u8"),
+    ("vcsw", "<u4"),
+    ("ivcsw", "<u4"),
+]
+RECORD_V2 = np.dtype(_FIELDS)
+RECORD = np.dtype([*_FIELDS, ("seq", "<u8")])  # format 3, what the tracer writes now
+FORMATS = {2: RECORD_V2, 3: RECORD}
 HEADER = np.dtype(
     [
         ("magic", "<u4"),
@@ -49,6 +55,9 @@ HEADER = np.dtype(
     ]
 )
 PUSH_PRE, PUSH_POST, LIST_PRE, LIST_POST, PULL_PRE, PULL_POST = 1, 2, 3, 4, 5, 6
+PROBE_PRE, PROBE_POST = 7, 8
+PRE_KINDS = (PUSH_PRE, LIST_PRE, PULL_PRE, PROBE_PRE)
+POST_KINDS = (PUSH_POST, LIST_POST, PULL_POST, PROBE_POST)
 NONE_U64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 # ids of different processes are kept apart by this stride
 PROCESS_STRIDE = 1_000_000
@@ -68,28 +77,36 @@ def find_processes(directory: Path) -> list[tuple[int, Path, Path]]:
 
 
 def read_events(path: Path) -> tuple[np.ndarray, dict[str, int], list[str]]:
-    """The completed records of one events file, and notes on what was skipped."""
+    """The completed records of one events file (as format 3 rows), and notes on what was
+    skipped."""
     notes: list[str] = []
     size = path.stat().st_size
     if size < HEADER_SIZE:
         raise UserError(f"{path}: too short to be a pipesight events file ({size} bytes)")
     with open(path, "rb") as f:
         head = np.frombuffer(f.read(HEADER_SIZE)[: HEADER.itemsize], HEADER)[0]
-    if int(head["magic"]) != MAGIC or int(head["record_size"]) != RECORD.itemsize:
-        raise UserError(f"{path}: not a pipesight events file (bad magic or record size)")
+    version = int(head["version"])
+    dtype = FORMATS.get(version)
+    if int(head["magic"]) != MAGIC or dtype is None or int(head["record_size"]) != dtype.itemsize:
+        raise UserError(f"{path}: not a pipesight events file of a known format (magic, "
+                        f"format {version} or record size {int(head['record_size'])})")
     used = int(head["used"])
     capacity = int(head["capacity"])
     dropped = int(head["dropped"])
-    n = min(used, capacity, size - HEADER_SIZE) // RECORD.itemsize
+    n = min(used, capacity, size - HEADER_SIZE) // dtype.itemsize
     if used > capacity:
         notes.append(
             f"{path.name}: the trace file filled up; {dropped} records after that were lost "
             "(raise PIPESIGHT_TRACE_MAX_MB)"
         )
-    recs = np.memmap(path, dtype=RECORD, mode="r", offset=HEADER_SIZE, shape=(n,)) if n else (
-        np.zeros(0, RECORD)
+    recs = np.memmap(path, dtype=dtype, mode="r", offset=HEADER_SIZE, shape=(n,)) if n else (
+        np.zeros(0, dtype)
     )
-    done = recs["kind"] != 0
+    if version >= 3:
+        # a record is complete once its sequence number (written last) is its index + 1
+        done = recs["seq"] == np.arange(1, n + 1, dtype=np.uint64)
+    else:
+        done = recs["kind"] != 0
     incomplete = int(n - np.count_nonzero(done))
     if incomplete:
         notes.append(
@@ -97,7 +114,16 @@ def read_events(path: Path) -> tuple[np.ndarray, dict[str, int], list[str]]:
             "(the process ended mid-write)"
         )
     recs = np.asarray(recs[done]) if incomplete else np.asarray(recs)
-    info = {"pid": int(head["pid"]), "records": int(recs.shape[0]), "dropped": dropped}
+    if version < 3:
+        # format 2: the CPU clock came from getrusage, which lags by up to a scheduler tick
+        notes.append(f"{path.name}: format {version} (CPU times from getrusage, coarse)")
+        up = np.zeros(recs.shape[0], RECORD)
+        for name in RECORD_V2.names:
+            up[name] = recs[name]
+        up["probe"] = 0
+        recs = up
+    info = {"pid": int(head["pid"]), "records": int(recs.shape[0]), "dropped": dropped,
+            "format": version}
     return recs, info, notes
 
 
@@ -146,12 +172,17 @@ def load_into(trace: Trace, directory: Path) -> bool:
         defs, notes = read_defs(defs_path)
         trace.notes.extend(notes)
         _apply_defs(trace, defs, offset, pid)
+        _add_probe_elements(trace, recs, offset)
         fl, fr, out = _build(trace, recs, offset, pid)
         flows.append(fl)
         frames.append(fr)
         outsides.append(out)
         trace.inputs.append(str(defs_path.parent / f"events-{pid}.bin"))
     trace.flow = _concat(flows, Flow)
+    shift = 0
+    for fr in frames:  # parents index into the frames of all processes together
+        fr.parent = np.where(fr.parent >= 0, fr.parent + shift, -1)
+        shift += len(fr)
     trace.frames = _concat(frames, Frames)
     trace.outside = _concat(outsides, Outside)
     _assign_owners(trace)
@@ -217,6 +248,16 @@ def _apply_defs(trace: Trace, defs: list[dict[str, Any]], off: int, pid: int) ->
         elif t == "clock":
             if trace.monotonic_offset_ns is None:
                 trace.monotonic_offset_ns = int(d["monotonic_ns"]) - int(d["ts"])
+            trace.extras.setdefault("tracer_clocks", []).append(
+                {"pid": pid, "monotonic_ns": int(d["monotonic_ns"]),
+                 "realtime_ns": int(d.get("realtime_ns") or 0), "ts": int(d["ts"])})
+        elif t == "tracer":
+            trace.extras.setdefault("tracer", {})[pid] = {
+                k: d.get(k) for k in ("format", "gst", "cpu_clock", "probes", "nvtx")}
+        elif t == "clockmark":
+            trace.extras.setdefault("clock_marks", []).append(
+                {"pid": pid, "monotonic_ns": int(d["monotonic_ns"]),
+                 "call_ns": int(d.get("call_ns") or 0), "tid": int(d.get("tid") or 0)})
         elif t == "state":
             eid = int(d["element"]) + off
             trace.states.append({**d, "element": topo.name(eid), "element_id": eid})
@@ -230,6 +271,27 @@ def _apply_defs(trace: Trace, defs: list[dict[str, Any]], off: int, pid: int) ->
             if "tid" in d:
                 rec["thread"] = trace.thread_index(f"{pid}:{d['tid']}", os_tid=int(d["tid"]))
             trace.messages.append(rec)
+
+
+def _add_probe_elements(trace: Trace, recs: np.ndarray, off: int) -> None:
+    """One pseudo-element per pad whose probes the tracer timed."""
+    pads = np.unique(recs["pad"][recs["kind"] == PROBE_PRE]).tolist()
+    if not pads:
+        return
+    topo = trace.topology
+    nxt = max(topo.elements, default=off) + 1
+    for pad in pads:
+        topo.add_probe_element(int(pad) + off, nxt)
+        nxt += 1
+
+
+def _probe_lookup(trace: Trace, max_pad: int) -> np.ndarray:
+    """pad id -> the pseudo-element of its probes (-1 where none)."""
+    lut = np.full(max_pad + 1, -1, np.int32)
+    for e in trace.topology.elements.values():
+        if e.probe_of is not None and e.probe_of <= max_pad:
+            lut[e.probe_of] = e.id
+    return lut
 
 
 def _processing_lookup(trace: Trace, max_pad: int) -> np.ndarray:
@@ -272,6 +334,7 @@ def _build(
     max_pad = int(max(pad.max(initial=0), peer.max(initial=0),
                       max(trace.topology.pads, default=0)))
     lut = _processing_lookup(trace, max_pad)
+    probe_lut = _probe_lookup(trace, max_pad)
 
     # thread index per record
     uniq, first_idx, inverse = np.unique(tid, return_index=True, return_inverse=True)
@@ -282,8 +345,8 @@ def _build(
     starts = np.zeros(n, bool)
     starts[first_idx] = True
 
-    is_pre = (kind == PUSH_PRE) | (kind == LIST_PRE) | (kind == PULL_PRE)
-    is_post = (kind == PUSH_POST) | (kind == LIST_POST) | (kind == PULL_POST)
+    is_pre = np.isin(kind, PRE_KINDS)
+    is_post = np.isin(kind, POST_KINDS)
     delta = is_pre.astype(np.int32) - is_post.astype(np.int32)
     # depth after each record, restarted per thread
     csum = np.cumsum(delta, dtype=np.int64)
@@ -347,11 +410,20 @@ def _build(
 
     pk = kind[pre_idx]
     is_pull = pk == PULL_PRE
+    is_probe = pk == PROBE_PRE
     ppad = pad[pre_idx]
     ppeer = peer[pre_idx]
-    # push: work is done by the peer (receiver); pull: by the peer (provider)
+    # push: work is done by the peer (receiver); pull: by the peer (provider); a probe span:
+    # by the application's probes on the pad
     element = np.where(ppeer > 0, lut[np.minimum(ppeer, max_pad)], -1).astype(np.int32)
+    element[is_probe] = probe_lut[np.minimum(ppad[is_probe], max_pad)]
     caller = lut[np.minimum(ppad, max_pad)].astype(np.int32)
+    # the frame each frame is nested in: the one that owned the time just before its entry
+    parent = np.full(pre_idx.shape[0], -1, np.int64)
+    nested = (depth[pre_idx] >= 2) & (pre_idx > 0)
+    if nested.any():
+        before = current[pre_idx[nested] - 1]
+        parent[nested] = np.where(before >= 0, pos[np.maximum(before, 0)], -1)
     frames = Frames(
         start=ts[pre_idx],
         end=end,
@@ -363,10 +435,11 @@ def _build(
         self_cpu=np.rint(self_cpu).astype(np.int64),
         blocked=np.rint(self_vol).astype(np.int32),
         preempted=np.rint(self_inv).astype(np.int32),
-        count=np.where(is_pull, 1, count[pre_idx]).astype(np.int32),
+        count=np.where(is_pull, 1, np.where(is_probe, 0, count[pre_idx])).astype(np.int32),
         depth=depth[pre_idx].astype(np.int16),
-        mode=np.where(is_pull, PULL, PUSH).astype(np.int8),
+        mode=np.select([is_pull, is_probe], [PULL, PROBE], PUSH).astype(np.int8),
         result=result,
+        parent=parent,
     )
 
     # time outside any call: owned by whoever makes the next top-level call

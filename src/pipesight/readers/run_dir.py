@@ -7,7 +7,16 @@ from pathlib import Path
 
 from pipesight.errors import UserError
 from pipesight.model import Trace
-from pipesight.readers import gst_tracer_log, hw_samples, nsys, pipesight_trace, proc_samples
+from pipesight.model.ceiling import Ceiling
+from pipesight.readers import (
+    clocks,
+    gst_tracer_log,
+    hw_samples,
+    nsys,
+    pipesight_trace,
+    proc_samples,
+    py_callbacks,
+)
 
 
 def is_run_dir(path: Path) -> bool:
@@ -25,8 +34,14 @@ def load(path: Path) -> Trace:
             trace.run = json.loads(manifest.read_text())
         except json.JSONDecodeError:
             trace.notes.append("manifest.json is damaged; run details unknown")
+    if isinstance(trace.run.get("ceiling"), dict):
+        try:
+            trace.ceiling = Ceiling.from_dict(trace.run["ceiling"])
+        except (KeyError, TypeError, ValueError):
+            trace.notes.append("manifest.json: the model ceiling recorded is unreadable")
     tdir = path / "trace" if (path / "trace").is_dir() else path
     have_frames = pipesight_trace.load_into(trace, tdir)
+    py_callbacks.load_into(trace, tdir)
     log = path / "gst.log"
     if log.exists() and log.stat().st_size > 0:
         with open(log, "rb") as f:
@@ -44,6 +59,7 @@ def load(path: Path) -> Trace:
                 gst_tracer_log.load_into(trace, log)
     trace.samples = hw_samples.read_run(path, trace.run)
     _load_nsys(trace, path)
+    clocks.align(trace)
     if not have_frames and not trace.has_flow and not trace.latency and trace.gpu is None:
         if not trace.run and trace.samples is None:
             raise UserError(f"{path}: no trace records found in this directory")

@@ -54,6 +54,8 @@ class ReportData:
     node_ids: dict[str, str] = field(default_factory=dict)  # element name -> SVG id
     throughput: Chart | None = None
     queues: Chart | None = None
+    gpu: Chart | None = None  # GPU busy share, on the threads' clock
+    sampled: list[tuple[str, Chart]] = field(default_factory=list)  # by unit: NVML, tegrastats
     threads: list[ThreadChart] = field(default_factory=list)
     threads_more: int = 0
     notes: list[str] = field(default_factory=list)
@@ -91,6 +93,7 @@ def render(data: ReportData) -> str:
         version=__version__, title=data.title, command=data.command, host=data.host,
         generated=data.generated, graphs=data.graphs, node_ids=data.node_ids,
         throughput=data.throughput, queues=data.queues, threads=data.threads,
+        gpu=data.gpu, sampled=data.sampled,
         threads_more=data.threads_more, notes=data.notes, scale=legend_stops(),
         no_data=NO_DATA,
     )

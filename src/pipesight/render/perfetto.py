@@ -83,7 +83,8 @@ def write(trace: Trace, metrics: Metrics, path: Path, *, verdict: Any = None,
           timelines: tl.Timelines | None = None) -> dict[str, Any]:
     """Write trace.json; returns what went in (events, slices kept, aggregation)."""
     series = timelines if timelines is not None else tl.compute(trace, metrics)
-    tracks: list[Track] = [*thread_tracks(trace, metrics), *counter_tracks(trace, series)]
+    tracks: list[Track] = [*thread_tracks(trace, metrics), *counter_tracks(trace, series),
+                           *gpu_tracks(series)]
     if verdict is not None:
         tracks.extend(verdict_tracks(metrics, verdict))
     for src in TRACK_SOURCES:
@@ -174,7 +175,17 @@ def counter_tracks(trace: Trace, series: tl.Timelines) -> list[CounterTrack]:
         th = trace.threads[tb.thread]
         out.append(CounterTrack("pipeline", f"{th.name or th.label()} busy %", tb.edges[:-1],
                                 np.round(100 * tb.total, 2)))
+    for s in series.gpu:
+        out.append(CounterTrack(s.label.rsplit(" busy", 1)[0], f"{s.label} %", s.ts, s.value))
+    for s in series.sampled:
+        out.append(CounterTrack("samplers", f"{s.label} ({s.unit})", s.ts, s.value))
     return out
+
+
+def gpu_tracks(series: tl.Timelines) -> list[SliceTrack]:
+    """What each GPU stream ran, on the same clock as the streaming threads."""
+    return [SliceTrack(f"GPU {g.device}", f"stream {g.stream}", g.start, g.end, g.name,
+                       g.names, category="gpu") for g in series.gpu_ops]
 
 
 def verdict_tracks(metrics: Metrics, verdict: Any) -> list[SliceTrack]:

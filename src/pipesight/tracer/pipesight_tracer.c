@@ -1,6 +1,8 @@
 /* pipesight tracer: records entry to and return from every pad push, push-list
  * and pull-range, with the OS thread id and the thread's CPU clock, so that
  * each element's own time on each streaming thread can be derived exactly.
+ * Time spent in pad probes (the application's, C or Python) gets records of its
+ * own, so it is not charged to the element downstream.
  *
  * Two files per process in $PIPESIGHT_TRACE_DIR:
  *   events-PID.bin   fixed-size binary records in a MAP_SHARED file mapping:
@@ -10,6 +12,11 @@
  *                    threads, links, caps, state changes, bus messages
  *
  * The record layout is mirrored in pipesight/readers/pipesight_trace.py.
+ *
+ * Built with NVTX v3 headers (PS_HAVE_NVTX), it also puts marks carrying its own
+ * CLOCK_MONOTONIC time into an Nsight Systems capture (which ties the two clocks
+ * together, offset and drift) and, with PIPESIGHT_NVTX=1, one NVTX range per
+ * element push and per probe span, so the Nsight GUI shows GStreamer beside CUDA.
  */
 #define _GNU_SOURCE
 #define PACKAGE "pipesight"
@@ -26,9 +33,13 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef PS_HAVE_NVTX
+#include <nvtx3/nvToolsExt.h>
+#endif
 
 #define PS_MAGIC 0x31545350u /* "PST1" little endian */
-#define PS_VERSION 2u
+/* 3: CPU time from CLOCK_THREAD_CPUTIME_ID, probe spans, a sequence number per record */
+#define PS_VERSION 3u
 #define PS_HEADER_SIZE 64u
 
 enum
@@ -39,12 +50,19 @@ enum
   EV_LIST_POST = 4,
   EV_PULL_PRE = 5,
   EV_PULL_POST = 6,
+  /* the application's pad probes on `pad` run between these two (within one push) */
+  EV_PROBE_PRE = 7,
+  EV_PROBE_POST = 8,
 };
+
+/* PsRecord.probe on *_PRE records: the pushing pad / its peer had probes of others */
+#define PS_PROBES_SRC 1u
+#define PS_PROBES_SINK 2u
 
 typedef struct
 {
   guint8 kind;
-  guint8 reserved;
+  guint8 probe;                 /* PS_PROBES_* */
   guint16 buffer_flags;
   guint32 tid;
   guint64 ts;                   /* GStreamer tracer time, ns since gst_init */
@@ -56,9 +74,10 @@ typedef struct
   guint64 pts;                  /* first buffer's PTS, G_MAXUINT64 = none */
   guint32 vcsw;                 /* voluntary context switches of the thread: it blocked */
   guint32 ivcsw;                /* involuntary ones: it was preempted */
+  guint64 seq;                  /* record index + 1, written last: 0 = never completed */
 } PsRecord;
 
-G_STATIC_ASSERT (sizeof (PsRecord) == 56);
+G_STATIC_ASSERT (sizeof (PsRecord) == 64);
 
 typedef struct
 {
@@ -119,6 +138,22 @@ current_tid (void)
   return cached_tid;
 }
 
+/* GStreamer's tracer time is CLOCK_MONOTONIC (gst_util_get_timestamp) less its start time,
+ * which is private: this is that start time as measured at the first hooks (to within the
+ * time between GStreamer's reading and ours, well under a microsecond) */
+static GstClockTime tracer_epoch = 0;
+static gboolean have_epoch = FALSE;
+
+static void
+learn_epoch (GstClockTime ts)
+{
+  GstClockTime e = gst_util_get_timestamp () - ts;
+  if (!have_epoch || e < tracer_epoch) {
+    tracer_epoch = e;
+    have_epoch = TRUE;
+  }
+}
+
 /* ---- JSON writing (defs file, under defs_lock) ---- */
 
 static void
@@ -170,6 +205,7 @@ static void
 announce_clock_locked (GstClockTime ts)
 {
   GString *l;
+  learn_epoch (ts);
   if (clock_announced)
     return;
   clock_announced = TRUE;
@@ -388,11 +424,137 @@ pad_id (GstPad * pad)
   return id;
 }
 
+/* ---- NVTX (Nsight Systems) ---- */
+
+#ifdef PS_HAVE_NVTX
+static nvtxDomainHandle_t nvtx_domain = NULL;
+static gboolean nvtx_ranges = FALSE;    /* PIPESIGHT_NVTX=1 */
+static GQuark nvtx_quark;
+static guint64 last_mark_ts = 0;
+static guint32 marks_made = 0;
+#define PS_MARK_EVERY_NS 100000000ull  /* 10 a second: a short capture window still gets several */
+
+/* An NVTX mark whose payload is this process's CLOCK_MONOTONIC time at the mark: Nsight
+ * Systems stamps it with its own clock, so each mark is one point of the mapping between the
+ * two clocks, and several give its drift. */
+static void
+clock_mark (const char *why)
+{
+  nvtxEventAttributes_t a;
+  char msg[64];
+  guint64 mono, after;
+  GString *l;
+  if (!nvtx_domain)
+    return;
+  memset (&a, 0, sizeof a);
+  a.version = NVTX_VERSION;
+  a.size = NVTX_EVENT_ATTRIB_STRUCT_SIZE;
+  a.messageType = NVTX_MESSAGE_TYPE_ASCII;
+  g_snprintf (msg, sizeof msg, "pipesight-clock %s", why);
+  a.message.ascii = msg;
+  a.payloadType = NVTX_PAYLOAD_TYPE_UNSIGNED_INT64;
+  mono = clock_ns (CLOCK_MONOTONIC);
+  a.payload.ullValue = mono;
+  nvtxDomainMarkEx (nvtx_domain, &a);
+  after = clock_ns (CLOCK_MONOTONIC);
+  marks_made++;
+  /* the mark's own duration bounds how far Nsight's stamp can be from the payload */
+  l = g_string_new ("{\"t\":\"clockmark\"");
+  g_string_append_printf (l, ",\"monotonic_ns\":%" G_GUINT64_FORMAT ",\"call_ns\":%"
+      G_GUINT64_FORMAT ",\"why\":\"%s\",\"tid\":%u}", mono, after - mono, why, current_tid ());
+  g_mutex_lock (&defs_lock);
+  defs_write (l);
+  g_mutex_unlock (&defs_lock);
+  g_string_free (l, TRUE);
+}
+
+static inline void
+clock_mark_maybe (GstClockTime ts)
+{
+  guint64 last = __atomic_load_n (&last_mark_ts, __ATOMIC_RELAXED);
+  if (G_LIKELY (ts - last < PS_MARK_EVERY_NS) || !nvtx_domain)
+    return;
+  /* one thread makes the mark */
+  if (__atomic_compare_exchange_n (&last_mark_ts, &last, ts, FALSE, __ATOMIC_RELAXED,
+          __ATOMIC_RELAXED))
+    clock_mark ("tick");
+}
+
+static nvtxStringHandle_t
+nvtx_name (GstObject * obj, const gchar * prefix)
+{
+  nvtxStringHandle_t h = g_object_get_qdata (G_OBJECT (obj), nvtx_quark);
+  if (G_UNLIKELY (h == NULL)) {
+    gchar *name;
+    if (GST_IS_PAD (obj)) {
+      GstObject *parent = GST_OBJECT_PARENT (obj);
+      name = g_strdup_printf ("%s%s:%s", prefix, parent ? GST_OBJECT_NAME (parent) : "",
+          GST_OBJECT_NAME (obj));
+    } else
+      name = g_strdup_printf ("%s%s", prefix, GST_OBJECT_NAME (obj));
+    h = nvtxDomainRegisterStringA (nvtx_domain, name);
+    g_free (name);
+    g_object_set_qdata (G_OBJECT (obj), nvtx_quark, h);
+  }
+  return h;
+}
+
+static void
+nvtx_push_named (nvtxStringHandle_t h)
+{
+  nvtxEventAttributes_t a;
+  memset (&a, 0, sizeof a);
+  a.version = NVTX_VERSION;
+  a.size = NVTX_EVENT_ATTRIB_STRUCT_SIZE;
+  a.messageType = NVTX_MESSAGE_TYPE_REGISTERED;
+  a.message.registered = h;
+  nvtxDomainRangePushEx (nvtx_domain, &a);
+}
+
+/* a range named after the element that receives a push (or serves a pull) */
+static inline void
+nvtx_push_element (GstPad * peer)
+{
+  GstObject *parent;
+  if (G_LIKELY (!nvtx_ranges))
+    return;
+  parent = peer ? GST_OBJECT_PARENT (peer) : NULL;
+  nvtx_push_named (nvtx_name (parent && GST_IS_ELEMENT (parent) ? parent :
+          peer ? GST_OBJECT_CAST (peer) : NULL, ""));
+}
+
+static inline void
+nvtx_push_probe (GstPad * pad)
+{
+  if (G_LIKELY (!nvtx_ranges))
+    return;
+  nvtx_push_named (nvtx_name (GST_OBJECT_CAST (pad), "probes "));
+}
+
+static inline void
+nvtx_pop (void)
+{
+  if (G_LIKELY (!nvtx_ranges))
+    return;
+  nvtxDomainRangePop (nvtx_domain);
+}
+
+static void
+nvtx_start (void)
+{
+  const gchar *r = g_getenv ("PIPESIGHT_NVTX");
+  nvtx_quark = g_quark_from_static_string ("pipesight-nvtx-name");
+  nvtx_domain = nvtxDomainCreateA ("pipesight");
+  nvtx_ranges = r != NULL && r[0] == '1';
+  clock_mark ("start");
+}
+#endif
+
 /* ---- binary records ---- */
 
 static inline void
-emit (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 size,
-    gint32 count, guint64 pts, guint16 flags)
+emit_full (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 size,
+    gint32 count, guint64 pts, guint16 flags, guint8 probe)
 {
   guint64 off;
   PsRecord *r;
@@ -411,10 +573,12 @@ emit (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 size,
   r->vcsw = r->ivcsw = 0;
   if (!have_reading || ts - last_reading >= min_reading_ns) {
     struct rusage ru;
-    /* utime + stime of RUSAGE_THREAD add up to the scheduler's exact run time */
-    if (getrusage (RUSAGE_THREAD, &ru) == 0) {
-      r->cpu_ns = (guint64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
-          (guint64) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+    struct timespec t;
+    /* the thread's CPU clock is exact (the scheduler's run time up to now); getrusage's
+     * times lag until the next tick or switch, so it is read for the switch counts only */
+    if (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t) == 0
+        && getrusage (RUSAGE_THREAD, &ru) == 0) {
+      r->cpu_ns = (guint64) t.tv_sec * 1000000000ull + (guint64) t.tv_nsec;
       r->vcsw = (guint32) ru.ru_nvcsw;
       r->ivcsw = (guint32) ru.ru_nivcsw;
       last_reading = ts;
@@ -422,7 +586,7 @@ emit (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 size,
     }
   }
   r->buffer_flags = flags;
-  r->reserved = 0;
+  r->probe = probe;
   r->tid = current_tid ();
   r->ts = ts;
   r->pad = pad_id (pad);
@@ -430,20 +594,164 @@ emit (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 size,
   r->size = size;
   r->count = count;
   r->pts = pts;
-  /* the kind last: a record whose kind is still 0 was never completed */
-  __atomic_store_n (&r->kind, kind, __ATOMIC_RELEASE);
+  r->kind = kind;
+  /* the sequence number last: a record whose seq is not its index + 1 was never completed */
+  __atomic_store_n (&r->seq, off / sizeof (PsRecord) + 1, __ATOMIC_RELEASE);
+#ifdef PS_HAVE_NVTX
+  clock_mark_maybe (ts);
+#endif
+}
+
+static inline void
+emit (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 size,
+    gint32 count, guint64 pts, guint16 flags)
+{
+  emit_full (kind, ts, pad, peer, size, count, pts, flags, 0);
+}
+
+/* ---- pad probes ----
+ *
+ * The application's probes on a pushing src pad run between its push-pre hook and the peer's
+ * chain; those on the peer sink pad run inside the chain, before the element's chain
+ * function, and no tracer hook marks their end. So the tracer adds its own probe, last on
+ * each pad that carries probes of others (probes run in the order they were added), and that
+ * probe closes the span. A span still open when the push returns ends there: a probe dropped
+ * the buffer or handled it. Only the push hooks are needed, so this works on every GStreamer
+ * version that has tracers. */
+
+#define PS_MAX_DEPTH 64
+static __thread guint depth = 0;
+static __thread GstPad *open_probe[PS_MAX_DEPTH];   /* pad whose probes run now, per depth */
+static __thread GstPad *next_probe[PS_MAX_DEPTH];   /* the peer's, once the src pad's end */
+static GQuark marker_quark;
+
+static GstPadProbeReturn marker_probe (GstPad * pad, GstPadProbeInfo * info, gpointer u);
+
+/* Whether pad has probes of others, with pipesight's marker made the last of its probes. */
+static gboolean
+others_probes (GstPad * pad)
+{
+  GHook *h, *last = NULL;
+  gboolean others = FALSE, last_is_ours;
+  gulong ours;
+
+  if (G_LIKELY (pad == NULL || pad->num_probes == 0))
+    return FALSE;
+  GST_OBJECT_LOCK (pad);
+  for (h = pad->probes.hooks; h; h = h->next) {
+    if (!G_HOOK_IS_VALID (h))
+      continue;
+    last = h;
+    if (h->func != (gpointer) marker_probe)
+      others = TRUE;
+  }
+  last_is_ours = last != NULL && last->func == (gpointer) marker_probe;
+  ours = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (pad), marker_quark));
+  GST_OBJECT_UNLOCK (pad);
+  if (!others || last_is_ours)
+    return others;
+  /* a probe was added after ours (or ours is not there yet): put ours last again */
+  if (ours)
+    gst_pad_remove_probe (pad, ours);
+  ours = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      marker_probe, NULL, NULL);
+  g_object_set_qdata (G_OBJECT (pad), marker_quark, GSIZE_TO_POINTER (ours));
+  return TRUE;
+}
+
+static void
+probe_span_open (GstClockTime ts, GstPad * pad)
+{
+  emit (EV_PROBE_PRE, ts, pad, NULL, 0, 0, G_MAXUINT64, 0);
+#ifdef PS_HAVE_NVTX
+  nvtx_push_probe (pad);
+#endif
+  open_probe[depth] = pad;
+}
+
+static void
+probe_span_close (GstClockTime ts)
+{
+  GstPad *pad = open_probe[depth];
+  open_probe[depth] = NULL;
+#ifdef PS_HAVE_NVTX
+  nvtx_pop ();
+#endif
+  emit (EV_PROBE_POST, ts, pad, NULL, 0, 0, G_MAXUINT64, 0);
+}
+
+static GstPadProbeReturn
+marker_probe (GstPad * pad, GstPadProbeInfo * info, gpointer u)
+{
+  GstClockTime ts;
+  if (depth == 0 || depth >= PS_MAX_DEPTH || open_probe[depth] != pad)
+    return GST_PAD_PROBE_OK;
+  ts = gst_util_get_timestamp () - tracer_epoch;
+  probe_span_close (ts);
+  if (next_probe[depth]) {
+    GstPad *peer = next_probe[depth];
+    next_probe[depth] = NULL;
+    probe_span_open (ts, peer);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* after a *_PRE record of a push from pad: open the probe span(s) of pad and its peer */
+static inline void
+push_enter (GstClockTime ts, GstPad * pad, GstPad * peer, guint8 probe)
+{
+  depth++;
+  if (G_UNLIKELY (depth >= PS_MAX_DEPTH))
+    return;
+  open_probe[depth] = next_probe[depth] = NULL;
+  if (G_LIKELY (probe == 0))
+    return;
+  if (probe & PS_PROBES_SRC) {
+    probe_span_open (ts, pad);
+    if (probe & PS_PROBES_SINK)
+      next_probe[depth] = peer;
+  } else
+    probe_span_open (ts, peer);
+}
+
+/* before a *_POST record: close a span that no marker closed */
+static inline void
+push_leave (GstClockTime ts)
+{
+  if (G_LIKELY (depth > 0 && depth < PS_MAX_DEPTH) && G_UNLIKELY (open_probe[depth] != NULL))
+    probe_span_close (ts);
+  if (G_LIKELY (depth > 0 && depth < PS_MAX_DEPTH))
+    next_probe[depth] = NULL;
+  if (depth > 0)
+    depth--;
+}
+
+static inline guint8
+probe_flags (GstPad * pad, GstPad * peer)
+{
+  return (others_probes (pad) ? PS_PROBES_SRC : 0) | (others_probes (peer) ? PS_PROBES_SINK : 0);
 }
 
 static void
 on_push_pre (GObject * self, GstClockTime ts, GstPad * pad, GstBuffer * buf)
 {
-  emit (EV_PUSH_PRE, ts, pad, GST_PAD_PEER (pad), (guint32) gst_buffer_get_size (buf),
-      1, GST_BUFFER_PTS (buf), (guint16) GST_BUFFER_FLAGS (buf));
+  GstPad *peer = GST_PAD_PEER (pad);
+  guint8 probe = probe_flags (pad, peer);
+  emit_full (EV_PUSH_PRE, ts, pad, peer, (guint32) gst_buffer_get_size (buf),
+      1, GST_BUFFER_PTS (buf), (guint16) GST_BUFFER_FLAGS (buf), probe);
+#ifdef PS_HAVE_NVTX
+  nvtx_push_element (peer);
+#endif
+  push_enter (ts, pad, peer, probe);
 }
 
 static void
 on_push_post (GObject * self, GstClockTime ts, GstPad * pad, GstFlowReturn res)
 {
+  push_leave (ts);
+#ifdef PS_HAVE_NVTX
+  nvtx_pop ();
+#endif
   emit (EV_PUSH_POST, ts, pad, NULL, 0, (gint32) res, G_MAXUINT64, 0);
 }
 
@@ -453,16 +761,26 @@ on_list_pre (GObject * self, GstClockTime ts, GstPad * pad, GstBufferList * list
   guint n = gst_buffer_list_length (list), i;
   guint64 bytes = 0;
   GstBuffer *first = n ? gst_buffer_list_get (list, 0) : NULL;
+  GstPad *peer = GST_PAD_PEER (pad);
+  guint8 probe = probe_flags (pad, peer);
   for (i = 0; i < n; i++)
     bytes += gst_buffer_get_size (gst_buffer_list_get (list, i));
-  emit (EV_LIST_PRE, ts, pad, GST_PAD_PEER (pad), (guint32) MIN (bytes, G_MAXUINT32),
+  emit_full (EV_LIST_PRE, ts, pad, peer, (guint32) MIN (bytes, G_MAXUINT32),
       (gint32) n, first ? GST_BUFFER_PTS (first) : G_MAXUINT64,
-      first ? (guint16) GST_BUFFER_FLAGS (first) : 0);
+      first ? (guint16) GST_BUFFER_FLAGS (first) : 0, probe);
+#ifdef PS_HAVE_NVTX
+  nvtx_push_element (peer);
+#endif
+  push_enter (ts, pad, peer, probe);
 }
 
 static void
 on_list_post (GObject * self, GstClockTime ts, GstPad * pad, GstFlowReturn res)
 {
+  push_leave (ts);
+#ifdef PS_HAVE_NVTX
+  nvtx_pop ();
+#endif
   emit (EV_LIST_POST, ts, pad, NULL, 0, (gint32) res, G_MAXUINT64, 0);
 }
 
@@ -471,12 +789,21 @@ on_pull_pre (GObject * self, GstClockTime ts, GstPad * pad, guint64 offset,
     guint size)
 {
   emit (EV_PULL_PRE, ts, pad, GST_PAD_PEER (pad), size, 0, G_MAXUINT64, 0);
+#ifdef PS_HAVE_NVTX
+  nvtx_push_element (GST_PAD_PEER (pad));
+#endif
+  /* pulls nest like pushes; their probes are not bracketed */
+  push_enter (ts, pad, NULL, 0);
 }
 
 static void
 on_pull_post (GObject * self, GstClockTime ts, GstPad * pad, GstBuffer * buf,
     GstFlowReturn res)
 {
+  push_leave (ts);
+#ifdef PS_HAVE_NVTX
+  nvtx_pop ();
+#endif
   emit (EV_PULL_POST, ts, pad, NULL,
       (res == GST_FLOW_OK && buf) ? (guint32) gst_buffer_get_size (buf) : 0,
       (gint32) res, (res == GST_FLOW_OK && buf) ? GST_BUFFER_PTS (buf) : G_MAXUINT64,
@@ -653,8 +980,36 @@ on_message_pre (GObject * self, GstClockTime ts, GstElement * element,
 /* ---- set-up ---- */
 
 static void
+write_tracer_info (void)
+{
+  guint major, minor, micro, nano;
+  GString *l = g_string_new ("{\"t\":\"tracer\"");
+  gst_version (&major, &minor, &micro, &nano);
+  g_string_append_printf (l, ",\"format\":%u,\"gst\":\"%u.%u.%u\",\"built_gst\":\"%d.%d\","
+      "\"cpu_clock\":\"thread-cputime\",\"probes\":true,\"nvtx\":%s,\"pid\":%d}",
+      PS_VERSION, major, minor, micro, GST_VERSION_MAJOR, GST_VERSION_MINOR,
+#ifdef PS_HAVE_NVTX
+      "true",
+#else
+      "false",
+#endif
+      (int) getpid ());
+  g_mutex_lock (&defs_lock);
+  defs_write (l);
+  g_mutex_unlock (&defs_lock);
+  g_string_free (l, TRUE);
+}
+
+static void
 finish (void)
 {
+#ifdef PS_HAVE_NVTX
+  static gboolean finished = FALSE;
+  if (!finished) {
+    finished = TRUE;
+    clock_mark ("end");
+  }
+#endif
   /* at a clean exit, trim the file to what was written */
   if (header && events_fd >= 0) {
     guint64 used = __atomic_load_n (&header->used, __ATOMIC_ACQUIRE);
@@ -735,11 +1090,16 @@ ps_tracer_init (PsTracer * self)
   GstTracer *tracer = GST_TRACER (self);
   pad_quark = g_quark_from_static_string ("pipesight-pad-id");
   element_quark = g_quark_from_static_string ("pipesight-element-id");
+  marker_quark = g_quark_from_static_string ("pipesight-probe-marker");
   if (!open_outputs ()) {
     g_printerr ("pipesight tracer: PIPESIGHT_TRACE_DIR unset or not writable; "
         "recording nothing\n");
     return;
   }
+  write_tracer_info ();
+#ifdef PS_HAVE_NVTX
+  nvtx_start ();
+#endif
   gst_tracing_register_hook (tracer, "pad-push-pre", G_CALLBACK (on_push_pre));
   gst_tracing_register_hook (tracer, "pad-push-post", G_CALLBACK (on_push_post));
   gst_tracing_register_hook (tracer, "pad-push-list-pre", G_CALLBACK (on_list_pre));

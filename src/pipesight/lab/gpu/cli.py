@@ -7,10 +7,23 @@ import json
 import sys
 
 from pipesight.errors import UserError
+from pipesight.lab.gpu.config import ENGINES
+from pipesight.lab.gpu.gst_media import DECODERS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("naive", "tuned"), default="tuned")
+    p.add_argument("--engine", choices=ENGINES, default="threads",
+                   help="threads: stages as Python threads and queues (default); gst: a real "
+                   "GStreamer pipeline (NVDEC or CPU decoding, the lab's Python elements for "
+                   "batching, inference and post-processing), for pipesight's tracer")
+    p.add_argument("--decoder", choices=tuple(DECODERS), default=None,
+                   help="gst engine: the H.264 decoder element (default: nvh264dec where "
+                   "GStreamer has it, else avdec_h264)")
+    p.add_argument("--nvtx", action="store_true",
+                   help="gst engine: NVTX ranges named after the elements (off by default, so "
+                   "the profile shows what pipesight finds without them; the threads engine "
+                   "always has its ranges)")
     p.add_argument("--streams", type=int, default=8, metavar="N", help="input streams (8)")
     p.add_argument("--batch", type=int, default=None, metavar="B",
                    help="frames per batch, a multiple of --streams (default: one per stream)")
@@ -23,13 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    choices=("eager", "cudagraph", "compile", "compile-cudagraph"))
     p.add_argument("--precision", choices=("fp16", "bf16", "fp32"), default="fp16")
     p.add_argument("--source", choices=("nvdec", "nvdec-sync", "gst", "synthetic"),
-                   default="nvdec",
-                   help="nvdec: the H.264 clips on NVDEC (PyNvVideoCodec's ThreadedDecoder); "
+                   default=None,
+                   help="threads engine (default nvdec): nvdec: the H.264 clips on NVDEC "
+                   "(PyNvVideoCodec's ThreadedDecoder); "
                    "nvdec-sync: NVDEC driven packet by packet from Python; gst: decoded on the "
                    "CPU by GStreamer; synthetic: frames made on the GPU (no decode)")
     p.add_argument("--device", default="cuda")
     p.add_argument("--frame-size", default=None, metavar="WxH",
-                   help="scale decoded frames (gst/synthetic sources only)")
+                   help="threads engine: scale decoded frames (gst/synthetic sources only)")
     p.add_argument("--output-size", default="1280x720", metavar="WxH",
                    help="tiled picture size (1280x720)")
     p.add_argument("--batches", type=int, default=None, metavar="K",
@@ -57,7 +71,8 @@ def run_gpu(a: argparse.Namespace) -> int:
         import torch  # noqa: F401
     except ImportError:
         raise UserError("the GPU lab needs PyTorch: pip install 'pipesight[lab]'") from None
-    from pipesight.lab.gpu.pipeline import LabConfig, run_lab
+    from pipesight.lab.gpu.config import LabConfig
+    from pipesight.lab.gpu.pipeline import run_lab
 
     fw, fh = _size(a.frame_size, "--frame-size")
     ow, oh = _size(a.output_size, "--output-size")
@@ -65,7 +80,19 @@ def run_gpu(a: argparse.Namespace) -> int:
         raise UserError("--duration must be positive and --warmup 0 or more")
     if a.batches is not None and a.batches < 1:
         raise UserError("--batches must be 1 or more")
-    if a.source.startswith("nvdec"):
+    gst = a.engine == "gst"
+    if gst:
+        if a.source is not None:
+            raise UserError("--source is for the threads engine; --engine gst decodes with "
+                            "--decoder")
+        from pipesight.lab.gpu.gst_media import require_gst
+
+        require_gst()
+    else:
+        if a.decoder is not None:
+            raise UserError("--decoder is for --engine gst; the threads engine takes --source")
+        a.source = a.source or "nvdec"
+    if not gst and a.source.startswith("nvdec"):
         try:
             import PyNvVideoCodec  # noqa: F401
         except Exception as e:
@@ -74,9 +101,10 @@ def run_gpu(a: argparse.Namespace) -> int:
                             "use --source synthetic (no decode) or gst (CPU decode)") from None
     cfg = LabConfig(mode=a.mode, streams=a.streams, batch=a.batch, duration=a.duration,
                     warmup=a.warmup, model=a.model, backend=a.backend, precision=a.precision,
-                    source=a.source, device=a.device, frame_width=fw, frame_height=fh,
+                    source=a.source or "gst", device=a.device, frame_width=fw, frame_height=fh,
                     out_width=ow or 1280, out_height=oh or 720, max_batches=a.batches,
-                    profiler_window=a.cuda_profiler_window)
+                    profiler_window=a.cuda_profiler_window, engine=a.engine,
+                    decoder=a.decoder, nvtx=a.nvtx if gst else True)
     res = run_lab(cfg)
     if a.json:
         print(json.dumps(res.to_dict(), indent=2))
@@ -84,9 +112,11 @@ def run_gpu(a: argparse.Namespace) -> int:
     b = res.boxes_per_frame
     boxes = (f"; boxes/frame {b['mean']:.1f} ({b['min']:.0f}..{b['max']:.0f})" if b else "")
     fps = f"{res.fps:.1f} FPS over {res.window_s:.1f} s" if res.fps else "no FPS (no window)"
-    print(f"lab gpu {res.mode}: {res.streams} streams, batch {res.batch}, {cfg.model} "
-          f"{res.backend} {cfg.precision}, source {res.source}: {fps} "
-          f"({res.frames} frames, {res.pictures} tiled pictures){boxes}")
+    engine = " (GStreamer)" if gst else ""
+    print(f"lab gpu {res.mode}{engine}: {res.streams} streams, batch {res.batch}, {res.model} "
+          f"{res.backend} {res.precision} {res.input_size}x{res.input_size}, source "
+          f"{res.source}: {fps}, counting frames ({res.frames} frames in {res.batches} "
+          f"batches, {res.pictures} tiled pictures){boxes}")
     for n in res.notes:
         print(f"note: {n}", file=sys.stderr)
     return 0

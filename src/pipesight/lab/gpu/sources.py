@@ -42,19 +42,34 @@ def clip_for(stream: int) -> Path:
     return c[stream % len(c)]
 
 
-def nv12_to_rgb(nv12: Any, height: int, width: int) -> Any:
-    """[..., H * 3 / 2, W] uint8 NV12 -> [..., H, W, 3] uint8 RGB, BT.601 limited range, in
-    integers."""
+def yuv420_to_rgb(raw: Any, height: int, width: int, layout: str = "nv12") -> Any:
+    """[..., H * 3 / 2, W] uint8 planes as a decoder writes them -> [..., H, W, 3] uint8 RGB,
+    BT.601 limited range, in integers. ``layout`` "nv12": the luma plane, then U and V
+    interleaved at half resolution; "i420": the luma plane, then the U plane, then the V plane
+    (each packed, so W must be a multiple of 4 for them to fill whole rows)."""
     import torch
 
-    lead = nv12.shape[:-2]
-    y = nv12[..., :height, :].to(torch.int32) - 16
-    uv = nv12[..., height:height + height // 2, :].reshape(*lead, height // 2, width // 2, 2)
-    uv = uv.to(torch.int32).repeat_interleave(2, -3).repeat_interleave(2, -2) - 128
-    u, v = uv[..., 0], uv[..., 1]
+    lead = raw.shape[:-2]
+    y = raw[..., :height, :].to(torch.int32) - 16
+    chroma = raw[..., height:height + height // 2, :]
+    if layout == "nv12":
+        uv = chroma.reshape(*lead, height // 2, width // 2, 2)
+        u, v = uv[..., 0], uv[..., 1]
+    elif layout == "i420":
+        planes = chroma.reshape(*lead, 2, height // 2, width // 2)
+        u, v = planes[..., 0, :, :], planes[..., 1, :, :]
+    else:
+        raise ValueError(f"unknown YUV 4:2:0 layout {layout!r}")
+    u = u.to(torch.int32).repeat_interleave(2, -2).repeat_interleave(2, -1) - 128
+    v = v.to(torch.int32).repeat_interleave(2, -2).repeat_interleave(2, -1) - 128
     c = 298 * y + 128
     rgb = torch.stack([c + 409 * v, c - 100 * u - 208 * v, c + 516 * u], -1) >> 8
     return rgb.clamp_(0, 255).to(torch.uint8)
+
+
+def nv12_to_rgb(nv12: Any, height: int, width: int) -> Any:
+    """[..., H * 3 / 2, W] uint8 NV12 -> [..., H, W, 3] uint8 RGB (see ``yuv420_to_rgb``)."""
+    return yuv420_to_rgb(nv12, height, width, "nv12")
 
 
 def primary_context(index: int) -> int:

@@ -1,0 +1,28 @@
+"""A pipeline of trivial elements, with or without a no-op Python pad probe on every pushing
+pad, for bench/probe_cost.py.   python probe_pushes.py BUFFERS ELEMENTS [--probes]"""
+
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
+
+Gst.init(None)
+n, k, probes = int(sys.argv[1]), int(sys.argv[2]), "--probes" in sys.argv
+p = Gst.parse_launch(f"fakesrc num-buffers={n} sizetype=fixed sizemax=16 ! "
+                     + " ! ".join(f"identity name=i{j}" for j in range(k)) + " ! fakesink")
+
+
+def noop(pad, info):
+    return Gst.PadProbeReturn.OK
+
+
+if probes:
+    for j in range(k):
+        p.get_by_name(f"i{j}").get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, noop)
+p.set_state(Gst.State.PLAYING)
+msg = p.get_bus().timed_pop_filtered(Gst.CLOCK_TIME_NONE,
+                                     Gst.MessageType.EOS | Gst.MessageType.ERROR)
+p.set_state(Gst.State.NULL)
+sys.exit(0 if msg.type == Gst.MessageType.EOS else 1)

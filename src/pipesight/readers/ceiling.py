@@ -1,0 +1,69 @@
+"""The model-alone ceiling a user gives (``--ceiling``): a number, a ``pipesight bench-model
+--json`` report, or a trtexec log. Each says what it leaves out of the pipeline's work."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from pipesight.errors import UserError
+from pipesight.model.ceiling import Ceiling
+
+BENCH_LEAVES_OUT = ["decoding", "pre-processing (colour conversion, scaling)",
+                    "host-device copies (inputs already on the GPU)", "post-processing"]
+
+
+def read(spec: str) -> Ceiling:
+    try:
+        fps = float(spec)
+    except ValueError:
+        fps = None
+    if fps is not None:
+        if not math.isfinite(fps) or fps <= 0:
+            raise UserError(f"--ceiling {spec}: frames per second must be a positive number")
+        return Ceiling(fps=fps, source="given as a number",
+                       leaves_out=["not stated: batch, precision and what was timed are unknown"])
+    p = Path(spec)
+    if not p.is_file():
+        raise UserError(f"--ceiling {spec}: not a number and not a file (a bench-model JSON "
+                        "report or a trtexec log)")
+    try:
+        text = p.read_text(errors="replace")
+    except OSError as e:
+        raise UserError(f"--ceiling {spec}: {e.strerror or e}") from None
+    if text.lstrip().startswith("{"):
+        return _bench_model(text, p)
+    return _trtexec(text, p)
+
+
+def _bench_model(text: str, p: Path) -> Ceiling:
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserError(f"--ceiling {p}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    c = d.get("ceiling") if isinstance(d, dict) else None
+    if not isinstance(c, dict) or not isinstance(c.get("fps"), int | float) or c["fps"] <= 0:
+        raise UserError(f"--ceiling {p}: a bench-model report without a ceiling (no backend ran "
+                        "at its batch, size and precision)")
+    size = d.get("input_size")
+    return Ceiling(
+        fps=float(c["fps"]), source=f"bench-model {p.name} ({c.get('backend')})",
+        batch=d.get("batch") if isinstance(d.get("batch"), int) else None,
+        precision=d.get("precision") if isinstance(d.get("precision"), str) else None,
+        input_size=(size, size) if isinstance(size, int) and size > 0 else None,
+        model=d.get("model") if isinstance(d.get("model"), str) else None,
+        leaves_out=list(BENCH_LEAVES_OUT))
+
+
+def _trtexec(text: str, p: Path) -> Ceiling:
+    from pipesight.gpu.trtexec_log import parse_text
+
+    run = parse_text(text, str(p))
+    size = run.input_size
+    leaves = ["decoding", "pre-processing", "post-processing"]
+    if not run.data_transfers:
+        leaves.insert(0, "host-device copies (trtexec --noDataTransfers)")
+    return Ceiling(fps=run.fps, source=f"trtexec log {p.name}", batch=run.batch,
+                   precision=run.precision_name,
+                   input_size=(size[1], size[0]) if size else None, leaves_out=leaves)
