@@ -12,16 +12,14 @@ from pipesight.lab.scenarios import by_name
 pytestmark = [needs_gst, pytest.mark.slow]
 
 
-@pytest.mark.xfail(strict=True, reason="pad-probe time gets records of its own only with the "
-                   "tracer's record format v3 (lead's change); until then a probe's time is "
-                   "charged to the element downstream of it (docs/architecture.md, known limits)")
-def test_the_python_probe_is_named_not_the_element_it_sits_on(lab_run):
+@pytest.mark.parametrize("renamed", [False, True], ids=["names", "renamed"])
+def test_the_python_probe_is_named_not_the_element_it_sits_on(lab_run, renamed):
     pytest.importorskip("gi")
-    res = lab_run(by_name("python-probe"))
+    res = lab_run(by_name("python-probe"), renamed)
     v = res.verdict
     ident = res.names["ident"]
-    assert v.bottleneck.element == ident and "probe" in v.bottleneck.summary, \
-        v.bottleneck.summary
+    assert v.bottleneck.element == f"probe@{ident}.sink", v.bottleneck.summary
+    assert "pad probe" in v.bottleneck.summary and "probe.py" in v.bottleneck.summary
     row = next(r for r in v.elements if r.name == ident)
     # 3 ms of Python per buffer in the probe; identity itself copies nothing
     assert row.mean_process_ms is not None and row.mean_process_ms < 0.5

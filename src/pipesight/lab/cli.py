@@ -42,7 +42,9 @@ def _list() -> int:
         truth = (f"{g['fps']:.0f} → {g['fixed_fps']:.0f} fps fixed (x{g['ratio']:.1f})"
                  if g else "not measured")
         names = runner.default_names(s)
-        exp = s.expect_kind + (f" {names[s.expect_element]}" if s.expect_element else
+        culprit = (s.expect_element.format(**names) if s.expect_element and "{" in
+                   s.expect_element else names.get(s.expect_element or ""))
+        exp = s.expect_kind + (f" {culprit}" if s.expect_element else
                                f" ({s.expect_factory})" if s.expect_factory else "")
         if s.variants:
             truth += "; variants: " + ", ".join(v.action for v in s.variants)

@@ -103,7 +103,11 @@ def run(s: Scenario, out: Path | None = None, renamed: bool = False, fixed: bool
     run_dir = out or Path(tempfile.mkdtemp(prefix=f"pipesight-lab-{s.name}-")) / "run"
     opts = CaptureOptions(duration_s=duration_s or s.duration_s, delay_s=s.delay_s)
     v, _ = run_once(argv, run_dir, opts)
-    expected = names.get(s.expect_element) if s.expect_element else None
+    expected = None
+    if s.expect_element:
+        # a placeholder, or a template of them (a pad probe: probe@{ident}.sink)
+        expected = s.expect_element.format(**names) if "{" in s.expect_element else \
+            names.get(s.expect_element)
     if expected is None and s.expect_factory:
         # inside a bin the element keeps its own name: find it by its factory
         expected = next((r.name for r in v.elements if r.type == s.expect_factory), None)

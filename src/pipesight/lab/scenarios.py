@@ -38,7 +38,8 @@ class Scenario:
     pipeline: str  # gst-launch-1.0 description with {placeholders} for element names
     fixed: str  # the same with the culprit replaced or cheapened
     expect_kind: str
-    expect_element: str | None  # placeholder of the culprit, or None
+    # placeholder of the culprit, a template of placeholders ("probe@{ident}.sink"), or None
+    expect_element: str | None
     trap: str = ""  # what a naive reading would get wrong
     cpus: tuple[int, ...] | None = None  # pin to these CPUs (taskset)
     duration_s: float = 5.0
@@ -346,9 +347,9 @@ SCENARIOS: list[Scenario] = [
         fixed_args=("--probe-on", "{ident}", "--work-ms", "0.3"),
         gt_frames=600,
         expect_kind="element",
-        expect_element="ident",
+        expect_element="probe@{ident}.sink",
         trap="the probe runs inside the push into identity: without probe records its time "
-             "is identity's, which does nothing",
+             "would be identity's, which does nothing",
         needs=("pygobject",),
     ),
     Scenario(
