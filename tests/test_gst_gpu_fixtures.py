@@ -38,7 +38,7 @@ def tuned(tmp_path_factory):
 
 
 def test_naive_the_probe_that_keeps_the_gpu_idle_is_named(naive):
-    trace, m, v, _ = naive
+    _, _, v, _ = naive
     b = v.bottleneck
     assert (b.kind, b.confidence) == ("gpu-starved", "confirmed")
     assert b.element == "probe@q_post.src" and b.thread == "q_post:src"
@@ -71,7 +71,7 @@ def m_host(res):
 
 
 def test_naive_names_the_python_function_and_counts_frames(naive):
-    _, m, v, _ = naive
+    _, _, v, _ = naive
     (cb,) = [c for c in v.callbacks if c["inside"] == "probe@q_post.src"]
     assert "naive_postprocess" in cb["name"] and cb["thread"] == "q_post:src"
     assert v.throughput_unit == "frames"
