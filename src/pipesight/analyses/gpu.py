@@ -293,6 +293,13 @@ def _starved(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         "decoder": "The decoder paces the GPU: more decode sessions or a lighter stream.",
     }.get(cause.code, "Add NVTX ranges (or profile with --nsys and osrt tracing) to see what "
                       "keeps the GPU waiting.")
+    if cause.element is not None and cause.source == "tracer":
+        e = ctx.trace.topology.by_name(cause.element)
+        what = (f"the pad probe on {cause.element.removeprefix('probe@')}"
+                if e is not None and e.probe_of is not None else cause.element)
+        fix = (f"The GPU waits for {what} on thread {cause.label}: make it cheaper (batched on "
+               "the GPU rather than per frame on the host), or take it off the GPU's path (a "
+               "queue and a thread of its own, so the next batch is launched while it works).")
     predicted = fps * speedup if fps else None
     model = _ceiling(ctx)
     if predicted is not None and model is not None and predicted > model[0]:
