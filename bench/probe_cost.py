@@ -27,13 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import measure
 
-from pipesight.capture.environment import traced_env
+from pipesight.capture.environment import PYHOOKS, traced_env
 from pipesight.capture.tracer_build import plugin_dir
 
 APP = Path(__file__).resolve().parent / "apps" / "probe_pushes.py"
 
 
-def env_for(tracer: bool, nvtx: bool, tmp: Path) -> dict[str, str]:
+def env_for(tracer: bool, nvtx: bool, tmp: Path, hooks: bool = True) -> dict[str, str]:
     if not tracer:
         return dict(os.environ)
     tdir, note = plugin_dir()
@@ -44,6 +44,9 @@ def env_for(tracer: bool, nvtx: bool, tmp: Path) -> dict[str, str]:
     env, _ = traced_env(os.environ, run, tdir, ["pipesight"])
     if nvtx:
         env["PIPESIGHT_NVTX"] = "1"
+    if not hooks:  # pipesight's Python callback timing left out: the C tracer alone
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in env["PYTHONPATH"].split(os.pathsep) if p != str(PYHOOKS))
     return env
 
 
@@ -58,7 +61,8 @@ def main() -> int:
     pushes = a.buffers * (a.elements + 1)
     probed = a.buffers * a.elements
     cases = {"no tracer": (False, False, False), "tracer": (True, False, False),
-             "no tracer, probes": (False, False, True), "tracer, probes": (True, False, True)}
+             "no tracer, probes": (False, False, True), "tracer, probes": (True, False, True),
+             "tracer, probes, no hooks": (True, False, True)}
     if a.nvtx:
         cases["tracer+nvtx"] = (True, True, False)
         cases["tracer+nvtx, probes"] = (True, True, True)
@@ -77,7 +81,12 @@ def main() -> int:
                     argv = [nsys, "profile", "-t", "nvtx", "-s", "none", "--cpuctxsw=none",
                             "-o", str(tmp / f"r{i}-{len(cpu[name])}"), "--force-overwrite",
                             "true", *argv]
-                cpu[name].append(measure(argv, env_for(tracer, nvtx, tmp)).cpu_s)
+                env = env_for(tracer, nvtx, tmp, hooks="no hooks" not in name)
+                own = tmp / f"cpu-{i}-{len(cpu[name])}"
+                env["PROBE_PUSHES_CPU"] = str(own)
+                took = measure(argv, env).cpu_s
+                # under nsys the app is not the benchmark's child: it reports its own CPU
+                cpu[name].append(float(own.read_text()) if own.exists() else took)
     med = {k: statistics.median(v) for k, v in cpu.items()}
     print(f"{pushes} pushes, {probed} of them through a probed pad; CPU s, median of {a.runs}"
           + (" (under nsys -t nvtx)" if nsys else ""))
@@ -86,8 +95,12 @@ def main() -> int:
     per_push = (med["tracer"] - med["no tracer"]) / pushes
     probe = ((med["tracer, probes"] - med["no tracer, probes"]) - (med["tracer"] - med["no tracer"])
              ) / probed
+    bracket = ((med["tracer, probes, no hooks"] - med["no tracer, probes"])
+               - (med["tracer"] - med["no tracer"])) / probed
     print(f"tracer per push:                 {per_push * 1e6:6.2f} us")
-    print(f"probe bracketing per probed push: {probe * 1e6:6.2f} us")
+    print(f"probe timing per probed push:    {probe * 1e6:6.2f} us (C bracketing + Python "
+          "callback timing)")
+    print(f"  of which C bracketing:         {bracket * 1e6:6.2f} us")
     if a.nvtx:
         nv = (med["tracer+nvtx"] - med["tracer"]) / pushes
         nvp = ((med["tracer+nvtx, probes"] - med["tracer, probes"])

@@ -102,3 +102,9 @@ def test_a_report_without_a_ceiling_is_refused(tmp_path):
     p.write_text(json.dumps({"batch": 8, "ceiling": None}))
     with pytest.raises(UserError, match="without a ceiling"):
         read(str(p))
+
+
+def test_a_ceiling_the_pipeline_beats_is_refused(tmp_path, gi):
+    v = profile(tmp_path, "beaten", "3", "3", ceiling=bench_json(tmp_path, 3, fps=100.0))
+    assert v["ceiling"]["accepted"] is False and v["headroom"] is None
+    assert "runs faster" in v["ceiling"]["refused_because"][0]

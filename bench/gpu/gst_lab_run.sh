@@ -67,6 +67,10 @@ log environment
   command -v nsys >/dev/null && nsys --version; } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 
+SKIP_PLAIN=${SKIP_PLAIN:-0}  # 1: only the profiled runs (BACKEND=... names the lab's backend)
+if [ "$SKIP_PLAIN" = 1 ]; then
+  CEILING=none; BACKEND=${BACKEND:-compile-cudagraph}
+else
 log "bench-model $MODEL batch $BATCH $PRECISION ($BACKENDS)"
 timeout 240 "${PS[@]}" bench-model --model "$MODEL" --batch "$BATCH" --precision "$PRECISION" \
   --device "$DEVICE" --backends "$BACKENDS" --repeats 5 --repeat-seconds 0.4 --warmup 1 \
@@ -81,23 +85,58 @@ except Exception:
 EOF
 )
 echo "ceiling: $CEILING FPS ($BACKEND)" | tee -a "$OUT/log.txt"
+fi
 
-for mode in naive tuned; do
-  log "$mode, plain: ${WARMUP}s warm-up, ${PLAIN_S}s measured"
+# the plain runs; VARIANTS adds tuned runs with other lab options (name=options;...)
+VARIANTS=${VARIANTS:-}
+PLAIN_RUNS="naive tuned ${VARIANTS//;/ }"; [ "$SKIP_PLAIN" = 1 ] && PLAIN_RUNS=""
+for run in $PLAIN_RUNS; do
+  mode=${run%%=*}; opts=""
+  case "$run" in *=*) opts=${run#*=}; mode=tuned;; esac
+  log "$run, plain: ${WARMUP}s warm-up, ${PLAIN_S}s measured"
+  # shellcheck disable=SC2086
   timeout 300 "${LAB[@]}" --mode "$mode" --backend "$BACKEND" --warmup "$WARMUP" \
-    --duration "$PLAIN_S" --json > "$OUT/$mode-plain.json" 2> "$OUT/$mode-plain.err"
-  echo "exit $?" >> "$OUT/$mode-plain.err"
-  tail -n 3 "$OUT/$mode-plain.err"
+    --duration "$PLAIN_S" ${opts//,/ } --json > "$OUT/${run%%=*}-plain.json" \
+    2> "$OUT/${run%%=*}-plain.err"
+  echo "exit $?" >> "$OUT/${run%%=*}-plain.err"
+  tail -n 2 "$OUT/${run%%=*}-plain.err"
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[2], 'fps', round(d['fps'],1))" \
+    "$OUT/${run%%=*}-plain.json" "$run" 2>/dev/null | tee -a "$OUT/log.txt"
 done
 
+# the ceiling under the same instrumentation as the profiled runs (CUDA tracing, graphs traced
+# node by node, costs throughput): bench-model itself run through pipesight profile --nsys
+if [ -n "${CEILING_FILE:-}" ]; then
+  EXTRA_PROFILE_ARGS=(--ceiling "$CEILING_FILE")
+elif [ "$NSYS" = 1 ] && command -v nsys >/dev/null; then
+  log "bench-model under profile --nsys ($BACKEND)"
+  rm -rf "$RUNS/bench-nsys"; mkdir -p "$RUNS"
+  timeout 240 "${PS[@]}" profile --nsys -o "$RUNS/bench-nsys" -- "${PS[@]}" bench-model \
+    --model "$MODEL" --batch "$BATCH" --precision "$PRECISION" --device "$DEVICE" \
+    --backends "$BACKEND" --repeats 3 --repeat-seconds 0.4 --warmup 1 --latency-runs 10 \
+    --json > "$OUT/bench-nsys.txt" 2>&1
+  # the report is the JSON object in the command's output (nsys writes its own lines there)
+  python3 - "$RUNS/bench-nsys/stdout.log" "$OUT/bench-model-nsys.json" <<'PYEOF'
+import json, sys
+text = open(sys.argv[1]).read()
+start = next(i for i, ln in enumerate(text.splitlines(True)) if ln.startswith("{"))
+obj, _ = json.JSONDecoder().raw_decode("".join(text.splitlines(True)[start:]))
+json.dump(obj, open(sys.argv[2], "w"), indent=2)
+PYEOF
+  python3 -c "import json,sys; c=json.load(open(sys.argv[1]))['ceiling']; print('ceiling under nsys:', round(c['fps'],1))" \
+    "$OUT/bench-model-nsys.json" 2>&1 | tee -a "$OUT/log.txt"
+  [ -s "$OUT/bench-model-nsys.json" ] && EXTRA_PROFILE_ARGS=(--ceiling "$OUT/bench-model-nsys.json")
+fi
+
+NSYS_TRACE=${NSYS_TRACE:-}  # e.g. "-t cuda,nvtx": lighter tracing than profile's default
 if [ "$NSYS" = 1 ] && command -v nsys >/dev/null; then
-  NSYS_ARGS=(--nsys --nsys-args "--capture-range=cudaProfilerApi --capture-range-end=stop")
+  NSYS_ARGS=(--nsys --nsys-args "--capture-range=cudaProfilerApi --capture-range-end=stop $NSYS_TRACE")
 else
   NSYS_ARGS=()
   echo "no nsys: the profiled runs go without --nsys" | tee -a "$OUT/log.txt"
 fi
-for mode in naive tuned; do
-  [ "$SECONDS" -gt 420 ] && { echo "skipping profiled $mode: out of time" | tee -a "$OUT/log.txt"; continue; }
+for mode in ${PROFILED:-naive tuned}; do
+  [ "$SECONDS" -gt 470 ] && { echo "skipping profiled $mode: out of time" | tee -a "$OUT/log.txt"; continue; }
   secs=$NAIVE_NSYS_S; [ "$mode" = tuned ] && secs=$TUNED_NSYS_S
   log "$mode under pipesight profile: ${WARMUP}s warm-up, ${secs}s measured"
   rm -rf "$RUNS/$mode"; mkdir -p "$RUNS" "$OUT/$mode"
@@ -150,7 +189,7 @@ PYEOF
   ls -l "$OUT/$mode" | tee -a "$OUT/log.txt"
 done
 
-if [ "$DEVICE" = cuda ] && [ "$SECONDS" -lt 450 ]; then
+if [ "$DEVICE" = cuda ] && [ "${GPU_TEST:-1}" = 1 ] && [ "$SECONDS" -lt 450 ]; then
   log "gpu test: naive and tuned draw identical pictures on CUDA with nvh264dec"
   timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_lab_gst.py -m gpu \
     > "$OUT/gpu-test.txt" 2>&1
@@ -180,8 +219,8 @@ print(f"{'run':<14}{'FPS':>9}{'of ceiling':>12}{'window s':>10}  verdict")
 for mode in ("naive", "tuned"):
     for kind, res, verdict in (
             ("plain", load(out / f"{mode}-plain.json"), None),
-            ("profiled", load(out / mode / "stdout.log"), load(out / mode / "verdict.json"))):
-        fps = (res or {}).get("fps")
+            ("profiled", None, load(out / mode / "verdict.json"))):
+        fps = (res or {}).get("fps") if verdict is None else verdict.get("throughput_fps")
         ratio = f"{100 * fps / ceil:.1f}%" if fps and ceil else "-"
         win = (res or {}).get("window_s")
         text = "-"
@@ -192,7 +231,9 @@ for mode in ("naive", "tuned"):
                 text += f" | gpu {json.dumps(g)[:300]}"
         elif kind == "profiled":
             text = "no verdict.json (see profile.txt)"
-        fps_s = f"{fps:.1f}" if fps else ("failed" if res is None else "-")
+        fps_s = f"{fps:.1f}" if fps else ("failed" if res is None and verdict is None else "-")
+        if verdict and verdict.get("headroom") is not None:
+            ratio = f"{100 * verdict['headroom']:.1f}%*"  # * against the ceiling under nsys
         win_s = f"{win:.2f}" if win else "-"
         print(f"{mode + ' ' + kind:<14}{fps_s:>9}{ratio:>12}{win_s:>10}  {text}")
 EOF

@@ -13,6 +13,7 @@ from pipesight.model import Trace
 
 SATURATED = 0.9  # busy share of a thread that leaves no headroom
 SUSPECT = 0.8
+MODEL_CLOSE = 0.9  # a pipeline at this share of the model alone is at its maximum
 
 
 @dataclass
@@ -86,6 +87,14 @@ class Context:
 
     def nominal_fps(self, eid: int) -> float | None:
         return nominal_fps(self.trace, eid)
+
+    def at_ceiling(self) -> tuple[float, bool] | None:
+        """The pipeline's share of the model alone, and whether that is its maximum (at or
+        above MODEL_CLOSE), where a comparable ceiling was given."""
+        c = self.metrics.ceiling
+        if c is None or not c.accepted or c.headroom is None:
+            return None
+        return c.headroom, c.headroom >= MODEL_CLOSE
 
     def prop(self, eid: int, key: str) -> object:
         e = self.trace.topology.element(eid)

@@ -248,6 +248,13 @@ def _gpu(ctx: Context, x: Series) -> Finding | None:
     title = (f"{device} is busy without a break: {meaning} {run.mean:.0f}% of the time for "
              f"{_how_long(run)} (the figure says the GPU always had work, not how full its "
              "multiprocessors were)")
+    # a sampled busy share says the GPU always had work, not that the work ran at the model's
+    # speed: only the model alone at the same batch confirms the GPU as the limit
+    at_ceiling = ctx.at_ceiling()
+    if at_ceiling is not None:
+        ev.append(Evidence("share_of_model_alone_pct", round(100 * at_ceiling[0], 1), "%",
+                           "ceiling"))
+    confirmed = _confidence(signals) == "confirmed" and at_ceiling is not None and at_ceiling[1]
     return Finding(
         code="gpu-util-saturated",
         title=title,
@@ -257,8 +264,10 @@ def _gpu(ctx: Context, x: Series) -> Finding | None:
         fix=("Lighten the GPU work: inference at lower precision (FP16/INT8) or a smaller model, "
              "infer on fewer frames (nvinfer interval), fewer GPU conversions; a profile with "
              "--nsys shows which kernels take the time."),
-        confidence=_confidence(signals),  # type: ignore[arg-type]
-        kind="gpu",
+        confidence="confirmed" if confirmed else "suspected",
+        # an Nsight Systems timeline of the same run judges the GPU exactly (analyses/gpu.py);
+        # the sampled figure is then kept as an observation
+        kind=None if ctx.metrics.gpu is not None else "gpu",
     )
 
 

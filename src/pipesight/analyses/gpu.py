@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipesight.analyses.context import Context
+from pipesight.analyses.context import MODEL_CLOSE, Context
 from pipesight.findings import Evidence, Finding
 from pipesight.metrics.gpu import DeviceUse
 from pipesight.metrics.gpu_host import (
@@ -29,7 +29,6 @@ CAUSE_SHARE = 0.5  # share of the gap time a cause must cover to be named
 AFTER_WAIT_SHARE = 0.5  # share of gaps that begin as the launching thread's wait returns
 SHORT_GAPS = 0.5  # under this share of the idle time in counted gaps: idle is in short holes
 WAITS_ON_GPU = 0.10  # launching thread's share of the span inside CUDA synchronization
-MODEL_CLOSE = 0.9  # pipeline rate at or above this share of the model alone: at its maximum
 MIN_SPAN_NS = 50_000_000  # less GPU activity than this cannot be judged
 MIN_OPS = 10
 
@@ -294,6 +293,13 @@ def _starved(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         "decoder": "The decoder paces the GPU: more decode sessions or a lighter stream.",
     }.get(cause.code, "Add NVTX ranges (or profile with --nsys and osrt tracing) to see what "
                       "keeps the GPU waiting.")
+    if cause.element is not None and cause.source == "tracer":
+        e = ctx.trace.topology.by_name(cause.element)
+        what = (f"the pad probe on {cause.element.removeprefix('probe@')}"
+                if e is not None and e.probe_of is not None else cause.element)
+        fix = (f"The GPU waits for {what} on thread {cause.label}: make it cheaper (batched on "
+               "the GPU rather than per frame on the host), or take it off the GPU's path (a "
+               "queue and a thread of its own, so the next batch is launched while it works).")
     predicted = fps * speedup if fps else None
     model = _ceiling(ctx)
     if predicted is not None and model is not None and predicted > model[0]:

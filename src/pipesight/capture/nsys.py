@@ -83,7 +83,13 @@ def wrap(argv: list[str], run_dir: Path, extra: str | None = None) -> tuple[list
     user = shlex.split(extra) if extra else []
     given = {u.split("=", 1)[0] for u in user if u.startswith("-")}
     args = [a for names, part in DEFAULT_ARGS if not given & set(names) for a in part]
-    cmd = [exe, "profile", "-t", traces, *args, *user, "-o", str(run_dir / "nsys"),
+    # the user's -t/--trace replaces pipesight's (nsys takes the option once)
+    mine = [] if given & {"-t", "--trace"} else ["-t", traces]
+    if not mine:
+        traces = next((u.split("=", 1)[1] if "=" in u else user[i + 1]
+                       for i, u in enumerate(user) if u.split("=", 1)[0] in ("-t", "--trace")
+                       and ("=" in u or i + 1 < len(user))), traces)
+    cmd = [exe, "profile", *mine, *args, *user, "-o", str(run_dir / "nsys"),
            "--force-overwrite", "true", *argv]
     level = perf_event_paranoid()
     info: dict[str, Any] = {"exe": exe, "version": _version(exe), "traces": traces,

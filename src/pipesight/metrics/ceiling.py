@@ -10,6 +10,7 @@ from pipesight.model import Trace
 from pipesight.model.ceiling import Ceiling
 
 BATCH_EXACT = 0.05  # a measured frames-per-buffer this close to an integer is that batch
+ABOVE = 1.1  # a pipeline this much faster than its ceiling says the ceiling was measured apart
 
 
 @dataclass
@@ -69,7 +70,13 @@ def check(c: Ceiling, pm: PipelineModel, fps: float | None) -> CeilingCheck:
             out.refused_because.append(f"{what} {_fmt(theirs)} in the ceiling, {_fmt(ours)} in "
                                        f"the pipeline ({where})")
     if out.accepted and fps:
-        out.headroom = fps / c.fps
+        if fps > ABOVE * c.fps:
+            out.accepted = False
+            out.refused_because.append(
+                f"the pipeline runs faster ({fps:.1f} fps) than the ceiling: it was measured "
+                "under other conditions (another machine or load, other settings)")
+        else:
+            out.headroom = fps / c.fps
     return out
 
 

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from array import array
+from typing import Any
 
 _DIR = os.environ.get("PIPESIGHT_TRACE_DIR")
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,10 +32,13 @@ _BLOCK = 4096
 
 
 class _Log:
+    """The files are made at the first callback: processes that never attach one (a build
+    tool's workers, say) leave nothing behind."""
+
     def __init__(self, d: str) -> None:
-        pid = os.getpid()
-        self.bin = open(os.path.join(d, f"pycb-{pid}.bin"), "ab")  # noqa: SIM115 (kept open)
-        self.defs = open(os.path.join(d, f"pycb-{pid}.jsonl"), "a")  # noqa: SIM115
+        self.dir = d
+        self.bin: Any = None
+        self.defs: Any = None
         self.buf = array("q")
         self.lock = threading.Lock()
         self.names: dict[str, int] = {}
@@ -42,6 +46,10 @@ class _Log:
 
     def name(self, text: str) -> int:
         with self.lock:
+            if self.defs is None:
+                pid = os.getpid()
+                self.bin = open(os.path.join(self.dir, f"pycb-{pid}.bin"), "ab")  # noqa: SIM115
+                self.defs = open(os.path.join(self.dir, f"pycb-{pid}.jsonl"), "a")  # noqa: SIM115
             i = self.names.get(text)
             if i is None:
                 i = self.names[text] = len(self.names) + 1
@@ -62,7 +70,7 @@ class _Log:
 
     def flush(self) -> None:
         with self.lock:
-            if self.buf:
+            if self.buf and self.bin is not None:
                 self._write()
 
 

@@ -51,6 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cuda-profiler-window", action="store_true",
                    help="call cudaProfilerStart/Stop around the measured window, for "
                    "nsys profile --capture-range=cudaProfilerApi")
+    p.add_argument("--queue-size", type=int, default=2, metavar="N",
+                   help="buffers each queue between the stages holds (2)")
+    p.add_argument("--upload", choices=("pinned", "pageable"), default="pinned",
+                   help="gst engine on CUDA: decoded frames go to the device through pinned "
+                   "memory (asynchronous) or straight from the decoder's pageable memory")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -104,7 +109,10 @@ def run_gpu(a: argparse.Namespace) -> int:
                     source=a.source or "gst", device=a.device, frame_width=fw, frame_height=fh,
                     out_width=ow or 1280, out_height=oh or 720, max_batches=a.batches,
                     profiler_window=a.cuda_profiler_window, engine=a.engine,
-                    decoder=a.decoder, nvtx=a.nvtx if gst else True)
+                    decoder=a.decoder, nvtx=a.nvtx if gst else True,
+                    queue_size=a.queue_size, upload=a.upload)
+    if a.queue_size < 1:
+        raise UserError("--queue-size must be 1 or more")
     res = run_lab(cfg)
     if a.json:
         print(json.dumps(res.to_dict(), indent=2))

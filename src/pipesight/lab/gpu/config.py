@@ -28,6 +28,7 @@ class LabConfig:
     out_width: int = 1280
     out_height: int = 720
     queue_size: int = 2
+    upload: str = "pinned"  # gst engine: frames to the device through pinned or pageable memory
     max_batches: int | None = None  # stop once this many batches reached the sink (tests)
     collect: bool = False  # keep every tiled picture (tests)
     nvtx: bool = True

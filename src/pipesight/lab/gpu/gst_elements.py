@@ -104,6 +104,7 @@ class LabContext:
 
     stages: Stages
     collect: bool = False
+    upload: str = "pinned"  # decoded frames to the device through pinned memory, or pageable
     table: BatchTable = field(default_factory=BatchTable)
     record: SinkRecord = field(default_factory=SinkRecord)
 
@@ -342,10 +343,14 @@ def make_naive_probe(lab: LabContext) -> Any:
 @dataclass
 class _Inlet:
     index: int
-    frames: deque = field(default_factory=deque)  # (device tensor, pts)
+    frames: deque = field(default_factory=deque)  # ((device tensor, copied event), pts)
     eos: bool = False
     stream: Any = None
     caps: tuple[str, int, int] | None = None
+    # pinned host buffers the frames go through on their way to the device, each with the
+    # event after which its copy is done and it may be filled again
+    staging: list[list[Any]] = field(default_factory=list)
+    turn: int = 0
 
 
 class Batcher(_Lab, Gst.Element):
@@ -488,10 +493,25 @@ class Batcher(_Lab, Gst.Element):
                              f"({want} bytes)")
         if inlet.stream is None:
             inlet.stream = st.dev.stream()
+        if not st.dev.cuda or self._ctx().upload != "pinned":
+            with st.dev.work(inlet.stream):
+                # a blocking copy: once it returns, the decoder may have its memory back
+                return self._reader.with_view(
+                    buf, lambda a: torch.from_numpy(a).to(st.device, copy=True)), None
+        # through pinned memory: the copy to the device runs on the copy engine while this
+        # thread goes back for the next frame (a pageable copy blocks it, and is staged by the
+        # driver through its own pinned buffer anyway)
+        if len(inlet.staging) < self.depth + 2:
+            inlet.staging.append([torch.empty(want, dtype=torch.uint8, pin_memory=True), None])
+        slot = inlet.staging[inlet.turn % len(inlet.staging)]
+        inlet.turn += 1
+        if slot[1] is not None:
+            slot[1].synchronize()  # its previous copy is done
+        self._reader.with_view(buf, lambda a: slot[0].copy_(torch.from_numpy(a)))
         with st.dev.work(inlet.stream):
-            # a blocking copy: once it returns, the decoder may have its memory back
-            return self._reader.with_view(
-                buf, lambda a: torch.from_numpy(a).to(st.device, copy=True))
+            frame = slot[0].to(st.device, non_blocking=True)
+            slot[1] = st.dev.record()
+        return frame, slot[1]
 
     def _share(self) -> int:
         n = max(len(self._inlets), 1)
@@ -552,8 +572,10 @@ class Batcher(_Lab, Gst.Element):
             self._stream = dev.stream()
         torch = dev.torch
         with dev.work(self._stream), st.ranges.range(self.get_name()):
-            dev.wait(None, *frames)  # uploaded on the streams' CUDA streams, read on this one
-            raw = torch.stack(frames).view(len(frames), st.height * 3 // 2, st.width)
+            for t, copied in frames:  # uploaded on the streams' CUDA streams, read on this one
+                dev.wait(copied, t)
+            raw = torch.stack([t for t, _ in frames]).view(len(frames), st.height * 3 // 2,
+                                                           st.width)
             rgb = st.to_rgb(raw)
             item = Batch(self._index, rgb, net_input=st.prepare(rgb))
             item.ready = dev.record()

@@ -132,7 +132,7 @@ def run_gst_lab(cfg: LabConfig) -> LabResult:
     from pipesight.lab.gpu import gst_elements as ge
 
     ge.register()
-    ctx = ge.LabContext(stages, collect=cfg.collect)
+    ctx = ge.LabContext(stages, collect=cfg.collect, upload=cfg.upload)
     text = describe(cfg, clips, decoder, stages.spec.input_size)
     try:
         pipeline = gst.parse_launch(text)
