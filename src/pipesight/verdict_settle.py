@@ -74,7 +74,7 @@ def settle(ctx: Context, candidates: list[Finding], observations: list[Finding])
                              "capacity.")
         else:  # explained
             _cap(c, "info")
-            c.detail = _join(c.detail, _explained_why(top))
+            c.detail = _join(c.detail, _explained_why(top, c))
     summary = summary_of(top)
     confidence = top.confidence
     if disagree:
@@ -106,6 +106,8 @@ def _failed(ctx: Context, failure: Finding, ranked: list[Finding]) -> Bottleneck
 
 
 def _stance(ctx: Context, top: Finding, c: Finding) -> str:
+    if c.element is not None and c.element == top.element:
+        return "explained"  # the same stage, seen by another analysis (the GPU's, the CPU's)
     if top.kind == "cpu":
         if c.kind in _STAGES:
             return "explained" if _waits_for_core(ctx, c) else (
@@ -136,7 +138,9 @@ def _waits_for_core(ctx: Context, f: Finding) -> bool:
     return False
 
 
-def _explained_why(top: Finding) -> str:
+def _explained_why(top: Finding, c: Finding) -> str:
+    if c.element is not None and c.element == top.element:
+        return f"The same stage as the verdict ({c.element}), seen from another measurement."
     if top.kind == "cpu":
         return ("Part of the CPU limit: this thread waits for a core, so its time per buffer "
                 "includes waiting to run.")

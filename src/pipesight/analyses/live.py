@@ -163,9 +163,9 @@ def _headroom_text(h: dict) -> str:
         parts.append(f"it could take about {h['capacity_fps']:g} fps ({h['ratio']:g}x the "
                      f"source's {h['source_fps']:g}; limited by {h['capacity_limited_by']})")
     if h["more_streams"] is not None:
-        parts.append(f"each such stream uses {h['cores_per_stream']:g} cores, so about "
-                     f"{h['more_streams']} more would fit on the {h['cores']:.1f} usable "
-                     "cores (CPU only)")
+        parts.append(f"the pipeline uses {h['cores_per_stream']:g} cores, so about "
+                     f"{h['more_streams']} more such pipelines would fit on the "
+                     f"{h['cores']:.1f} usable cores (CPU only)")
     return "; ".join(parts)
 
 

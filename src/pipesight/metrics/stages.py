@@ -45,11 +45,10 @@ class Stage:
     # buffers this stage handles per frame reaching the sinks, where more than that: a stage
     # whose extra output is dropped downstream (a leaky queue) would deliver all it makes
     scale: float = 1.0
-    # the least it can cost, for upper bounds: its CPU time (the kernel's), and its elements'
-    # own computing time (not the queues handing buffers over, not blocked): a stage measured
-    # while it idles pays for wake-ups, hand-overs and waits on buffer pools that vanish when
-    # the bottleneck goes
+    # its CPU time over the window (the kernel's)
     cpu_ns: float | None = None
+    # the least it can cost, for upper bounds: a stage measured while it idles pays for
+    # wake-ups, hand-overs and waits on buffer pools that vanish when the bottleneck goes
     floor_ns: float | None = None
 
     @property
@@ -96,8 +95,8 @@ class StageModel:
         k = INTERFERENCE if upper else 1.0
         for t, w in work.items():
             st = self.stages.get(t)
-            if upper and st is not None:
-                w = min(w, *(x for x in (st.cpu_ns, st.floor_ns) if x is not None))
+            if upper and st is not None and st.floor_ns is not None:
+                w = min(w, st.floor_ns)
             c = k * self.capacity(w, st.scale if st is not None else 1.0)
             if c < best:
                 best, by = c, f"thread {self.names.get(t, t)}"
@@ -148,7 +147,11 @@ def stage_model(act: Activity | None, fps: float | None, window_ns: int,
                      if th == t and (e in syncing or (e in live and v.role == "produce")))
         busy = max(tt.covered_ns - tt.wait_ns, 0)
         st = Stage(t, busy, pacing, max(busy - pacing, 0))
-        st.floor_ns = float(sum(max(v.wall_ns - v.wait_ns - v.blocked_ns, 0)
+        # the least it can cost: its elements' time without the queues' hand-overs, and a
+        # source without its waits in `create` (a buffer pool, upstream), which go with the
+        # bottleneck; an element's own blocking (a device, the GPU) stays, it does not
+        st.floor_ns = float(sum(max(v.wall_ns - v.wait_ns - (v.blocked_ns if v.role ==
+                                                             "produce" else 0), 0)
                                 for (_, th), v in act.per.items()
                                 if th == t and v.role in ("process", "produce")))
         kernel = _kernel(t, cpu, os_tids, window_ns)

@@ -35,7 +35,7 @@ def render(v: Verdict, console: Console | None = None) -> None:
         c.print(f"Fix: {escape(x.text)}" + _prediction(x))
     h = b.headroom
     if h and h.get("capacity_fps"):
-        more = (f"; about {h['more_streams']} more such streams would fit on the "
+        more = (f"; about {h['more_streams']} more such pipelines would fit on the "
                 f"{h['cores']:.1f} usable cores (CPU only)"
                 if h.get("more_streams") is not None else "")
         c.print(f"[green]Headroom: capacity about {h['capacity_fps']:.1f} fps, {h['ratio']:g}x "
