@@ -77,9 +77,6 @@ def test_pipesight_run_totals_equal_gst_stats_on_the_same_run(tmp_path):
     _agree(v, st)
 
 
-@pytest.mark.xfail(strict=True, reason="pipesight's tracer defines a demuxer's dynamic src pad "
-                   "before it has a parent (element 0 in defs-PID.jsonl), so qtdemux0's pushes "
-                   "are not counted as its output; a tracer/reader change (lead's files)")
 def test_pipesight_run_totals_with_a_demuxer(tmp_path):
     mp4 = media.ensure("h264_mp4")
     v = _profile_with_stats(tmp_path / "run",

@@ -232,6 +232,10 @@ def _apply_defs(trace: Trace, defs: list[dict[str, Any]], off: int, pid: int) ->
                     proxy=bool(d.get("proxy")),
                 )
             )
+        elif t == "padparent":  # a pad recorded before it had a parent (a dynamic pad)
+            pp = topo.pads.get(int(d["id"]) + off)
+            if pp is not None and d.get("element"):
+                pp.element = int(d["element"]) + off
         elif t == "link":
             topo.add_link(int(d["src"]) + off, int(d["sink"]) + off)
         elif t == "props":
