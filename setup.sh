@@ -50,4 +50,4 @@ fi
 # find-links on the development machines and CI)
 .venv/bin/python -m pip install -q torch==2.13.0
 # build the tracer now rather than at the first profile
-.venv/bin/python -c "from pipesight.capture.tracer_build import plugin_dir; d, n = plugin_dir(); print('setup: tracer', d or n)"
+.venv/bin/python -c "from pipesight.tracer.build import plugin_dir; d, n = plugin_dir(); print('setup: tracer', d or n)"

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from pipesight.gpu.bench import BackendResult, BenchReport
-from pipesight.gpu.stats import spread
+from pipesight.ceiling.bench import BackendResult, BenchReport
+from pipesight.ceiling.stats import spread
 
 torch = pytest.importorskip("torch")
 

@@ -96,7 +96,7 @@ def test_whole_pipeline_stall_and_recovery() -> None:
     from pipesight.analyses import Context
     from pipesight.analyses.streams import analyze
     from pipesight.metrics import compute
-    from pipesight.model import Trace
+    from pipesight.trace import Trace
 
     t = Trace(samples=read_lines(lines, "x"))
     found = [f for f in analyze(Context(t, compute(t))) if f.code == "pipeline-stalled"]

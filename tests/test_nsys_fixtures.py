@@ -77,7 +77,7 @@ def test_gaps_and_utilization_match_nsys_analyze(fx, run):
 
 
 def _contexts(g) -> set[tuple[int, int]]:
-    from pipesight.model.gpu import KERNEL, MEMCPY, MEMSET
+    from pipesight.trace.gpu import KERNEL, MEMCPY, MEMSET
 
     sel = (g.ops.kind == KERNEL) | (g.ops.kind == MEMCPY) | (g.ops.kind == MEMSET)
     return {(int(p), int(d)) for p, d in zip(g.ops.pid[sel], g.ops.device[sel], strict=True)}

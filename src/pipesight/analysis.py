@@ -7,9 +7,9 @@ from pathlib import Path
 from pipesight import metrics as metrics_mod
 from pipesight.findings import Verdict
 from pipesight.metrics import Metrics
-from pipesight.model import Trace
-from pipesight.model.ceiling import Ceiling
 from pipesight.readers import load
+from pipesight.trace import Trace
+from pipesight.trace.ceiling import Ceiling
 from pipesight.verdict import build_verdict
 
 

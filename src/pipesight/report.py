@@ -19,7 +19,6 @@ from pipesight.errors import UserError
 from pipesight.findings import Verdict
 from pipesight.metrics import Metrics
 from pipesight.metrics import timelines as tl
-from pipesight.model import Trace
 from pipesight.readers import dot as dot_reader
 from pipesight.render import graphviz, html_report, perfetto
 from pipesight.render.dot_writer import to_dot
@@ -27,6 +26,7 @@ from pipesight.render.graph_costs import GraphCosts
 from pipesight.render.html_report import Chart, GraphView, ReportData, ThreadChart
 from pipesight.render.pipeline_graph import PipelineGraph, build_graph
 from pipesight.render.svg_charts import OTHER, PALETTE, Layer, Line, line_chart, stacked_chart
+from pipesight.trace import Trace
 
 REPORT_HTML = "report.html"
 TRACE_JSON = "trace.json"

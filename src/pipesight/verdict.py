@@ -8,7 +8,7 @@ from pipesight.analyses.sampled import samples_only_summary
 from pipesight.findings import Bottleneck, Finding, Verdict
 from pipesight.metrics import Metrics
 from pipesight.metrics.window import MIN_STEADY_S
-from pipesight.model import Trace
+from pipesight.trace import Trace
 from pipesight.verdict_gpu import gpu_rows
 from pipesight.verdict_settle import settle
 from pipesight.verdict_tables import (

@@ -10,7 +10,7 @@ from pipesight.analyses.sampled import samples_coverage
 from pipesight.findings import ElementRow
 from pipesight.metrics import Metrics
 from pipesight.metrics.pads import element_counts, pad_stats
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 # measured by bench/instrumentation_cost.py (docs/benchmarks.md): CPU time the pipesight tracer
 # adds per pad push (entry and return records), on the development machine

@@ -9,7 +9,7 @@ import numpy as np
 from pipesight.metrics import Metrics
 from pipesight.metrics.activity import ElementThreadTime
 from pipesight.metrics.throughput import nominal_fps
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 SATURATED = 0.9  # busy share of a thread that leaves no headroom
 SUSPECT = 0.8

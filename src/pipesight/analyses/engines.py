@@ -18,7 +18,7 @@ from pipesight.analyses.sampled import (
 )
 from pipesight.findings import Evidence, Finding
 from pipesight.metrics.samples import Stretch, longest_at_or_above, stat
-from pipesight.model.samples import Series
+from pipesight.trace.samples import Series
 
 SATURATED = 90.0  # % busy counts as saturated
 SUSTAINED = 0.25  # ... for at least this share of the window's samples, in one stretch

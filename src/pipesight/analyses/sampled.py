@@ -7,8 +7,8 @@ import numpy as np
 
 from pipesight.analyses.context import Context
 from pipesight.metrics.samples import in_window
-from pipesight.model import Trace
-from pipesight.model.samples import Samples, Series
+from pipesight.trace import Trace
+from pipesight.trace.samples import Samples, Series
 
 PERF = "deepstream-perf"
 

@@ -24,8 +24,8 @@ from pipesight.capture import nsys as nsys_capture
 from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
 from pipesight.capture.proc_sampler import ProcSampler
 from pipesight.capture.samplers import start_all as start_hw_samplers
-from pipesight.capture.tracer_build import plugin_dir
 from pipesight.errors import UserError
+from pipesight.tracer.build import plugin_dir
 
 GRACE_S = 10.0  # after SIGINT, time to reach EOS and exit before SIGTERM
 KILL_AFTER_S = 3.0
@@ -282,7 +282,7 @@ def _stop(proc: subprocess.Popen, grace_s: float, why: str,
 def _trim_trace_files(run_dir: Path) -> None:
     """A process that crashed leaves its events file at full (sparse) size: cut it to what was
     written, so that the run directory can be copied."""
-    from pipesight.readers.pipesight_trace import HEADER, HEADER_SIZE
+    from pipesight.tracer.layout import HEADER, HEADER_SIZE
 
     for ev in (run_dir / "trace").glob("events-*.bin"):
         try:

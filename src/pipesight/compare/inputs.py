@@ -21,8 +21,8 @@ from pipesight.compare.graph import ElementGraph
 from pipesight.errors import UserError
 from pipesight.findings import SCHEMA_VERSION, Verdict
 from pipesight.metrics import Metrics
-from pipesight.model import Trace
 from pipesight.readers import run_dir as run_dir_reader
+from pipesight.trace import Trace
 
 VERDICT_JSON = "verdict.json"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pipesight.doctor import stacks as stackmod
-from pipesight.readers.pipesight_trace import HEADER, HEADER_SIZE
+from pipesight.tracer.layout import HEADER, HEADER_SIZE
 
 EU_STACK_TIMEOUT_S = 30.0
 

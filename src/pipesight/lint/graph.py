@@ -12,8 +12,8 @@ from pathlib import Path
 from pipesight.doctor.evidence import fact
 from pipesight.findings import Finding, Severity
 from pipesight.lint import common as c
-from pipesight.model import Element, Topology
 from pipesight.readers import deepstream_config
+from pipesight.trace import Element, Topology
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pipesight.metrics.queues import QueueFill, handover_elements, queue_fill
 from pipesight.metrics.stages import StageModel, stage_model, thread_rates
 from pipesight.metrics.throughput import Rate, pipeline_fps, sink_rates, source_rates
 from pipesight.metrics.window import Window, choose_window
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 
 @dataclass

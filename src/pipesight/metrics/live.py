@@ -16,7 +16,7 @@ import numpy as np
 
 from pipesight.metrics.throughput import nominal_fps, upstream_map, upstream_sources
 from pipesight.metrics.window import Window, sink_elements, source_elements
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 LIVE_FLAG = 1 << 4  # GST_BUFFER_FLAG_LIVE
 GAP = 1.5  # a timestamp step longer than this many frame durations: frames were lost

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipesight.metrics.window import Window
-from pipesight.model import Trace
-from pipesight.model.samples import SECONDS, Series
+from pipesight.trace import Trace
+from pipesight.trace.samples import SECONDS, Series
 
 
 def window_seconds(trace: Trace, w: Window | None) -> tuple[float | None, float | None]:

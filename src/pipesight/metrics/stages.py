@@ -20,7 +20,7 @@ from pipesight.metrics.activity import Activity
 from pipesight.metrics.cpu import CpuSummary
 from pipesight.metrics.live import LiveFeed, SinkClock
 from pipesight.metrics.window import Window
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 OTHERS_SIGNIFICANT = 0.5  # cores other processes take before they count against the pipeline
 # a thread that blocks this little besides its pacing and its queues computes the rest of its

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from pipesight.errors import UserError
-from pipesight.model.ceiling import Ceiling
+from pipesight.trace.ceiling import Ceiling
 
 BENCH_LEAVES_OUT = ["decoding", "pre-processing (colour conversion, scaling)",
                     "host-device copies (inputs already on the GPU)", "post-processing"]
@@ -57,7 +57,7 @@ def _bench_model(text: str, p: Path) -> Ceiling:
 
 
 def _trtexec(text: str, p: Path) -> Ceiling:
-    from pipesight.gpu.trtexec_log import parse_text
+    from pipesight.readers.trtexec_log import parse_text
 
     run = parse_text(text, str(p))
     size = run.input_size

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from pipesight.errors import UserError
-from pipesight.model import Element, Flow, Pad, Trace
-from pipesight.model.flow import PULL, PUSH
 from pipesight.readers.gst_structure import none_if_max, parse_structure
+from pipesight.trace import Element, Flow, Pad, Trace
+from pipesight.trace.flow import PULL, PUSH
 
 CHUNK = 24 << 20
 PARALLEL_ABOVE = 96 << 20

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from pipesight.model.samples import SECONDS, Samples, Series
 from pipesight.readers import deepstream, ds_latency, tegrastats
 from pipesight.readers.text import clean_line
+from pipesight.trace.samples import SECONDS, Samples, Series
 
 NVML = "nvml"
 # NVML sample fields: (series name, unit)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipesight.model import CpuSamples
+from pipesight.trace import CpuSamples
 
 
 def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None, list[str]]:

@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 
 from pipesight.errors import UserError
-from pipesight.model import Trace
-from pipesight.model.ceiling import Ceiling
 from pipesight.readers import (
     clocks,
     gst_tracer_log,
@@ -17,6 +15,8 @@ from pipesight.readers import (
     proc_samples,
     py_callbacks,
 )
+from pipesight.trace import Trace
+from pipesight.trace.ceiling import Ceiling
 
 
 def is_run_dir(path: Path) -> bool:

@@ -34,7 +34,7 @@ import numpy as np
 from pipesight.metrics import Metrics
 from pipesight.metrics import timelines as tl
 from pipesight.metrics.activity import waiting_ns
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 MAX_SLICES = 400_000  # about 60 MB of JSON
 EXTRA_PID_BASE = 5_000_000  # above Linux's pid_max, so no clash with real processes

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipesight.model.ceiling import Ceiling
-from pipesight.model.clock import ClockMap
-from pipesight.model.flow import Flow
-from pipesight.model.gpu import GpuTimeline
-from pipesight.model.latency import LatencyRecords
-from pipesight.model.samples import Samples
-from pipesight.model.timeline import Callbacks, CpuSamples, Frames, Outside, ThreadInfo
-from pipesight.model.topology import Topology
+from pipesight.trace.ceiling import Ceiling
+from pipesight.trace.clock import ClockMap
+from pipesight.trace.flow import Flow
+from pipesight.trace.gpu import GpuTimeline
+from pipesight.trace.latency import LatencyRecords
+from pipesight.trace.samples import Samples
+from pipesight.trace.timeline import Callbacks, CpuSamples, Frames, Outside, ThreadInfo
+from pipesight.trace.topology import Topology
 
 
 @dataclass

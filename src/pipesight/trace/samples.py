@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from pipesight.model.trace import Trace
+    from pipesight.trace.trace import Trace
 
 # what a series' time axis is
 SECONDS = "seconds"  # seconds since Samples.origin

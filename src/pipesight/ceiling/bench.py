@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipesight.gpu.stats import Spread, spread
-from pipesight.gpu.trtexec_log import TrtexecRun, parse_text
+from pipesight.ceiling.stats import Spread, spread
+from pipesight.readers.trtexec_log import TrtexecRun, parse_text
 
 ALL_BACKENDS = ("eager", "cudagraph", "compile", "compile-cudagraph", "onnxruntime", "trtexec")
 DEFAULT_BACKENDS = ("eager", "cudagraph", "compile", "onnxruntime", "trtexec")
@@ -150,7 +150,7 @@ def bench_model(model_name: str, batch: int, input_size: int | None, precision: 
                 log: Any = None) -> BenchReport:
     import torch
 
-    from pipesight.lab.gpu.detector import build, memory_format, spec_named
+    from pipesight.nets.detector import build, memory_format, spec_named
 
     spec = spec_named(model_name)
     size = input_size or spec.input_size
@@ -186,7 +186,7 @@ def bench_model(model_name: str, batch: int, input_size: int | None, precision: 
 def _run_backend(name: str, model: Any, inputs: list[Any], batch: int, size: int,
                  precision: str, timer: _Timer, device: Any, warmup_s: float, repeat_s: float,
                  repeats: int, latency_n: int) -> BackendResult:
-    from pipesight.gpu.engine import PT_BACKENDS, Engine
+    from pipesight.nets.engine import PT_BACKENDS, Engine
 
     if name in PT_BACKENDS:
         if name.endswith("cudagraph") and device.type != "cuda":

@@ -9,7 +9,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from pipesight.capture.nvtx_headers import include_dir
+from pipesight.tracer.nvtx_headers import include_dir
 
 PLUGIN = "libgstpipesight.so"
 
