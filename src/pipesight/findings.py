@@ -6,6 +6,7 @@ describes every field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -28,6 +29,15 @@ Bound = Literal["rate", "upper"]
 SCHEMA_VERSION = 1
 
 
+def confidence(signals: Iterable[str], required: str | None = None) -> Confidence:
+    """The one rule: two independent signals (measurements of different kinds) agreeing
+    confirm a finding, one suspects it. ``required``: a signal without which it stays
+    suspected (the GPU as the limit needs the model alone to compare with)."""
+    s = set(signals)
+    ok = len(s) >= 2 and (required is None or required in s)
+    return "confirmed" if ok else "suspected"
+
+
 @dataclass(frozen=True)
 class Evidence:
     metric: str
@@ -45,6 +55,11 @@ class Fix:
     predicted_fps: float | None = None
     bound: Bound | None = None  # None: the model cannot put a number on it (basis says why)
     basis: str = ""  # how the number was reached, what caps it, or why there is none
+
+
+def fact(where: str, text: str, source: str) -> Evidence:
+    """Quoted evidence: where it is (file:line, a DOT dump, a config key) and its text."""
+    return Evidence(where, text, "", source)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pipesight.analyses import predict
 from pipesight.analyses.context import Context
-from pipesight.findings import Evidence, Finding
+from pipesight.findings import Evidence, Finding, confidence
 
 CORES_USED = 0.85  # of the CPUs the target may use, busy (by it or by others)
 THREAD_LOAD = 0.5  # a thread wanting more than this share of a core (running + waiting)
@@ -102,7 +102,7 @@ def analyze(ctx: Context) -> list[Finding]:
             evidence=ev,
             fix="Profile on a quiet machine or on dedicated cores (taskset) for numbers that "
                 "compare.",
-            confidence="confirmed" if len(signals) >= 2 else "suspected",
+            confidence=confidence(signals),
         )]
     if others is not None and others >= 0.5 and cpu is not None:
         why = (f"other processes on the machine take {others:.1f} of its "
@@ -121,7 +121,7 @@ def analyze(ctx: Context) -> list[Finding]:
             subject=f"{ncpu} CPUs",
             evidence=ev,
             fix=fixes[0].text,
-            confidence="confirmed" if len(signals) >= 2 else "suspected",
+            confidence=confidence(signals),
             kind="cpu",
             element=None,
             thread=None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pipesight.analyses import predict
 from pipesight.analyses.context import SATURATED, SUSPECT, Context
 from pipesight.analyses.feeders import busy_outside, feeder_thread, wants
-from pipesight.findings import Evidence, Finding
+from pipesight.findings import Evidence, Finding, confidence
 
 WAITING_SHARE = 0.5  # of an element's wall time spent blocked: it mostly waits
 QUEUE_FULL = 0.5  # share of the window a queue spends at >= 90% of a limit
@@ -172,7 +172,7 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         evidence=ev,
         fix=" ".join(f.text for f in fixes if f.action != "remove"),
         predicted_fps=_upper(fixes),
-        confidence=_confidence(signals),
+        confidence=confidence(signals),
         kind="element",
         element=name,
         thread=thread,
@@ -225,7 +225,7 @@ def _sink_sync(ctx, t, top, ev, signals, q_before_full) -> Finding:
         evidence=ev,
         fix=fixes[0].text,
         predicted_fps=fixes[0].predicted_fps if kind == "sink-sync" else _upper(fixes),
-        confidence=_confidence(signals),
+        confidence=confidence(signals),
         kind=kind,  # type: ignore[arg-type]
         element=name,
         thread=ctx.thread_name(t),
@@ -280,15 +280,10 @@ def _source(ctx, t, top, ev, signals, waits, q_after_empty, pc) -> Finding:
         evidence=ev,
         fix=fixes[0].text,
         predicted_fps=_upper(fixes),
-        confidence=_confidence(signals),
+        confidence=confidence(signals),
         kind="source",
         element=name,
         thread=ctx.thread_name(t),
         claim=claim,
         fixes=fixes,
     )
-
-
-def _confidence(signals: set[str]) -> str:
-    """Two independent measurements agreeing confirm; one suspects."""
-    return "confirmed" if len(signals) >= 2 else "suspected"

@@ -20,7 +20,7 @@ import math
 
 from pipesight.analyses import predict
 from pipesight.analyses.context import Context
-from pipesight.findings import Evidence, Finding, Fix
+from pipesight.findings import Evidence, Finding, Fix, confidence
 from pipesight.metrics.live import LiveFeed, SinkClock
 
 RATE_KEPT = 0.95  # sinks get at least this share of what the source delivers
@@ -72,7 +72,7 @@ def analyze(ctx: Context) -> list[Finding]:
         severity="warning", subject=feed.name, evidence=ev,
         fix="The bottleneck named by the verdict is what falls behind; no fix can make the "
             f"pipeline faster than the source's {_rate(feed):g} fps.",
-        confidence="confirmed" if len(why) >= 2 else "suspected",
+        confidence=confidence(why),
     )]
 
 
@@ -195,7 +195,7 @@ def _keeps_up(ctx: Context, feed: LiveFeed, clocks: list[SinkClock], ev) -> Find
     return Finding(
         code="live-source-bound", title=title, severity="info", subject=feed.name,
         evidence=ev, fix=fix.text, predicted_fps=None,
-        confidence="confirmed" if len(signals) >= 2 else "suspected",
+        confidence=confidence(signals),
         kind="live-source", element=feed.name, thread=None,
         claim=f"The pipeline keeps up with its live source {feed.name}",
         fixes=[fix, b], headroom=h,
@@ -228,7 +228,7 @@ def _late(ctx: Context, feed: LiveFeed, late: list[SinkClock], ev) -> Finding:
     return Finding(
         code="live-late", title=title, severity="critical", subject=c.name, evidence=ev,
         fix=" ".join(f.text for f in fixes), predicted_fps=None,
-        confidence="confirmed" if len(signals) >= 2 else "suspected",
+        confidence=confidence(signals),
         kind="sink-sync", element=c.name, thread=None,
         claim=f"Buffers of the live source {feed.name} reach {c.name} late: the pipeline's "
               "latency is too small for its processing",

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from pipesight.doctor.evidence import fact
-from pipesight.findings import Finding, Severity
+from pipesight.findings import Finding, Severity, fact
 from pipesight.lint import common as c
 from pipesight.readers.deepstream_config import DsAppConfig, Entry, InferConfig, KeyFile
 
