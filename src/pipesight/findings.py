@@ -108,6 +108,7 @@ class Bottleneck:
     disagreements: list[str] = field(default_factory=list)  # codes of findings that disagree
     # live sources: capacity against the source's rate, and how many more such streams fit
     headroom: dict[str, Any] | None = None
+    code: str | None = None  # the code of the finding that names it (None: no finding does)
 
 
 @dataclass

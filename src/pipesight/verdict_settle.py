@@ -84,7 +84,7 @@ def settle(ctx: Context, candidates: list[Finding], observations: list[Finding])
     b = Bottleneck(kind=top.kind or "unknown", element=top.element, thread=top.thread,
                    confidence=confidence, summary=summary, predicted_fps=top.predicted_fps,
                    fixes=list(top.fixes), disagreements=[d.code for d in disagree],
-                   headroom=top.headroom)
+                   headroom=top.headroom, code=top.code)
     return Settled(b, ranked)
 
 
@@ -102,7 +102,7 @@ def _failed(ctx: Context, failure: Finding, ranked: list[Finding]) -> Bottleneck
         c.detail = _join(c.detail, "Not weighed: the command failed"
                          + ("" if fps else " before any buffer moved, so what it measured says "
                             "nothing about the pipeline's work") + ".")
-    return Bottleneck("failed", None, None, "confirmed", summary)
+    return Bottleneck("failed", None, None, "confirmed", summary, code=failure.code)
 
 
 def _stance(ctx: Context, top: Finding, c: Finding) -> str:
