@@ -66,7 +66,7 @@ def comparable(v: Any) -> Any:
 
 
 def verdict_of(path: Path) -> dict:
-    from pipesight.analysis import analyze_path
+    from pipesight.workflows.answer import analyze_path
 
     _, _, v, _ = analyze_path(path)
     return comparable(v.to_dict())

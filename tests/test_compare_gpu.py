@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipesight.analysis import analyze_path
-from pipesight.compare import compare_paths
 from pipesight.errors import UserError
+from pipesight.workflows.answer import analyze_path
+from pipesight.workflows.sides import compare_paths
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gpu"
 SMALL = Path("nsys") / "nsys-2022.2_a100_saxpy-mpi-cuda.sqlite"

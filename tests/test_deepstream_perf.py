@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipesight.analysis import analyze_path
 from pipesight.readers import load
 from pipesight.readers.deepstream import read_lines
 from pipesight.readers.ds_perf import parse
+from pipesight.workflows.answer import analyze_path
 
 PERF = "deepstream/perf_deepstream-yolo_issue134_1080ti_yolov5m_int8_vs_fp32.txt"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 import nsys_reports as rep
-from pipesight.analysis import analyze_path
 from pipesight.errors import UserError
 from pipesight.metrics.gpu import device_use, kernel_summary, nsys_gaps, nsys_time_util
 from pipesight.readers import load, nsys
+from pipesight.workflows.answer import analyze_path
 
 FIX = Path(__file__).parent / "fixtures" / "nsys"
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "nsys"

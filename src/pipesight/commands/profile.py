@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from pipesight.profile import profile
+    from pipesight.workflows.profile import profile
 
     cmd = list(a.command)
     if cmd and cmd[0] == "--":

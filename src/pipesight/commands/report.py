@@ -26,9 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from pipesight.analysis import analyze_path
     from pipesight.render import perfetto
-    from pipesight.report import REPORT_HTML, write_html
+    from pipesight.workflows.answer import analyze_path
+    from pipesight.workflows.outputs import REPORT_HTML, write_html
 
     path = Path(a.path)
     trace, metrics, verdict, _ = analyze_path(path, a.delay)
@@ -36,7 +36,7 @@ def run(a: argparse.Namespace) -> int:
     out = Path(a.output) if a.output else (
         path / REPORT_HTML if run_dir is not None else Path(f"{path.name}.report.html"))
     try:
-        write_html(trace, metrics, verdict, out, run_dir)
+        write_html(trace, metrics, verdict, out)
         if a.trace_json:
             perfetto.write(trace, metrics, Path(a.trace_json), verdict=verdict)
     except OSError as e:

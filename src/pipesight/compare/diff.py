@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipesight.compare import noise, prediction, values
-from pipesight.compare.inputs import Side
 from pipesight.compare.matching import Matching, match
 from pipesight.compare.noise import Spread
 from pipesight.compare.prediction import PredictionCheck
+from pipesight.compare.side import Side
 
 SCHEMA = 1
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from pipesight.errors import UserError
 from pipesight.lab import runner
 from pipesight.lab.scenarios import SCENARIOS, by_name, ground_truth
-from pipesight.outputs import emit
+from pipesight.workflows.outputs import emit
 
 
 def run(a: argparse.Namespace) -> int:

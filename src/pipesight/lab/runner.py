@@ -17,7 +17,7 @@ from pipesight.errors import UserError
 from pipesight.findings import Verdict
 from pipesight.lab import media
 from pipesight.lab.scenarios import Scenario
-from pipesight.profile import run_once
+from pipesight.workflows.profile import run_once
 
 
 def default_names(s: Scenario) -> dict[str, str]:

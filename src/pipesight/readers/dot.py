@@ -5,11 +5,11 @@ links and the caps negotiated on each link."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipesight.errors import UserError
 from pipesight.trace import Element, Pad, Topology
+from pipesight.trace.topology import DotGraph
 
 _TOKEN = re.compile(
     r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<arrow>->)|(?P<punct>[{}\[\];,=])|'
@@ -20,17 +20,6 @@ _PTR = re.compile(r"_(0x[0-9a-fA-F]+)$")
 _SINK_COLOURS = {"#aaaaff", "#ddddff"}
 _SRC_COLOURS = {"#ffaaaa", "#ffdddd"}
 _GHOST_COLOURS = {"#ddddff", "#ffdddd"}
-
-
-@dataclass
-class DotGraph:
-    topology: Topology
-    pipeline_name: str | None = None
-    pipeline_state: str | None = None
-    states: dict[int, str] = field(default_factory=dict)  # element id -> "[>]" etc.
-    link_caps: dict[tuple[int, int], str] = field(default_factory=dict)  # (src pad, sink pad)
-    node_of_pad: dict[int, str] = field(default_factory=dict)  # pad id -> DOT node id
-    cluster_of_element: dict[int, str] = field(default_factory=dict)
 
 
 def _unquote(s: str) -> str:

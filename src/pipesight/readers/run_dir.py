@@ -8,6 +8,7 @@ from pathlib import Path
 from pipesight.errors import UserError
 from pipesight.readers import (
     clocks,
+    dot,
     gst_tracer_log,
     hw_samples,
     nsys,
@@ -57,6 +58,7 @@ def load(path: Path) -> Trace:
                 trace.inputs.extend(side.inputs)
             else:
                 gst_tracer_log.load_into(trace, log)
+    _load_graphs(trace, path)
     trace.samples = hw_samples.read_run(path, trace.run)
     _load_nsys(trace, path)
     clocks.align(trace)
@@ -94,3 +96,23 @@ def _load_nsys(trace: Trace, path: Path) -> None:
             return
     if db.exists():
         nsys.load_into(trace, db)
+
+
+def graph_files(run_dir: Path) -> list[Path]:
+    """The pipeline graphs worth drawing: pipesight's own dumps as each pipeline started to
+    play, else the last PAUSED -> PLAYING dump gst-launch-1.0 made."""
+    d = run_dir / "dot"
+    if not d.is_dir():
+        return []
+    ours = sorted(d.glob("pipesight.*.playing.dot"))
+    if ours:
+        return ours
+    return sorted(d.glob("*PAUSED_PLAYING.dot"))[-1:]
+
+
+def _load_graphs(trace: Trace, path: Path) -> None:
+    for p in graph_files(path):
+        try:
+            trace.graphs.append((p.name, dot.read(p)))
+        except UserError as e:
+            trace.notes.append(f"pipeline graph {p.name} unreadable: {e}")

@@ -175,3 +175,17 @@ class Topology:
         if nxt is None:
             return []
         return self._follow_downstream(nxt, peer_of, internal_of, depth + 1)
+
+
+@dataclass
+class DotGraph:
+    """A pipeline graph as GStreamer dumped it (GST_DEBUG_DUMP_DOT_DIR): its topology, the
+    state of each element and the caps negotiated on each link."""
+
+    topology: Topology
+    pipeline_name: str | None = None
+    pipeline_state: str | None = None
+    states: dict[int, str] = field(default_factory=dict)  # element id -> "[>]" etc.
+    link_caps: dict[tuple[int, int], str] = field(default_factory=dict)  # (src pad, sink pad)
+    node_of_pad: dict[int, str] = field(default_factory=dict)  # pad id -> DOT node id
+    cluster_of_element: dict[int, str] = field(default_factory=dict)

@@ -12,7 +12,7 @@ from pipesight.trace.gpu import GpuTimeline
 from pipesight.trace.latency import LatencyRecords
 from pipesight.trace.samples import Samples
 from pipesight.trace.timeline import Callbacks, CpuSamples, Frames, Outside, ThreadInfo
-from pipesight.trace.topology import Topology
+from pipesight.trace.topology import DotGraph, Topology
 
 
 @dataclass
@@ -32,6 +32,8 @@ class Trace:
     # tracer time -> the GPU timeline's clock, where the two could be tied (readers/clocks.py)
     gpu_clock: ClockMap | None = None
     ceiling: Ceiling | None = None  # the model alone's throughput, where the user gave it
+    # pipeline graphs GStreamer dumped during the run (RUN/dot), by file name
+    graphs: list[tuple[str, DotGraph]] = field(default_factory=list)
     # tracer time (ns) of the run's start, when a run directory tells it
     run_start_ts: int | None = None
     # CLOCK_MONOTONIC ns minus tracer ns, to align sampled data with tracer time

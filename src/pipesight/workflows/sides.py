@@ -1,6 +1,6 @@
 """One side of a comparison, from whatever the user names.
 
-- a run directory: analysed again from its trace (`pipesight.analysis.analyze_path`), which
+- a run directory: analysed again from its trace (`pipesight.workflows.answer.analyze_path`), which
   also gives the graph's links;
 - a repeated run (`profile --repeat N`: RUN/manifest.json lists RUN/repeats/1..N): every
   repeat analysed, the one nearest the median throughput speaking for all (as profile does);
@@ -12,37 +12,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipesight.analysis import analyze_path
+from pipesight.compare.diff import Comparison, compare
 from pipesight.compare.graph import ElementGraph
+from pipesight.compare.side import Side
 from pipesight.errors import UserError
-from pipesight.findings import SCHEMA_VERSION, Verdict
-from pipesight.metrics import Metrics
+from pipesight.findings import SCHEMA_VERSION
 from pipesight.readers import run_dir as run_dir_reader
-from pipesight.trace import Trace
+from pipesight.workflows.answer import analyze_path
 
 VERDICT_JSON = "verdict.json"
-
-
-@dataclass
-class Side:
-    label: str  # the path as given
-    kind: str  # "run directory", "repeated run", "verdict.json", or the reader's format name
-    verdict: dict[str, Any]  # Verdict.to_dict() form; for repeats, the representative run's
-    runs: list[dict[str, Any]]  # every run's verdict (one, or each repeat)
-    graph: ElementGraph
-    trace: Trace | None = None  # the representative's, when it was analysed from a trace
-    metrics: Metrics | None = None
-    analysed: Verdict | None = None  # the Verdict object behind ``verdict``, when analysed
-    run_dir: Path | None = None  # where captured pipeline graphs may be found
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def repeats(self) -> int:
-        return len(self.runs) if self.kind == "repeated run" else 0
 
 
 def load_side(path: Path) -> Side:
@@ -103,7 +84,7 @@ def _repeat_dirs(path: Path) -> list[Path] | None:
 
 
 def _load_repeats(path: Path, dirs: list[Path]) -> Side:
-    from pipesight.profile import representative
+    from pipesight.workflows.profile import representative
 
     sides, notes = [], []
     for d in dirs:
@@ -157,3 +138,8 @@ def _from_verdict_file(path: Path, label: str) -> Side:
 
 def _verdict_side(vd: dict[str, Any], label: str) -> Side:
     return Side(label, "verdict.json", vd, [vd], ElementGraph.from_verdict(vd))
+
+
+def compare_paths(a: Path, b: Path, margin_pct: float | None = None) -> Comparison:
+    """Loads both inputs and compares them (`pipesight compare`'s work, without rendering)."""
+    return compare(load_side(a), load_side(b), margin_pct=margin_pct)

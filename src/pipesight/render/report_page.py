@@ -1,26 +1,23 @@
-"""The files people look at, from a trace, its metrics and its verdict: report.html (verdict,
-pipeline graph as a heat map, timelines, tables) and trace.json (the timeline for Perfetto).
+"""What report.html draws, gathered from a trace, its metrics and its verdict: the verdict,
+the pipeline graph as a heat map (the captured graph where it holds every element the verdict
+names, else the trace's own topology), timelines and tables, as ``html_report.ReportData``.
 
-This gathers what the renderers draw; it computes nothing the metrics do not already compute.
-"""
+It formats what the metrics computed; writing the file is the caller's (workflows/outputs)."""
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from markupsafe import Markup
 
-from pipesight.errors import UserError
 from pipesight.findings import Verdict
 from pipesight.metrics import Metrics
 from pipesight.metrics import timelines as tl
-from pipesight.readers import dot as dot_reader
-from pipesight.render import graphviz, html_report, perfetto
+from pipesight.render import graphviz
 from pipesight.render.dot_writer import to_dot
 from pipesight.render.graph_costs import GraphCosts
 from pipesight.render.html_report import Chart, GraphView, ReportData, ThreadChart
@@ -28,8 +25,6 @@ from pipesight.render.pipeline_graph import PipelineGraph, build_graph
 from pipesight.render.svg_charts import OTHER, PALETTE, Layer, Line, line_chart, stacked_chart
 from pipesight.trace import Trace
 
-REPORT_HTML = "report.html"
-TRACE_JSON = "trace.json"
 MAX_LINES = 8  # series per chart
 MAX_THREADS = 16  # busy timelines drawn
 
@@ -45,20 +40,7 @@ class GraphInput:
     states: dict[int, str] | None = None
 
 
-def write_run_reports(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path) -> None:
-    """RUN/report.html and RUN/trace.json."""
-    series = tl.compute(trace, metrics)
-    write_html(trace, metrics, verdict, run_dir / REPORT_HTML, run_dir, series)
-    perfetto.write(trace, metrics, run_dir / TRACE_JSON, verdict=verdict, timelines=series)
-
-
-def write_html(trace: Trace, metrics: Metrics, verdict: Verdict, out: Path,
-               run_dir: Path | None = None, series: tl.Timelines | None = None) -> None:
-    html = html_report.render(report_data(trace, metrics, verdict, run_dir, series))
-    out.write_text(html, encoding="utf-8")
-
-
-def report_data(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path | None,
+def report_data(trace: Trace, metrics: Metrics, verdict: Verdict,
                 series: tl.Timelines | None = None, id_prefix: str = "") -> ReportData:
     """``id_prefix`` keeps the SVG ids of several reports' graphs in one page apart."""
     vd = verdict.to_dict()
@@ -72,7 +54,7 @@ def report_data(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path 
         notes=list(trace.notes),
     )
     costs = GraphCosts.from_verdict(vd)
-    inputs, notes = graph_inputs(trace, vd, run_dir)
+    inputs, notes = graph_inputs(trace, vd)
     data.notes.extend(notes)
     for k, gi in enumerate(inputs, 1):
         view, ids = draw(gi, costs, f"{id_prefix}g{k}-")
@@ -98,26 +80,19 @@ def report_data(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path 
 # -- the graph -------------------------------------------------------------------------
 
 
-def graph_inputs(trace: Trace, vd: dict[str, Any], run_dir: Path | None
-                 ) -> tuple[list[GraphInput], list[str]]:
-    """The captured DOT graphs when they hold every element the verdict names, else the
+def graph_inputs(trace: Trace, vd: dict[str, Any]) -> tuple[list[GraphInput], list[str]]:
+    """The captured pipeline graphs when they hold every element the verdict names, else the
     trace's own topology."""
     notes: list[str] = []
     names = {r["name"] for r in vd.get("elements") or []}
-    dots = dot_files(run_dir) if run_dir is not None else []
     graphs: list[GraphInput] = []
     seen: set[str] = set()
-    for p in dots:
-        try:
-            g = dot_reader.read(p)
-        except UserError as e:
-            notes.append(f"pipeline graph {p.name} unreadable: {e}")
-            continue
+    for name, g in trace.graphs:
         seen |= {e.name for e in g.topology.leaf_elements()}
-        title = " ".join(x for x in (g.pipeline_name, g.pipeline_state) if x) or p.stem
-        graphs.append(GraphInput(title, f"the captured graph {p.name}", g.topology, g.link_caps,
+        title = " ".join(x for x in (g.pipeline_name, g.pipeline_state) if x) or name
+        graphs.append(GraphInput(title, f"the captured graph {name}", g.topology, g.link_caps,
                                  g.states))
-    missing = names - seen
+    missing = {n for n in names if not n.startswith("probe@")} - seen
     if graphs and not missing:
         return graphs, notes
     if graphs:
@@ -127,16 +102,6 @@ def graph_inputs(trace: Trace, vd: dict[str, Any], run_dir: Path | None
         return [], notes
     return [GraphInput(_title(trace) or "pipeline", "the elements and links the trace recorded",
                        trace.topology)], notes
-
-
-def dot_files(run_dir: Path) -> list[Path]:
-    d = run_dir / "dot"
-    if not d.is_dir():
-        return []
-    ours = sorted(d.glob("pipesight.*.playing.dot"))
-    if ours:
-        return ours
-    return sorted(d.glob("*PAUSED_PLAYING.dot"))[-1:]
 
 
 def draw(gi: GraphInput, costs: GraphCosts | None, id_prefix: str = ""

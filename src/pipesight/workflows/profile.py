@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipesight.analysis import analyze_trace
 from pipesight.capture.environment import DEFAULT_TRACERS, LATENCY_TRACER
 from pipesight.capture.runner import CaptureOptions, capture
 from pipesight.findings import Verdict
-from pipesight.gates import EXIT_GATE, under_fps
-from pipesight.outputs import emit, write_run_outputs
 from pipesight.readers import run_dir as run_dir_reader
+from pipesight.workflows.answer import analyze_trace
+from pipesight.workflows.gates import EXIT_GATE, under_fps
+from pipesight.workflows.outputs import emit, write_run_outputs
 
 EXIT_TARGET_FAILED = 3
 
