@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from pipesight.capture.run_names import new_run_dir
+from pipesight.commands import Parser
 from pipesight.errors import UserError
 
 EXIT_TARGET_FAILED = 3
@@ -48,9 +49,8 @@ def _paths_after_options(a: argparse.Namespace) -> list[str]:
     """PATH... with doctor's options anywhere among them (`doctor FILE --json`), as the other
     subcommands take them: argparse's REMAINDER, needed for `-- COMMAND`, keeps options that
     follow the first path as paths, so they are parsed again here."""
-    from pipesight.cli import _Parser
 
-    p = _Parser(prog="pipesight doctor", add_help=False)
+    p = Parser(prog="pipesight doctor", add_help=False)
     _options(p)
     p.add_argument("paths", nargs="*")
     # into the same namespace: options given before the first path keep their values (argparse

@@ -96,3 +96,24 @@ def zero_runs(x: Series, eps: float = 1e-6) -> list[tuple[int, int]]:
             out.append((start, i - start))
             start = None
     return out
+
+
+SOURCE_WHAT = {"nvml": "NVML GPU samples", "nvml-process": "NVML per-process samples",
+               "tegrastats": "tegrastats samples", "deepstream-perf": "DeepStream PERF prints",
+               "deepstream-latency": "DeepStream latency prints"}
+
+
+def samples_coverage(trace: Trace) -> list[str]:
+    """'seen' lines for the verdict: which sampled counters the input held."""
+    s = trace.samples
+    if s is None or not len(s):
+        return []
+    out = []
+    for src in s.sources():
+        xs = s.find(source=src)
+        n = max(len(x) for x in xs)
+        devices = sorted({x.device for x in xs})
+        out.append(f"{SOURCE_WHAT.get(src, src)}: {len(xs)} series, up to {n} samples"
+                   + (f" ({', '.join(devices[:4])}{', ...' if len(devices) > 4 else ''})"
+                      if devices and devices != [""] else ""))
+    return out

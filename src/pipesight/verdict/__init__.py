@@ -3,15 +3,12 @@ names THE bottleneck with a confidence, beside the tables of verdict.json."""
 
 from __future__ import annotations
 
-from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, gpu, heavy
+from pipesight.analyses import CANDIDATES, OBSERVATIONS, Context, gpu, not_the_limit
 from pipesight.analyses.sampled import samples_only_summary
 from pipesight.findings import Bottleneck, Finding, Verdict
 from pipesight.metrics import Metrics
-from pipesight.metrics.window import MIN_STEADY_S
-from pipesight.trace import Trace
-from pipesight.verdict_gpu import gpu_rows
-from pipesight.verdict_settle import settle
-from pipesight.verdict_tables import (
+from pipesight.metrics.gpu_rows import gpu_rows
+from pipesight.metrics.tables import (
     coverage,
     element_rows,
     instrumentation_cost,
@@ -20,6 +17,9 @@ from pipesight.verdict_tables import (
     queue_rows,
     thread_rows,
 )
+from pipesight.metrics.window import MIN_STEADY_S
+from pipesight.trace import Trace
+from pipesight.verdict.settle import settle
 
 
 def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
@@ -33,7 +33,7 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
         observations.extend(a(ctx))
     settled = settle(ctx, candidates, observations)
     bottleneck = settled.bottleneck or _unknown(ctx)
-    observations.extend(heavy.analyze(ctx, bottleneck.element))
+    observations.extend(not_the_limit.analyze(ctx, bottleneck.element))
     findings = settled.candidates + observations
     w = metrics.window
     origin = _origin(trace)

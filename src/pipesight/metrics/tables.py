@@ -1,15 +1,15 @@
 """The tables of verdict.json: elements, threads, queues, pads, latency, instrumentation, and
-what the inputs held. Numbers only; the judging is in analyses/ and verdict.py."""
+what the inputs held. Numbers only; the judging is in analyses/ and verdict/"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from pipesight.analyses import Context
-from pipesight.analyses.sampled import samples_coverage
 from pipesight.findings import ElementRow
 from pipesight.metrics import Metrics
+from pipesight.metrics.lookup import Lookup
 from pipesight.metrics.pads import element_counts, pad_stats
+from pipesight.metrics.samples import samples_coverage
 from pipesight.trace import Trace
 
 # measured by bench/instrumentation_cost.py (docs/benchmarks.md): CPU time the pipesight tracer
@@ -17,7 +17,7 @@ from pipesight.trace import Trace
 TRACER_COST_NS_PER_CALL = 1_100
 
 
-def element_rows(ctx: Context) -> list[ElementRow]:
+def element_rows(ctx: Lookup) -> list[ElementRow]:
     tr, m = ctx.trace, ctx.metrics
     act, w = m.activity, m.window
     if w is None:
@@ -88,7 +88,7 @@ def element_rows(ctx: Context) -> list[ElementRow]:
     return rows
 
 
-def thread_rows(ctx: Context) -> list[dict]:
+def thread_rows(ctx: Lookup) -> list[dict]:
     act = ctx.metrics.activity
     if act is None:
         return []
@@ -138,7 +138,7 @@ def pad_rows(trace: Trace, m: Metrics) -> list[dict]:
     return rows
 
 
-def queue_rows(ctx: Context) -> list[dict]:
+def queue_rows(ctx: Lookup) -> list[dict]:
     out = []
     for q in ctx.metrics.queues.values():
         out.append({
@@ -166,7 +166,7 @@ def latency_summary(m: Metrics) -> dict:
     return {"pipeline": rows(m.pipeline_latency), "elements": rows(m.element_latency)}
 
 
-def instrumentation_cost(ctx: Context) -> dict:
+def instrumentation_cost(ctx: Lookup) -> dict:
     fr = ctx.trace.frames
     w = ctx.metrics.window
     if fr is None or w is None or len(fr) == 0 or w.seconds < 0.05:
