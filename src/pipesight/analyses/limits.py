@@ -10,6 +10,8 @@ one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pipesight.analyses import predict
 from pipesight.analyses.context import SATURATED, SUSPECT, Context
 from pipesight.analyses.feeders import busy_outside, feeder_thread, wants
@@ -56,18 +58,29 @@ def _live_sink(ctx: Context, e: int) -> bool:
     return any(e in f.sinks for f in ctx.metrics.live)
 
 
-def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
+@dataclass
+class _Seen:
+    """What the measurements say about the element at the top of one busy thread."""
+
+    ev: list[Evidence]
+    signals: set[str]
+    own_ns: int  # its own time on the thread, waiting on queues excluded
+    busy_ns: int  # the thread's busy time
+    waits: bool  # most of its time blocked (a device, I/O, a lock), not computing
+    fq: int | None  # the queue feeding the thread
+    q_before_full: bool
+    q_after_empty: bool
+    pc: float | None  # the thread's kernel CPU, of one core
+
+
+def _seen(ctx: Context, t: int, top) -> _Seen:
     act = ctx.metrics.activity
     assert act is not None
     tt = act.threads[t]
     W = ctx.window_ns()
     busy_ns = max(tt.covered_ns - tt.wait_ns, 1)
     own_ns = top.wall_ns - top.wait_ns
-    e = top.element
-    name = ctx.name(e)
-    thread = ctx.thread_name(t)
     exact = act.basis == "exact"
-    cpu_ratio = top.cpu_ns / max(top.wall_ns, 1) if exact else None
     # waiting, not computing: most of its time the thread was blocked inside it (preemption
     # by other threads is not waiting)
     waits = exact and top.blocked_ns > WAITING_SHARE * top.wall_ns
@@ -76,14 +89,14 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         Evidence("element_share_of_thread_pct", _pct(own_ns / busy_ns), "%", "tracer"),
         Evidence("element_share_of_window_pct", _pct(own_ns / W), "%", "tracer"),
     ]
-    if cpu_ratio is not None:
-        ev.append(Evidence("element_cpu_of_wall_pct", _pct(cpu_ratio), "%", "tracer"))
+    if exact:
+        ev.append(Evidence("element_cpu_of_wall_pct",
+                           _pct(top.cpu_ns / max(top.wall_ns, 1)), "%", "tracer"))
         ev.append(Evidence("element_blocked_of_wall_pct",
                            _pct(top.blocked_ns / max(top.wall_ns, 1)), "%", "tracer"))
     signals: set[str] = set()
     if exact and tt.busy_fraction >= SATURATED and own_ns / busy_ns >= 0.5:
         signals.add("tracer")
-
     fq = ctx.feeding_queue(t)
     if fq is not None:
         q = ctx.metrics.queues[fq]
@@ -97,88 +110,101 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         q = ctx.metrics.queues[qa]
         ev.append(Evidence(f"queue_after_empty_pct[{q.name}]", _pct(q.empty_fraction), "%",
                            "queue-flow"))
-    q_before_full = fq is not None and (ctx.metrics.queues[fq].full_fraction or 0) >= QUEUE_FULL
-    q_after_empty = bool(after) and all(
-        ctx.metrics.queues[a].empty_fraction >= QUEUE_EMPTY for a in after
-    )
     pc = ctx.proc_cpu(t)
     if pc is not None:
         ev.append(Evidence("thread_cpu_pct", _pct(pc), "% of a core", "proc"))
+    return _Seen(
+        ev, signals, own_ns, busy_ns, waits, fq,
+        q_before_full=fq is not None and (ctx.metrics.queues[fq].full_fraction or 0)
+        >= QUEUE_FULL,
+        q_after_empty=bool(after) and all(ctx.metrics.queues[a].empty_fraction >= QUEUE_EMPTY
+                                          for a in after),
+        pc=pc)
 
-    is_sink = e in act.sinks
+
+def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
+    act = ctx.metrics.activity
+    assert act is not None
+    e = top.element
+    s = _seen(ctx, t, top)
     is_source = e in act.sources and top.role == "produce"
-    live_source = is_source and any(f.element == e for f in ctx.metrics.live)
-
-    if is_sink and waits:
+    if e in act.sinks and s.waits:
         if _live_sink(ctx, e) and ctx.prop(e, "sync") is not False:
             return None  # a sink waiting for a live source's buffers: live.py judges it
-        return _sink_sync(ctx, t, top, ev, signals, q_before_full)
+        return _sink_sync(ctx, t, top, s.ev, s.signals, s.q_before_full)
     if is_source:
-        if live_source and waits:
+        if s.waits and any(f.element == e for f in ctx.metrics.live):
             return None  # a live source waiting for its next frame: live.py judges it
-        return _source(ctx, t, top, ev, signals, waits, q_after_empty, pc)
+        return _source(ctx, t, top, s.ev, s.signals, s.waits, s.q_after_empty, s.pc)
+    return _element_bound(ctx, t, top, rows, s)
 
-    if q_before_full or q_after_empty:
-        signals.add("queue-flow")
-    if pc is not None and pc >= PROC_BUSY and not waits:
-        signals.add("proc")
+
+def _element_bound(ctx: Context, t: int, top, rows, s: _Seen) -> Finding:
+    act = ctx.metrics.activity
+    assert act is not None
+    tt = act.threads[t]
+    e, name = top.element, ctx.name(top.element)
+    if s.q_before_full or s.q_after_empty:
+        s.signals.add("queue-flow")
+    if s.pc is not None and s.pc >= PROC_BUSY and not s.waits:
+        s.signals.add("proc")
     how = "waiting, not computing: it may wait on a device (GPU, hardware engine), I/O or a lock" \
-        if waits else "computing"
-    workers = busy_outside(ctx) if waits else []
+        if s.waits else "computing"
+    workers = busy_outside(ctx) if s.waits else []
     if workers:
         cores = sum(w.cpu_fraction for w in workers)
-        ev.append(Evidence("threads_outside_streaming_cores", round(cores, 2), "cores", "proc"))
-        signals.add("proc")
+        s.ev.append(Evidence("threads_outside_streaming_cores", round(cores, 2), "cores",
+                             "proc"))
+        s.signals.add("proc")
         how = (f"waiting while {len(workers)} threads that make no pad pushes use {cores:.1f} "
                "cores: work done on threads of its own")
-    title = (f"{name} takes {_pct(own_ns / busy_ns):g}% of streaming thread {thread}, which is "
-             f"busy {_pct(tt.busy_fraction):g}% of the time (mostly {how})")
-    if q_before_full and fq is not None:
-        title += f"; the queue in front of it ({ctx.name(fq)}) is full"
-    elif q_after_empty:
+    title = (f"{name} takes {_pct(s.own_ns / s.busy_ns):g}% of streaming thread "
+             f"{ctx.thread_name(t)}, which is busy {_pct(tt.busy_fraction):g}% of the time "
+             f"(mostly {how})")
+    if s.q_before_full and s.fq is not None:
+        title += f"; the queue in front of it ({ctx.name(s.fq)}) is full"
+    elif s.q_after_empty:
         title += "; the queue after it runs empty"
     # other elements' work on the thread (not the queues handing buffers to or from it: a queue
     # before the element would not take that off)
     others_ns = float(sum(r.wall_ns - r.wait_ns for r in rows
                           if r is not top and r.role in ("process", "produce")))
-    worker_cores = sum(w.cpu_fraction for w in workers)
-    fixes = predict.element_fixes(ctx, t, top, others_ns, waits, worker_cores)
+    fixes = predict.element_fixes(ctx, t, top, others_ns, s.waits,
+                                  sum(w.cpu_fraction for w in workers))
     if workers:
         fixes[0].text = (f"Make {name}'s work cheaper or give it more cores: it waits for its "
                          "own worker threads (more threads, a cheaper setting, hardware "
                          "offload).")
     claim = f"{name} limits throughput"
     if ctx.trace.topology.is_probe(e):
-        # the application's own callback, run inside the push on the streaming thread
-        claim = (f"The application's pad probe on {name.removeprefix('probe@')} ({name}) "
-                 "limits throughput")
-        mine = [u for u in ctx.metrics.callbacks if u.element == e]
-        if mine and own_ns > 0:
-            title += "; " + ", ".join(
-                f"{u.name.split(': ', 1)[-1]} takes {_pct(u.wall_ns / own_ns):g}% of it"
-                for u in mine[:2])
-        for f in fixes:
-            if f.action in ("cheaper", "find-wait"):
-                f.text = (f"The probe callback on {name.removeprefix('probe@')} runs on the "
-                          "streaming thread for every buffer: make it cheaper, or hand its work "
-                          "to a thread of its own (copy what it needs and return; batch work "
-                          "on the GPU)" + ("; it waits most of the time: for the Python GIL, "
-                                           "a lock or the GPU" if waits else "") + ".")
+        claim, title = _probe_words(ctx, e, name, s, title, fixes)
     return Finding(
-        code="element-bound",
-        title=title,
+        code="element-bound", title=title,
         severity="critical" if tt.busy_fraction >= SATURATED else "warning",
-        subject=name,
-        evidence=ev,
-        fix=" ".join(f.text for f in fixes if f.action != "remove"),
-        predicted_fps=_upper(fixes),
-        confidence=confidence(signals),
-        kind="element",
-        element=name,
-        thread=thread,
-        claim=claim,
-        fixes=fixes,
+        subject=name, evidence=s.ev, fix=" ".join(f.text for f in fixes if f.action != "remove"),
+        predicted_fps=_upper(fixes), confidence=confidence(s.signals), kind="element",
+        element=name, thread=ctx.thread_name(t), claim=claim, fixes=fixes,
     )
+
+
+def _probe_words(ctx: Context, e: int, name: str, s: _Seen, title: str, fixes
+                 ) -> tuple[str, str]:
+    """The application's own callback, run inside the push on the streaming thread: say so,
+    name its Python function where pipesight timed it, and advise on callbacks."""
+    pad = name.removeprefix("probe@")
+    mine = [u for u in ctx.metrics.callbacks if u.element == e]
+    if mine and s.own_ns > 0:
+        title += "; " + ", ".join(
+            f"{u.name.split(': ', 1)[-1]} takes {_pct(u.wall_ns / s.own_ns):g}% of it"
+            for u in mine[:2])
+    for f in fixes:
+        if f.action in ("cheaper", "find-wait"):
+            f.text = (f"The probe callback on {pad} runs on the streaming thread for every "
+                      "buffer: make it cheaper, or hand its work to a thread of its own (copy "
+                      "what it needs and return; batch work on the GPU)"
+                      + ("; it waits most of the time: for the Python GIL, a lock or the GPU"
+                         if s.waits else "") + ".")
+    return f"The application's pad probe on {pad} ({name}) limits throughput", title
 
 
 def _upper(fixes) -> float | None:
