@@ -12,6 +12,8 @@ inside elements, summed, against the cores.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from pipesight.analyses import predict
 from pipesight.analyses.context import Context
 from pipesight.findings import Evidence, Finding, confidence
@@ -25,62 +27,89 @@ DEMAND_OVER = 0.5
 SATURATED = 0.9
 
 
-def analyze(ctx: Context) -> list[Finding]:
+@dataclass
+class _Load:
+    """What the kernel's accounting (/proc) and the tracer say about the CPUs' load."""
+
+    ev: list[Evidence]
+    signals: set[str] = field(default_factory=set)
+    heavy: list[tuple[str, float]] = field(default_factory=list)  # busy threads, share of a core
+    others: float | None = None  # cores other processes take
+    want: float | None = None  # cores the target's threads want: running plus waiting (proc)
+    demand: float | None = None  # streaming threads' runnable time, in cores (tracer)
+    saturated_threads: int = 0
+
+
+def _proc_load(ctx: Context, ncpu: int, load: _Load) -> None:
+    cpu = ctx.metrics.cpu
+    if cpu is None:
+        return
+    busy = [t for t in cpu.threads.values()
+            if t.cpu_fraction + (t.wait_fraction or 0.0) >= THREAD_LOAD]
+    waiting = sum(t.wait_fraction or 0.0 for t in busy)
+    wanted = sum(t.cpu_fraction + (t.wait_fraction or 0.0) for t in busy)
+    load.ev += [
+        Evidence("cores_used_by_target", round(cpu.total_cores, 2), "cores", "proc"),
+        Evidence("busy_threads", len(busy), "threads", "proc"),
+        Evidence("busy_threads_run_queue_wait", round(waiting, 2), "cores", "proc"),
+    ]
+    if wanted > 0:
+        load.ev.append(Evidence("busy_threads_run_queue_wait_pct",
+                                round(100 * waiting / wanted, 1), "%", "proc"))
+    # a thread wants at most one core; one that hardly runs is a bystander
+    load.want = sum(min(1.0, t.cpu_fraction + (t.wait_fraction or 0.0))
+                    for t in cpu.threads.values() if t.cpu_fraction >= 0.05)
+    load.ev.append(Evidence("cores_wanted_by_target", round(load.want, 2), "cores", "proc"))
+    saturated = cpu.total_cores >= CORES_USED * ncpu
+    if cpu.machine_busy_cores is not None:
+        load.ev.append(Evidence("machine_cores_busy", round(cpu.machine_busy_cores, 2), "cores",
+                                "proc"))
+        load.others = max(cpu.machine_busy_cores - cpu.total_cores, 0.0)
+        saturated = saturated or cpu.machine_busy_cores >= CORES_USED * cpu.machine_cpus
+    load.heavy = sorted(((t.name, t.cpu_fraction) for t in busy), key=lambda x: -x[1])
+    if saturated and busy and waiting >= RUN_WAIT:
+        load.signals.add("proc")
+
+
+def _tracer_load(ctx: Context, ncpu: int, load: _Load) -> None:
     act = ctx.metrics.activity
+    if act is None or act.basis != "exact":
+        return
+    W = ctx.window_ns()
+    # runnable time of each streaming thread: busy, less what it blocked inside elements
+    blocked: dict[int, int] = {}
+    for (_, t), v in act.per.items():
+        blocked[t] = blocked.get(t, 0) + v.blocked_ns
+    runnable = {t: max(tt.covered_ns - tt.wait_ns - blocked.get(t, 0), 0) / W
+                for t, tt in act.threads.items()}
+    load.demand = sum(runnable.values())
+    load.saturated_threads = sum(1 for r in runnable.values() if r >= SATURATED)
+    load.ev.append(Evidence("streaming_threads_runnable", round(load.demand, 2), "cores",
+                            "tracer"))
+    load.ev.append(Evidence("saturated_streaming_threads", load.saturated_threads, "threads",
+                            "tracer"))
+    if load.demand >= ncpu + DEMAND_OVER:
+        load.signals.add("tracer")
+    if not load.heavy:
+        load.heavy = sorted(((ctx.thread_name(t) or "?", r) for t, r in runnable.items()
+                             if r >= THREAD_LOAD), key=lambda x: -x[1])
+
+
+def analyze(ctx: Context) -> list[Finding]:
     cpu = ctx.metrics.cpu
     ncpu = cpu.ncpu if cpu else int(ctx.trace.run.get("host", {}).get("cpus_allowed", 0) or 0)
     if ncpu <= 0:
         return []
-    ev: list[Evidence] = [Evidence("cpus_available", ncpu, "cores", "proc" if cpu else "manifest")]
-    signals: set[str] = set()
-    heavy: list[tuple[str, float]] = []
-    others = None
-    want = None  # cores the target's threads want: running plus waiting to run (proc)
-    if cpu is not None:
-        busy = [t for t in cpu.threads.values()
-                if t.cpu_fraction + (t.wait_fraction or 0.0) >= THREAD_LOAD]
-        waiting = sum(t.wait_fraction or 0.0 for t in busy)
-        wanted = sum(t.cpu_fraction + (t.wait_fraction or 0.0) for t in busy)
-        ev += [
-            Evidence("cores_used_by_target", round(cpu.total_cores, 2), "cores", "proc"),
-            Evidence("busy_threads", len(busy), "threads", "proc"),
-            Evidence("busy_threads_run_queue_wait", round(waiting, 2), "cores", "proc"),
-        ]
-        if wanted > 0:
-            ev.append(Evidence("busy_threads_run_queue_wait_pct", round(100 * waiting / wanted, 1),
-                               "%", "proc"))
-        # a thread wants at most one core; one that hardly runs is a bystander
-        want = sum(min(1.0, t.cpu_fraction + (t.wait_fraction or 0.0))
-                   for t in cpu.threads.values() if t.cpu_fraction >= 0.05)
-        ev.append(Evidence("cores_wanted_by_target", round(want, 2), "cores", "proc"))
-        saturated = cpu.total_cores >= CORES_USED * ncpu
-        if cpu.machine_busy_cores is not None:
-            ev.append(Evidence("machine_cores_busy", round(cpu.machine_busy_cores, 2), "cores",
-                               "proc"))
-            others = max(cpu.machine_busy_cores - cpu.total_cores, 0.0)
-            saturated = saturated or cpu.machine_busy_cores >= CORES_USED * cpu.machine_cpus
-        heavy = sorted(((t.name, t.cpu_fraction) for t in busy), key=lambda x: -x[1])
-        if saturated and busy and waiting >= RUN_WAIT:
-            signals.add("proc")
-    demand = None
-    saturated_threads = 0
-    if act is not None and act.basis == "exact":
-        W = ctx.window_ns()
-        # runnable time of each streaming thread: busy, less what it blocked inside elements
-        blocked: dict[int, int] = {}
-        for (_, t), v in act.per.items():
-            blocked[t] = blocked.get(t, 0) + v.blocked_ns
-        runnable = {t: max(tt.covered_ns - tt.wait_ns - blocked.get(t, 0), 0) / W
-                    for t, tt in act.threads.items()}
-        demand = sum(runnable.values())
-        saturated_threads = sum(1 for r in runnable.values() if r >= SATURATED)
-        ev.append(Evidence("streaming_threads_runnable", round(demand, 2), "cores", "tracer"))
-        ev.append(Evidence("saturated_streaming_threads", saturated_threads, "threads", "tracer"))
-        if demand >= ncpu + DEMAND_OVER:
-            signals.add("tracer")
-        if not heavy:
-            heavy = sorted(((ctx.thread_name(t) or "?", r) for t, r in runnable.items()
-                            if r >= THREAD_LOAD), key=lambda x: -x[1])
+    load = _Load([Evidence("cpus_available", ncpu, "cores", "proc" if cpu else "manifest")])
+    _proc_load(ctx, ncpu, load)
+    _tracer_load(ctx, ncpu, load)
+    return _judge(ctx, ncpu, load)
+
+
+def _judge(ctx: Context, ncpu: int, load: _Load) -> list[Finding]:
+    cpu = ctx.metrics.cpu
+    ev, signals, heavy, others = load.ev, load.signals, load.heavy, load.others
+    demand, want, saturated_threads = load.demand, load.want, load.saturated_threads
     if not signals:
         return []
     names = ", ".join(f"{n} {100 * c:.0f}%" for n, c in heavy[:4])
