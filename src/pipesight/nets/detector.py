@@ -261,14 +261,3 @@ def build(spec: DetectorSpec, device: str | torch.device = "cpu",
     for p in model.parameters():
         p.requires_grad_(False)
     return model
-
-
-def flops_per_frame(spec: DetectorSpec) -> float:
-    """Floating-point operations of one frame (a multiply-add counts 2), as torch counts them."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    model = build(spec)
-    x = torch.zeros(1, 3, spec.input_size, spec.input_size)
-    with torch.no_grad(), FlopCounterMode(display=False) as fc:
-        model(x)
-    return float(fc.get_total_flops())

@@ -307,7 +307,9 @@ def load_into(trace: Trace, path: Path, workers: int | None = None) -> TracerLog
         if arr.shape[0]:
             stats.last_ts = max(stats.last_ts, int(arr.max()))
     if rusage:
-        trace.extras["rusage"] = rusage
+        # the rusage tracer's CPU figures are per process and coarse (sampled at pushes):
+        # nothing here judges with them, and that is said rather than kept unread
+        trace.notes.append(f"{path.name}: {len(rusage)} rusage tracer records not used")
     trace.inputs.append(str(path))
     if stats.slow_path_records:
         trace.notes.append(

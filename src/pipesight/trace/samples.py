@@ -9,7 +9,7 @@ the samples could be aligned with a trace, so that a timeline can place them bes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -89,12 +89,6 @@ class Samples:
     def get(self, name: str, source: str | None = None, device: str | None = None) -> Series | None:
         found = self.find(name, source, device)
         return found[0] if found else None
-
-
-def build_series(name: str, unit: str, source: str, device: str, t: Iterable[float],
-                 v: Iterable[float], clock: str = SECONDS, **meta: Any) -> Series:
-    return Series(name, unit, source, device, np.asarray(list(t), np.float64),
-                  np.asarray(list(v), np.float64), clock, dict(meta))
 
 
 @dataclass(frozen=True)
