@@ -17,11 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import statistics
-import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,24 +27,6 @@ from pipesight.lab import runner
 from pipesight.lab.scenarios import SCENARIOS
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "pipesight" / "lab" / "ground_truth.json"
-_ENDED = re.compile(r"Execution ended after (\d+):(\d+):(\d+\.\d+)")
-
-
-def measure(s, fixed: bool) -> float:
-    names = runner.default_names(s)
-    if s.gt_method == "profile":
-        res = runner.run(s, Path(tempfile.mkdtemp()) / "run", fixed=fixed)
-        return float(res.verdict.throughput_fps or 0.0)
-    if "location=" in s.pipeline:
-        argv, frames = runner.command(s, names, fixed), 900  # lab/media.py's h264_mp4
-    else:
-        argv, frames = runner.command(s, names, fixed, frames=s.gt_frames), s.gt_frames
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    m = _ENDED.search(r.stdout)
-    if r.returncode != 0 or not m:
-        raise RuntimeError(f"{s.name} {'fixed' if fixed else 'planted'} failed: {r.stderr[-300:]}")
-    secs = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
-    return frames / secs
 
 
 def main() -> int:
@@ -59,8 +38,8 @@ def main() -> int:
     for s in SCENARIOS:
         if a.names and s.name not in a.names:
             continue
-        base = statistics.median(measure(s, False) for _ in range(a.runs))
-        fixed = statistics.median(measure(s, True) for _ in range(a.runs))
+        base = statistics.median(runner.uninstrumented_fps(s, False) for _ in range(a.runs))
+        fixed = statistics.median(runner.uninstrumented_fps(s, True) for _ in range(a.runs))
         data[s.name] = {"fps": round(base, 2), "fixed_fps": round(fixed, 2),
                         "ratio": round(fixed / base, 2), "runs": a.runs,
                         "date": datetime.now(UTC).date().isoformat(),

@@ -51,3 +51,15 @@ def test_ground_truth_recorded_for_every_scenario():
         assert s.name in gt, f"no ground truth measured for {s.name}"
         assert gt[s.name]["ratio"] >= 1.5, f"{s.name}: the fix buys only x{gt[s.name]['ratio']}"
         assert gt[s.name]["fixed_fps"] > gt[s.name]["fps"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_the_fix_is_faster_when_measured_here(scenario):
+    """The planted pipeline and its fix, uninstrumented, on this machine and now: the fix must
+    buy what ground_truth.json says it bought, within this machine's noise."""
+    if "pygobject" in scenario.needs:
+        pytest.importorskip("gi", reason="PyGObject (pip install 'pipesight[gst]')")
+    frames = max(60, scenario.gt_frames // 3)  # a third of the recorded runs' frames
+    planted = runner.uninstrumented_fps(scenario, fixed=False, frames=frames)
+    fixed = runner.uninstrumented_fps(scenario, fixed=True, frames=frames)
+    assert fixed > 1.25 * planted, f"{scenario.name}: {planted:.1f} -> {fixed:.1f} fps"

@@ -7,6 +7,7 @@ import re
 import secrets
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -116,6 +117,32 @@ def run(s: Scenario, out: Path | None = None, renamed: bool = False, fixed: bool
     else:
         ok, why = check(s, v, expected)
     return LabResult(s, v, run_dir, names, expected, ok, why)
+
+
+_ENDED = re.compile(r"Execution ended after (\d+):(\d+):(\d+\.\d+)")
+FILE_FRAMES = 900  # the frames of lab/media.py's h264_mp4, which a file source plays whole
+
+
+def uninstrumented_fps(s: Scenario, fixed: bool, frames: int | None = None) -> float:
+    """The planted pipeline's (or its fix's) throughput with no tracer: frames over the time
+    from PLAYING to EOS as gst-launch-1.0 (or the scenario's application) reports it. Where
+    frames are dropped on the way (``gt_method="profile"``) the sinks' rate comes from
+    pipesight profile instead."""
+    if s.gt_method == "profile":
+        res = run(s, Path(tempfile.mkdtemp()) / "run", fixed=fixed)
+        return float(res.verdict.throughput_fps or 0.0)
+    names = default_names(s)
+    if "location=" in s.pipeline:
+        argv, frames = command(s, names, fixed), FILE_FRAMES
+    else:
+        frames = frames or s.gt_frames
+        argv = command(s, names, fixed, frames=frames)
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    m = _ENDED.search(r.stdout)
+    if r.returncode != 0 or not m:
+        raise RuntimeError(f"{s.name} {'fixed' if fixed else 'planted'} failed: {r.stderr[-300:]}")
+    secs = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    return frames / secs
 
 
 def _need_pygobject() -> None:
