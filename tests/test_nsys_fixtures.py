@@ -1,8 +1,9 @@
 """pipesight against Nsight Systems on the same exports, and the verdict each GPU workload must
 get. The fixtures are captured on a GPU machine by bench/gpu/capture_nsys_fixtures.sh and
 committed under tests/fixtures/nsys/ (see its README.md). Where nsys analyze found nothing (a
-busy GPU has no gap of 1 ms) pipesight must find nothing too. nsys's reports were run with pinned millisecond thresholds (gap=1 and 3 ms; 50 chunks under
-50%, 100 chunks under 80%, 1 chunk under 101%), so agreement means something."""
+busy GPU has no gap of 1 ms) pipesight must find nothing too. nsys's reports were run with
+pinned millisecond thresholds (gap=1 and 3 ms; 50 chunks under 50%, 100 chunks under 80%,
+1 chunk under 101%), so agreement means something."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What it means for a verdict to agree with its own findings, stated apart from the code that
-settles them (verdict_settle.py), so that a test can catch it drifting."""
+settles them (verdict/settle.py), so that a test can catch it drifting."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ BottleneckKind = Literal[
     "hw-engine",  # a hardware engine: NVDEC, NVENC, NVJPG, VIC, OFA, DLA, EMC
     "failed",  # the profiled command failed: that is the verdict, whatever else was measured
 ]
-# how a candidate finding stands to the verdict (set by verdict_settle.py):
+# how a candidate finding stands to the verdict (set by verdict/settle.py):
 # verdict: it names the bottleneck; secondary: another stage near its limit, consistent with
 # the verdict; explained: a consequence of the verdict (a thread that waits for a core when the
 # CPUs are the limit); disagrees: a signal the verdict could not rule out (the verdict says so

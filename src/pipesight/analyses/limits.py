@@ -4,7 +4,7 @@ sink's clock. Judged from measurements only, never from element or factory names
 Live sources are judged in live.py: a sink that waits for the clock, or a live source that
 waits for its next frame, is the pipeline keeping up (or being late) with the source, not a
 stage to fix. Titles say what was measured; ``claim`` is what the verdict says when it names
-the finding (verdict_settle.py), so that a candidate that is not the verdict never reads as
+the finding (verdict/settle.py), so that a candidate that is not the verdict never reads as
 one.
 """
 

@@ -1,4 +1,4 @@
-"""The verdict: gathers the findings, has them ranked and settled (verdict_settle.py) and
+"""The verdict: gathers the findings, has them ranked and settled (verdict/settle.py) and
 names THE bottleneck with a confidence, beside the tables of verdict.json."""
 
 from __future__ import annotations
