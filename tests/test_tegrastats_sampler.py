@@ -17,10 +17,10 @@ import pytest
 from conftest import needs_gst
 from pipesight.capture.nvml_sampler import NvmlSampler
 from pipesight.capture.tegrastats_sampler import TegrastatsSampler
+from pipesight.metrics.samples import tracks
 from pipesight.readers import load
 from pipesight.readers.hw_samples import read_tegrastats
 from pipesight.readers.tegrastats import parse_line
-from pipesight.trace.samples import tracks
 
 REPO = Path(__file__).resolve().parent.parent
 FAKEBIN = REPO / "tests" / "fakebin"

@@ -22,8 +22,8 @@ from pipesight import __version__
 from pipesight.capture import host
 from pipesight.capture import nsys as nsys_capture
 from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
+from pipesight.capture.hw_samplers import start_hw_samplers
 from pipesight.capture.proc_sampler import ProcSampler
-from pipesight.capture.samplers import start_all as start_hw_samplers
 from pipesight.errors import UserError
 from pipesight.tracer.build import plugin_dir
 

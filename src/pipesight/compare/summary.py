@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pipesight.compare import prediction
-from pipesight.compare.diff import Change, Comparison, Row
+from pipesight.compare.comparison import Change, Comparison, Row
 
 MAX_NAMES = 3
 

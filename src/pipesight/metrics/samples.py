@@ -117,3 +117,38 @@ def samples_coverage(trace: Trace) -> list[str]:
                    + (f" ({', '.join(devices[:4])}{', ...' if len(devices) > 4 else ''})"
                       if devices and devices != [""] else ""))
     return out
+
+
+@dataclass(frozen=True)
+class Track:
+    """One counter track for a timeline (report, trace.json): what renderers need and nothing
+    they would have to compute."""
+
+    name: str  # "source/device/name", unique within a trace
+    unit: str
+    source: str
+    device: str
+    counter: str
+    clock: str  # SECONDS (t_seconds since the origin below) or INDEX (t counts prints)
+    t_seconds: np.ndarray
+    values: np.ndarray
+    origin: str  # what t = 0 is
+    origin_ns: int | None  # tracer ns of t = 0; tracer time of sample i = origin_ns + t*1e9
+
+
+def tracks(trace: Trace) -> list[Track]:
+    """Every sampled series of a trace, as counter tracks, in a stable order."""
+    s = trace.samples
+    if s is None:
+        return []
+    out = []
+    for x in sorted(s.series, key=lambda x: x.key):
+        out.append(Track(
+            name="/".join(p for p in (x.source, x.device, x.name) if p),
+            unit=x.unit, source=x.source, device=x.device, counter=x.name, clock=x.clock,
+            t_seconds=x.t, values=x.v,
+            # a series on its own time axis (DeepStream prints without time) says so itself
+            origin=x.meta.get("origin", s.origin),
+            origin_ns=None if "origin" in x.meta else s.origin_ns,
+        ))
+    return out

@@ -18,9 +18,11 @@ import numpy as np
 
 from pipesight.metrics import intervals as iv
 from pipesight.metrics.activity import waiting_ns
+from pipesight.metrics.samples import tracks
 from pipesight.metrics.throughput import timeline as fps_timeline
 from pipesight.metrics.window import Window
 from pipesight.trace.gpu import GRAPH, OP_KINDS
+from pipesight.trace.samples import SECONDS
 
 MAX_BINS = 400
 MIN_BINS = 10
@@ -189,8 +191,6 @@ def gpu_slices(trace, metrics) -> list[GpuSlices]:
 
 def sampled_series(trace, metrics) -> list[Series]:
     """Sampled counters placed on the tracer clock, inside the window."""
-    from pipesight.trace.samples import SECONDS, tracks
-
     w: Window | None = metrics.window
     if w is None:
         return []

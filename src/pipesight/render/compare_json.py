@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from pipesight.compare.diff import SCHEMA, Change, Comparison, Row
+from pipesight.compare.comparison import SCHEMA, Change, Comparison, Row
 from pipesight.compare.noise import Z
 from pipesight.render.json_out import _clean
 

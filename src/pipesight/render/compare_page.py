@@ -3,7 +3,7 @@ draws them (report_page.report_data), kept apart by SVG id prefixes."""
 
 from __future__ import annotations
 
-from pipesight.compare.diff import Comparison
+from pipesight.compare.comparison import Comparison
 from pipesight.compare.side import Side
 from pipesight.render import compare_html
 from pipesight.render.compare_json import to_dict

@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipesight.compare.diff import Comparison, compare
+from pipesight.compare.comparison import Comparison
+from pipesight.compare.diff import compare
 from pipesight.compare.graph import ElementGraph
 from pipesight.compare.side import Side
 from pipesight.errors import UserError
