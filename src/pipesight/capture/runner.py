@@ -146,29 +146,9 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
             hw.stop()
     end_mono = time.monotonic_ns()
     rc = proc.returncode
-    signame = None
-    if rc is not None and rc < 0:
-        try:
-            signame = signal.Signals(-rc).name
-        except ValueError:
-            signame = f"signal {-rc}"
-    hung = ended_by.endswith("after hanging")
-    stopped = ended_by.startswith("stopped at --duration") or ended_by.startswith("stopped:")
-    # an app stopped by our interrupt may exit non-zero (KeyboardInterrupt): that is no failure
-    failed = hung or (ended_by == "exit" and rc != 0) or (
-        stopped and signame is not None and signame != "SIGINT"
-    )
+    signame, failed, reason = _outcome(rc, ended_by, opts)
     if opts.nsys:
         manifest["nsys"].update(nsys_capture.export(run_dir))
-    reason = None
-    if failed:
-        if hung:
-            reason = (f"the command did not stop within {opts.grace_s:g}s of the interrupt at "
-                      f"--duration and was {ended_by.split()[0]}")
-        elif signame:
-            reason = f"the command crashed ({signame})"
-        else:
-            reason = f"the command exited with status {rc}"
     manifest.update({
         "start": start_real.isoformat(),
         "start_monotonic_ns": start_mono,
@@ -190,6 +170,33 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
     if interrupted:
         raise KeyboardInterrupt
     return CaptureResult(run_dir, manifest)
+
+
+def _outcome(rc: int | None, ended_by: str, opts: CaptureOptions
+             ) -> tuple[str | None, bool, str | None]:
+    """The signal that ended the command, whether the run failed, and why in words."""
+    signame = None
+    if rc is not None and rc < 0:
+        try:
+            signame = signal.Signals(-rc).name
+        except ValueError:
+            signame = f"signal {-rc}"
+    hung = ended_by.endswith("after hanging")
+    stopped = ended_by.startswith("stopped at --duration") or ended_by.startswith("stopped:")
+    # an app stopped by our interrupt may exit non-zero (KeyboardInterrupt): that is no failure
+    failed = hung or (ended_by == "exit" and rc != 0) or (
+        stopped and signame is not None and signame != "SIGINT"
+    )
+    reason = None
+    if failed:
+        if hung:
+            reason = (f"the command did not stop within {opts.grace_s:g}s of the interrupt at "
+                      f"--duration and was {ended_by.split()[0]}")
+        elif signame:
+            reason = f"the command crashed ({signame})"
+        else:
+            reason = f"the command exited with status {rc}"
+    return signame, failed, reason
 
 
 def _wait(proc: subprocess.Popen, opts: CaptureOptions) -> str:
