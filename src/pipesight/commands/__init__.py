@@ -3,4 +3,5 @@
 To add a command: write pipesight/commands/NAME.py and add NAME to COMMANDS.
 """
 
-COMMANDS = ["profile", "analyze", "lab", "doctor", "report", "graph", "compare", "bench_model"]
+COMMANDS = ["profile", "analyze", "lab", "doctor", "report", "graph", "compare", "bench_model",
+            "watch"]
