@@ -45,7 +45,7 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev,gst]'
+.venv/bin/python -m pip install -q -e '.[dev,gst,watch]'
 # PyTorch for the GPU lab's tests on the CPU: this exact version (a CPU wheel of it is in pip's
 # find-links on the development machines and CI)
 .venv/bin/python -m pip install -q torch==2.13.0

@@ -1210,7 +1210,7 @@ open_outputs (void)
     ring_mask = slots - 1;
     capacity_mb = 0;
     map_size = PS_HEADER_SIZE + slots * sizeof (PsRecord);
-    if (msgs_s && g_ascii_strtoull (msgs_s, NULL, 10) >= 8)
+    if (msgs_s && g_ascii_strtoull (msgs_s, NULL, 10) >= 1)
       msgs_cap = g_ascii_strtoull (msgs_s, NULL, 10) * 1024ull;
     remove_ended_rings (dir);
   } else

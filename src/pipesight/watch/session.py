@@ -101,8 +101,9 @@ class Watch:
                                                say=self.say))
 
     def say(self, msg: str) -> None:
-        if not self.opts.quiet:
-            print(f"pipesight: {msg}", file=sys.stderr, flush=True)
+        """What the user must know (a failing export, a restart); --quiet drops only the
+        line per interval."""
+        print(f"pipesight: {msg}", file=sys.stderr, flush=True)
 
     def _signals(self) -> dict[int, Any]:
         def handler(signum: int, frame: Any) -> None:
