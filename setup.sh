@@ -18,6 +18,8 @@ APT_PACKAGES=(
   elfutils
   # the tests open report.html in headless Chromium
   chromium
+  # a real Prometheus server scrapes `pipesight watch` in the tests (run by them, on loopback)
+  prometheus
   # python
   python3 python3-venv python3-dev
   # PyGObject for `lab gpu --engine gst` and the CPU lab's apps (built by pip against these)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -109,6 +110,10 @@ def test_ring_overrun_is_counted_and_nothing_half_written_is_read(tmp_path):
         proc.terminate()
         proc.wait(10)
     assert not writer_alive(ev), "the lock goes with the process"
+    # a ring is no finished trace: analyze says so in one line
+    r = subprocess.run([*PIPESIGHT, "analyze", str(ring)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "watch" in r.stderr, r.stderr
 
 
 @needs_gst
@@ -371,3 +376,66 @@ def test_interval_log_is_bounded(tmp_path):
     assert sum(f.stat().st_size for f in files) <= 20_000 + 200
     last = json.loads((tmp_path / "intervals.jsonl").read_text().splitlines()[-1])
     assert last["interval"] == 1999
+
+
+def test_the_dashboard_asks_only_for_metrics_watch_exports():
+    import re
+
+    from pipesight.watch.series import SPECS
+
+    dash = json.loads((Path(__file__).parent.parent / "docs" /
+                       "grafana-pipesight-watch.json").read_text())
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    names = {re.sub(r"_(sum|count|bucket)$", "", n)
+             for e in exprs for n in re.findall(r"pipesight_[a-z_]+", e)}
+    assert names and names <= set(SPECS), names - set(SPECS)
+    titles = " ".join(p["title"] for p in dash["panels"])
+    assert "Bottleneck over time" in titles and "Top elements" in titles
+
+
+@needs_gst
+@pytest.mark.skipif(shutil.which("prometheus") is None,
+                    reason="Prometheus server not installed (Debian package prometheus)")
+def test_a_real_prometheus_scrapes_the_bottleneck_change(tmp_path):
+    """A Prometheus server (loopback, a free port, stopped by the test) scrapes watch on the
+    switching pipeline; its HTTP API shows the bottleneck moving and rates that match the
+    verdicts."""
+    run, port, prom_port = tmp_path / "run", free_port(), free_port()
+    cfg = tmp_path / "prometheus.yml"
+    cfg.write_text("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: watch\n"
+                   f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n")
+    prom = subprocess.Popen(["prometheus", f"--config.file={cfg}",
+                             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{prom_port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    w = start_watch(run, "--interval", "2", "--prometheus", f"127.0.0.1:{port}", "--quiet",
+                    "--name", "switch", cmd=[sys.executable, str(APPS / "switch_app.py"), "8"])
+
+    def query(q: str) -> list[dict]:
+        url = f"http://127.0.0.1:{prom_port}/api/v1/query?query=" + urllib.request.quote(q)
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.loads(r.read())["data"]["result"]
+
+    try:
+        def current(element: str):
+            try:
+                res = query('pipesight_bottleneck{pipeline="switch"}')
+            except OSError:
+                return None
+            return [x for x in res if x["metric"]["element"] == element] and res
+
+        first = wait_for(lambda: current("slow_a"), 40)
+        assert {x["metric"]["element"] for x in first} == {"slow_a"}
+        later = wait_for(lambda: current("slow_b"), 60)
+        assert {x["metric"]["element"] for x in later} == {"slow_b"}, "slow_a's series is gone"
+        time.sleep(5)
+        changes = query('pipesight_bottleneck_changes_total{pipeline="switch"}')
+        assert float(changes[0]["value"][1]) >= 1
+        rate = query('rate(pipesight_frames_total{pipeline="switch",role="sink"}[6s])')
+        fps = [r["throughput_fps"] for r in intervals(run)[-3:] if r["throughput_fps"]]
+        assert abs(float(rate[0]["value"][1]) - fps[-1]) < 0.25 * fps[-1], (rate, fps)
+    finally:
+        w.send_signal(signal.SIGINT)
+        w.communicate(timeout=40)
+        prom.terminate()
+        prom.wait(20)

@@ -112,6 +112,14 @@ class ProcessStream:
         self.incomplete += p.incomplete
         if p.records.shape[0] or p.lost:
             self.pending.append((p.records, p.lost > 0))
+        # memory stays bounded if intervals are judged slower than records come: beyond two
+        # rings' worth, the oldest pending records are dropped (and counted lost)
+        while sum(r.shape[0] for r, _ in self.pending) > 2 * self.ring.slots \
+                and len(self.pending) > 1:
+            dropped, _ = self.pending.pop(0)
+            self.lost += int(dropped.shape[0])
+            recs, _gap = self.pending[0]
+            self.pending[0] = (recs, True)
         if gone and self.ring.next >= self.ring.reserved():
             self.ended = True
         return int(p.records.shape[0])
@@ -154,6 +162,11 @@ class ProcessStream:
             fed_parts.append(balance(np.zeros(0, RECORD), carried)[0])
         self.pending = rest
         self.carried = carried
+        # threads that ended long ago are forgotten
+        recent = set(carried)
+        for fed in fed_parts:
+            recent.update(np.unique(fed["tid"]).tolist())
+        self.last_ts = {t: v for t, v in self.last_ts.items() if t in recent}
         part = Part(self.pid, np.concatenate(fed_parts), self.defs.records_for(
             start_mono - off, end_ts), off, self.lost, self.incomplete,
             self.defs.lost - self._msgs_lost_reported, self.ended and not rest)
