@@ -13,6 +13,10 @@ buffer in all), traced into a ring, with `pipesight watch --attach` judging it e
 /proc) over --seconds after a warm-up of one interval, and its resident memory.
 Overhead per streaming thread = (tracer CPU for that thread's pushes + the watch process's CPU
 shared by the threads) as a share of one core; target at most 1%.
+--soak MIN: instead, the same pipeline and watch for MIN minutes; after the first minute and at
+the end: the watch process's resident memory, the disk its run and ring folders take, its CPU
+and the traced pipeline's CPU per pad push over the minute before (target: the end within 10%
+of the first minute).
 """
 
 from __future__ import annotations
@@ -144,11 +148,67 @@ def part2(seconds: float, interval: float, tdir: str, tmp: Path, per_push_us: fl
           f"{(watch_pct + tracer_pct) / THREADS:.2f}% of a core (target <= 1%)")
 
 
+def du(*dirs: Path) -> int:
+    return sum(f.stat().st_blocks * 512 for d in dirs for f in d.rglob("*") if f.is_file())
+
+
+def soak(minutes: float, interval: float, tdir: str, tmp: Path) -> None:
+    ring, run = tmp / "ring3", tmp / "run3"
+    env = {**os.environ, "GST_PLUGIN_PATH": tdir, "GST_TRACERS": "pipesight",
+           "PIPESIGHT_TRACE_DIR": str(ring), "PIPESIGHT_RING_MB": "64"}
+    ring.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pipe = subprocess.Popen(LIVE, env=env)
+    time.sleep(1)
+    watch = subprocess.Popen([*PIPESIGHT, "watch", "--attach", str(ring), "-o", str(run),
+                              "--interval", str(interval), "--quiet", "--prometheus",
+                              f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        start = time.monotonic()
+        last = (start, proc_cpu(watch.pid), proc_cpu(pipe.pid))
+        marks = [60.0 * k for k in range(1, int(minutes) + 1)]
+        next_scrape = start + interval + 3  # once it serves
+        while marks:
+            now = time.monotonic()
+            if now >= next_scrape:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                    r.read()
+                next_scrape = now + 15
+            if now - start >= marks[0]:
+                marks.pop(0)
+                t, wc, pc = now, proc_cpu(watch.pid), proc_cpu(pipe.pid)
+                secs = t - last[0]
+                rows.append((round((t - start) / 60), rss_mib(watch.pid), du(run, ring) / 2**20,
+                             100 * (wc - last[1]) / secs,
+                             (pc - last[2]) / secs / (1000 * PUSHES_PER_BUFFER) * 1e6))
+                last = (t, wc, pc)
+            time.sleep(0.5)
+    finally:
+        watch.send_signal(signal.SIGINT)
+        watch.wait(60)
+        pipe.terminate()
+        pipe.wait(10)
+    lines = len((run / "intervals.jsonl").read_text().splitlines())
+    print("| minute | watch RSS MiB | run + ring on disk MiB | watch CPU % of a core | "
+          "pipeline CPU per push µs |")
+    print("|---|---|---|---|---|")
+    for m, rss, disk, wcpu, per in rows:
+        if m in (1, rows[-1][0]) or m % 5 == 0:
+            print(f"| {m} | {rss:.1f} | {disk:.1f} | {wcpu:.2f} | {per:.2f} |")
+    first, end = rows[0], rows[-1]
+    print(f"end / first minute: RSS {end[1] / first[1]:.3f}, disk {end[2] / first[2]:.3f}, "
+          f"pipeline CPU per push {end[4] / first[4]:.3f}; {lines} intervals judged")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--interval", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--soak", type=float, metavar="MIN", help="soak for MIN minutes instead")
     a = ap.parse_args()
     tdir = tracer_dir()
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC {platform.node()} "
@@ -156,6 +216,9 @@ def main() -> int:
           f"load {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
+        if a.soak:
+            soak(a.soak, a.interval, tdir, tmp)
+            return 0
         per = part1(a.runs, tdir, tmp)
         part2(a.seconds, a.interval, tdir, tmp, per["ring (watch)"])
     return 0
