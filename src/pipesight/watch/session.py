@@ -235,7 +235,7 @@ class Watch:
         samples = {name: sink.text_between(start - margin, end + margin)
                    for name, sink in self.sinks.items()}
         manifest = self.manifest(start, end, info, ended)
-        window.write(self.run, parts, samples, manifest)
+        window.write(self.run, parts, samples, manifest, self._stderr_tail())
         trace, metrics, verdict, _ = analyze_path(self.run)
         json_out.write(verdict, self.run / "verdict.json")
         v = verdict.to_dict()
@@ -275,6 +275,16 @@ class Watch:
         }
         return m
 
+    def _stderr_tail(self) -> bytes:
+        """The end of what the command printed on stderr: a failed run's verdict quotes it."""
+        log = self.run / "logs" / "stderr.log"
+        try:
+            with open(log, "rb") as f:
+                f.seek(max(log.stat().st_size - 4096, 0))
+                return f.read()
+        except OSError:
+            return b""
+
     def forget(self, ev: Path) -> None:
         """A finished process whose records were all judged: its files go (bounded disk)."""
         s = self.streams.pop(ev)
@@ -289,6 +299,10 @@ class Watch:
         """Until the command ends (without --restart) or a signal; the exit status."""
         old = self._signals()
         launch = self.launch() if self.cmd else None
+        if launch is None:
+            # attaching: start at what is being written now, not at a whole ring of the past
+            # (processes that start later are read from their beginning)
+            self.discover(from_start=False)
         step = int(self.opts.interval_s * 1e9)
         t0 = time.monotonic_ns()
         status = 0

@@ -37,8 +37,8 @@ def _put(path: Path, data: bytes | str) -> None:
     os.replace(tmp, path)
 
 
-def write(run: Path, parts: list[Part], samples: dict[str, str], manifest: dict[str, Any]
-          ) -> None:
+def write(run: Path, parts: list[Part], samples: dict[str, str], manifest: dict[str, Any],
+          stderr_tail: bytes = b"") -> None:
     """Replace the window kept in ``run`` by this one (file by file, the manifest last)."""
     tdir, sdir = run / "trace", run / "samples"
     tdir.mkdir(parents=True, exist_ok=True)
@@ -67,4 +67,7 @@ def write(run: Path, parts: list[Part], samples: dict[str, str], manifest: dict[
             _put(sdir / name, text)
         else:
             (sdir / name).unlink(missing_ok=True)
+    # where a run directory's reader looks for the command's last words (the whole output is
+    # in RUN/logs/, rotated)
+    _put(run / "stderr.log", stderr_tail)
     _put(run / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
