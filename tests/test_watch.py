@@ -201,6 +201,7 @@ def test_bottleneck_change_in_prometheus_sigint_keeps_the_last_interval(tmp_path
     assert v["throughput_fps"] == pytest.approx(last["throughput_fps"], rel=1e-6)
     assert v["bottleneck"]["element"] == last["bottleneck"]["element"]
     assert not list((run / "ring").iterdir()), "the finished process's ring is removed"
+    assert len(list((run / "trace").glob("events-*.bin"))) == 1, "one window kept, no more"
 
 
 @needs_gst

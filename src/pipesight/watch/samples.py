@@ -29,7 +29,9 @@ class TimedLines:
         now = time.monotonic_ns()
         body = []
         for line in s.splitlines():
-            if line.startswith('{"t": "header"') or line.startswith('{"t": "unsupported"'):
+            if line.startswith('{"t": "header"'):
+                self.header = [line]  # a sampler started again (the command restarted)
+            elif line.startswith('{"t": "unsupported"'):
                 self.header.append(line)
             elif line.startswith('{"t": "thread"'):
                 d = json.loads(line)
