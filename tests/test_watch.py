@@ -440,3 +440,37 @@ def test_a_real_prometheus_scrapes_the_bottleneck_change(tmp_path):
         w.communicate(timeout=40)
         prom.terminate()
         prom.wait(20)
+
+
+@needs_gst
+def test_sources_coming_and_going_keep_series_bounded(tmp_path):
+    """Twenty-odd source branches come and go (DeepStream's source-bin-N): label values stay
+    capped, the departed sources' series are removed, and the series count does not grow."""
+    run, port = tmp_path / "run", free_port()
+    w = start_watch(run, "--interval", "1", "--prometheus", f"127.0.0.1:{port}", "--quiet",
+                    "--name", "churn", "--max-label-values", "4",
+                    cmd=[sys.executable, str(APPS / "churn_app.py"), "0.4"])
+    counts, scrapes = [], []
+    try:
+        wait_for(lambda: len(intervals(run)) >= 3, 30)
+        for _ in range(4):
+            time.sleep(2.5)
+            m = scrape(port)
+            scrapes.append(m)
+            counts.append(len(m))
+    finally:
+        w.send_signal(signal.SIGINT)
+        w.communicate(timeout=40)
+    assert w.returncode == 0
+    import re
+
+    for m in scrapes:
+        for dim in ("element", "thread"):
+            values = {v for k in m for v in re.findall(rf'{dim}="([^"]*)"', k)}
+            assert len(values - {"other"}) <= 4, (dim, values)
+            assert not any(v.isdigit() for v in values), "no thread ids as labels"
+    last = scrapes[-1]
+    assert not any('"cam0"' in k or '"cam1"' in k for k in last), "departed sources are gone"
+    assert max(counts[1:]) <= counts[0] * 1.5, counts
+    recs = intervals(run)
+    assert recs[-1]["interval"] >= 10 and all(r["complete"] for r in recs)

@@ -143,6 +143,11 @@ static __thread GstClockTime last_reading = 0;
 static __thread gboolean have_reading = FALSE;
 static guint64 min_reading_ns = 20000;
 static __thread gboolean thread_announced = FALSE;
+/* GStreamer's task pool hands a thread from one streaming task to the next and renames it
+ * (a source removed, another added): the name is read again at most once a second */
+#define PS_NAME_CHECK_NS 1000000000ull
+static __thread GstClockTime name_checked = 0;
+static __thread char thread_name[16];
 static gboolean clock_announced = FALSE;
 
 static guint64
@@ -278,10 +283,12 @@ announce_thread (GstClockTime ts)
 {
   char name[32] = { 0 };
   GString *l;
-  if (G_LIKELY (thread_announced))
+  prctl (PR_GET_NAME, name, 0, 0, 0);
+  name_checked = ts;
+  if (G_LIKELY (thread_announced) && strncmp (name, thread_name, sizeof thread_name) == 0)
     return;
   thread_announced = TRUE;
-  prctl (PR_GET_NAME, name, 0, 0, 0);
+  g_strlcpy (thread_name, name, sizeof thread_name);
   l = g_string_new ("{\"t\":\"thread\"");
   g_string_append_printf (l, ",\"tid\":%u,\"ts\":%" G_GUINT64_FORMAT ",\"name\":",
       current_tid (), (guint64) ts);
@@ -654,7 +661,7 @@ emit_full (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 si
 
   if (G_UNLIKELY (!header))
     return;
-  if (G_UNLIKELY (!thread_announced))
+  if (G_UNLIKELY (!thread_announced || ts - name_checked >= PS_NAME_CHECK_NS))
     announce_thread (ts);
   off = __atomic_fetch_add (&header->used, sizeof (PsRecord), __ATOMIC_RELAXED);
   if (ring_mode) {

@@ -192,8 +192,9 @@ def _update(state: MetricState, p: str, record: dict[str, Any], v: dict[str, Any
     for t in v.get("threads", []):
         name = state.label("thread", t.get("thread") or t.get("owner"))
         busy, cpu = threads.get(name, (0.0, 0.0))
-        # threads that share a name (after a restart, or folded into "other") add up
-        threads[name] = (busy + (t.get("busy_pct") or 0) / 100,
+        # threads that share a name (after a restart, or folded into "other"): the busiest
+        # one's share, and their CPU added up
+        threads[name] = (max(busy, (t.get("busy_pct") or 0) / 100),
                          cpu + (t.get("cpu_pct") or 0) / 100 * secs)
     for name, (busy, cpu) in threads.items():
         state.set("pipesight_thread_busy_ratio", (p, name), busy)

@@ -16,8 +16,7 @@ from pipesight.watch.ring import RingReader, writer_alive
 from pipesight.watch.tail import LineTail
 
 # records that define the pipeline (kept while the process lives); everything else recurs
-STRUCTURE = {"tracer", "clock", "thread", "element", "pad", "padparent", "parent", "link",
-             "props"}
+STRUCTURE = {"tracer", "clock", "element", "pad", "padparent", "parent", "link", "props"}
 # recurring records kept only for the window they fall in
 TIMED = {"state", "message", "eos", "clockmark"}
 
@@ -30,6 +29,7 @@ class Definitions:
 
     structure: list[dict[str, Any]] = field(default_factory=list)
     caps: dict[int, dict[str, Any]] = field(default_factory=dict)
+    threads: dict[int, dict[str, Any]] = field(default_factory=dict)  # each tid's latest name
     props: dict[int, dict[str, Any]] = field(default_factory=dict)
     recent: deque = field(default_factory=deque)
     mono_offset: int | None = None  # CLOCK_MONOTONIC - tracer time, for this process
@@ -47,6 +47,8 @@ class Definitions:
             self.mono_offset = int(d["monotonic_ns"]) - int(d["ts"])
         if t == "caps":
             self.caps[int(d.get("pad", 0))] = d
+        elif t == "thread":  # a pooled thread renamed for its next task: the latest name
+            self.threads[int(d.get("tid", 0))] = d
         elif t == "props" and n is not None:  # a later reading: replaces the earlier one
             self.props[int(d.get("element", 0))] = d
         elif t in STRUCTURE:
@@ -62,7 +64,8 @@ class Definitions:
         """The defs lines of a window: every definition, then the latest caps and properties,
         then the recurring records inside the window."""
         timed = [d for d in self.recent if start_ts <= int(d.get("ts", 0)) <= end_ts]
-        return [*self.structure, *self.props.values(), *self.caps.values(), *timed]
+        return [*self.structure, *self.threads.values(), *self.props.values(),
+                *self.caps.values(), *timed]
 
 
 @dataclass
