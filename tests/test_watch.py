@@ -202,6 +202,13 @@ def test_bottleneck_change_in_prometheus_sigint_keeps_the_last_interval(tmp_path
     assert v["bottleneck"]["element"] == last["bottleneck"]["element"]
     assert not list((run / "ring").iterdir()), "the finished process's ring is removed"
     assert len(list((run / "trace").glob("events-*.bin"))) == 1, "one window kept, no more"
+    # two intervals' verdicts, compared: the sentence says where the bottleneck went
+    first = next(r for r in recs if r["bottleneck"]["element"] == "slow_a")["interval"]
+    c = subprocess.run([*PIPESIGHT, "compare", "--json", str(run / "verdicts" / f"{first}.json"),
+                        str(run / "verdicts" / f"{last['interval']}.json")],
+                       capture_output=True, text=True, timeout=120)
+    assert c.returncode == 0, c.stderr
+    assert "slow_a" in c.stdout and "slow_b" in c.stdout
 
 
 @needs_gst

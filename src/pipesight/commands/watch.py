@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--max-label-values", type=int, default=100, metavar="N",
                    help="at most N live values per label (element, thread); more become "
                    "'other' (default 100)")
+    w.add_argument("--keep-verdicts", type=int, default=360, metavar="N",
+                   help="keep the full verdict of the last N intervals in RUN/verdicts/ "
+                   "(inputs to `pipesight compare`; default 360)")
     w.add_argument("--sample-interval", type=float, default=0.5, metavar="S",
                    help="/proc and GPU sampling period (default 0.5)")
     w.add_argument("--print-env", metavar="RING", help="print the environment a service needs "
@@ -68,6 +71,8 @@ def run(a: argparse.Namespace) -> int:
         raise UserError("--ring-mb must be 1 or more")
     if a.max_label_values < 1:
         raise UserError("--max-label-values must be 1 or more")
+    if a.keep_verdicts < 1:
+        raise UserError("--keep-verdicts must be 1 or more")
     if not a.sample_interval > 0:
         raise UserError("--sample-interval must be positive")
     if a.print_env:
@@ -108,7 +113,7 @@ def run(a: argparse.Namespace) -> int:
     opts = Options(interval_s=a.interval, ring_mb=a.ring_mb, restart=a.restart,
                    prometheus=a.prometheus, otlp=a.otlp, name=a.name,
                    sample_interval_s=a.sample_interval, max_label_values=a.max_label_values,
-                   quiet=a.quiet)
+                   keep_verdicts=a.keep_verdicts, quiet=a.quiet)
     w = Watch(run_dir, ring_dir, opts, cmd or None, _tracer() if cmd else None)
     w.start_exporters()
     w.say(f"watching; intervals in {run_dir / 'intervals.jsonl'}"

@@ -52,6 +52,7 @@ class Options:
     sample_interval_s: float = 0.5
     grace_s: float = 10.0
     max_label_values: int = 100
+    keep_verdicts: int = 360  # RUN/verdicts/N.json of the last this many intervals
     quiet: bool = False
 
 
@@ -238,6 +239,7 @@ class Watch:
         window.write(self.run, parts, samples, manifest, self._stderr_tail())
         trace, metrics, verdict, _ = analyze_path(self.run)
         json_out.write(verdict, self.run / "verdict.json")
+        self._keep_verdict()
         v = verdict.to_dict()
         rec = records.summary(v, info)
         self.log.append(rec)
@@ -274,6 +276,14 @@ class Watch:
             "failure": ended.get("failure") if ended else None,
         }
         return m
+
+    def _keep_verdict(self) -> None:
+        """The last intervals' full verdicts, each a valid input to `pipesight compare` (one
+        interval against another), the oldest removed."""
+        d = self.run / "verdicts"
+        d.mkdir(exist_ok=True)
+        shutil.copyfile(self.run / "verdict.json", d / f"{self.index}.json")
+        (d / f"{self.index - self.opts.keep_verdicts}.json").unlink(missing_ok=True)
 
     def _stderr_tail(self) -> bytes:
         """The end of what the command printed on stderr: a failed run's verdict quotes it."""
