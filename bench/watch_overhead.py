@@ -44,6 +44,8 @@ LIVE = ["gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "pattern=black",
         "video/x-raw,width=32,height=24,framerate=1000/1", "!", "queue", "!", "identity", "!",
         "queue", "!", "fakesink", "sync=false"]
 THREADS, PUSHES_PER_BUFFER = 3, 5
+# --one-thread: the source's thread alone (capsfilter, fakesink on it: 2 pushes a buffer)
+LIVE_ONE = [*LIVE[:7], "!", "fakesink", "sync=false"]
 
 
 def tracer_dir() -> str:
@@ -209,7 +211,12 @@ def main() -> int:
     ap.add_argument("--interval", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--soak", type=float, metavar="MIN", help="soak for MIN minutes instead")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="part 2 on a pipeline of one streaming thread")
     a = ap.parse_args()
+    if a.one_thread:
+        global LIVE, THREADS, PUSHES_PER_BUFFER
+        LIVE, THREADS, PUSHES_PER_BUFFER = LIVE_ONE, 1, 2
     tdir = tracer_dir()
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC {platform.node()} "
           f"{platform.processor() or platform.machine()} {os.cpu_count()} CPUs, "
