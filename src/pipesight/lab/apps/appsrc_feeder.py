@@ -19,7 +19,7 @@ def main() -> int:
     w, h = (int(x) for x in a.size.split("x"))
     done = threading.Event()
 
-    def setup(pipeline):
+    def setup(pipeline, started):
         src = pipeline.get_by_name(a.appsrc)
         if src is None:
             sys.exit(f"no element named {a.appsrc}")
@@ -32,6 +32,7 @@ def main() -> int:
         dur = Gst.SECOND // 30
 
         def feed() -> None:
+            started()  # the stream's rate is this thread's: it starts with the first frame
             n = 0
             while not done.is_set() and n != a.num_buffers:
                 spin(a.work_ms)  # the application's own work on each frame

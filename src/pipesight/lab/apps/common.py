@@ -39,14 +39,24 @@ def spin(ms: float) -> None:
             x += 1
 
 
-def run(desc: str, setup: Callable[[Any], Callable[[], None] | None]) -> int:
-    """Build and play ``desc``; ``setup(pipeline)`` may return how to end the stream on
-    SIGINT (default: an EOS event to the pipeline). Prints gst-launch-1.0's closing line."""
+def run(desc: str,
+        setup: Callable[[Any, Callable[[], None]], Callable[[], None] | None]) -> int:
+    """Build and play ``desc``; ``setup(pipeline, started)`` may return how to end the stream
+    on SIGINT (default: an EOS event to the pipeline). Prints gst-launch-1.0's closing line,
+    timed from PLAYING or from ``started()``, whichever comes first: an application that makes
+    frames from PAUSED on can fill the pipeline's queues long before PLAYING, which itself
+    comes late while a Python thread holds the interpreter (each reference the state change
+    takes on a wrapped element waits for it)."""
     Gst, GLib = gst()
     pipeline = Gst.parse_launch(desc)
-    stop = setup(pipeline) or (lambda: pipeline.send_event(Gst.Event.new_eos()))
+    state: dict[str, Any] = {"rc": 0, "playing": None}
+
+    def started() -> None:
+        if state["playing"] is None:
+            state["playing"] = time.monotonic_ns()
+
+    stop = setup(pipeline, started) or (lambda: pipeline.send_event(Gst.Event.new_eos()))
     loop = GLib.MainLoop()
-    state = {"rc": 0, "playing": None}
 
     def on_message(_bus, msg) -> None:
         if msg.type == Gst.MessageType.EOS:
@@ -58,9 +68,8 @@ def run(desc: str, setup: Callable[[Any], Callable[[], None] | None]) -> int:
             state["rc"] = 1
             loop.quit()
         elif (msg.type == Gst.MessageType.STATE_CHANGED and msg.src is pipeline
-              and msg.parse_state_changed()[1] == Gst.State.PLAYING
-              and state["playing"] is None):
-            state["playing"] = time.monotonic_ns()
+              and msg.parse_state_changed()[1] == Gst.State.PLAYING):
+            started()
 
     bus = pipeline.get_bus()
     bus.add_signal_watch()

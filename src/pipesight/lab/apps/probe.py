@@ -14,7 +14,7 @@ def main() -> int:
     a = p.parse_args()
     Gst, _ = gst()
 
-    def setup(pipeline):
+    def setup(pipeline, _started):
         el = pipeline.get_by_name(a.probe_on)
         if el is None:
             sys.exit(f"no element named {a.probe_on}")
