@@ -24,7 +24,7 @@ from pipesight.workflows.outputs import write_html
 from trace_event_format import check
 
 needs_chromium = pytest.mark.skipif(chromium_path() is None,
-                                    reason="chromium not installed (setup.sh installs it)")
+                                    reason="chromium not installed (setup.sh --dev installs it)")
 pytestmark = [needs_gst, pytest.mark.slow]
 
 SLEEP_US = 15_000

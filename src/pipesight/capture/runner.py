@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,7 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         if manifest["nsys"].get("advice") and not opts.quiet:
             echo(f"pipesight: {manifest['nsys']['advice']}")
     _write_manifest(run_dir, manifest)
-    start_real = datetime.now(UTC)
+    start_real = datetime.now(timezone.utc)
     start_mono = time.monotonic_ns()
     ended_by = "exit"
     interrupted = False

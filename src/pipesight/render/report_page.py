@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -50,7 +50,7 @@ def report_data(trace: Trace, metrics: Metrics, verdict: Verdict,
         title=_title(trace),
         command=_command(run),
         host=_host(run),
-        generated=datetime.now(UTC).strftime("generated %Y-%m-%d %H:%M UTC"),
+        generated=datetime.now(timezone.utc).strftime("generated %Y-%m-%d %H:%M UTC"),
         notes=list(trace.notes),
     )
     costs = GraphCosts.from_verdict(vd)
