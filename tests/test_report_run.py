@@ -275,11 +275,20 @@ def test_trace_json_aggregates_within_budget_and_keeps_time(slow_run: Path,
     stats = perfetto.write(trace, metrics, small, verdict=v, max_slices=200)
     doc = json.loads(small.read_text())
     assert check(doc) == []
-    xs = [e for e in doc["traceEvents"] if e["ph"] == "X" and e.get("cat") != "verdict"]
+    xs = [e for e in doc["traceEvents"] if e["ph"] == "X" and e.get("cat") not in (
+        "verdict", "note")]
     agg = [e for e in xs if e.get("cat") == "aggregated"]
     assert agg and stats["aggregated_slices"] == len(agg)
     assert len(xs) <= 200 + 10
     assert small.stat().st_size < full.stat().st_size
+    # the file says what it merged, in the timeline and in otherData
+    note = [e for e in doc["traceEvents"] if e.get("cat") == "note"]
+    assert len(note) == 1 and "--slices 0" in note[0]["name"]
+    merged = doc["otherData"]["aggregation"]
+    whole_calls = sum(1 for e in json.loads(full.read_text())["traceEvents"]
+                      if e["ph"] == "X" and e.get("cat") != "verdict")
+    assert merged["merged_into"] == len(agg)
+    assert merged["merged_calls"] + len(xs) - len(agg) == whole_calls
 
     # each element's time is all there: detail self time + aggregated busy time
     def per_name(events) -> dict[str, float]:
