@@ -33,7 +33,8 @@ OPTIONAL = {"pipesight.nets": {"lab"}, "pipesight.ceiling": {"lab"},
 KNOWN = {"gi": "PyGObject", "torch": "torch", "pynvml": "nvidia-ml-py",
          "PyNvVideoCodec": "PyNvVideoCodec", "onnxruntime": "onnxruntime-gpu",
          "markupsafe": "MarkupSafe", "jinja2": "Jinja2", "numpy": "numpy", "rich": "rich",
-         "pytest": "pytest", "tomli": "tomli", "hypothesis": "hypothesis"}
+         "pytest": "pytest", "tomli": "tomli", "hypothesis": "hypothesis",
+         "prometheus_client": "prometheus-client", "opentelemetry": "opentelemetry-sdk"}
 _EXTRA_HINT = re.compile(r"pipesight\[([a-z0-9_-]+)\]")
 
 
@@ -241,10 +242,13 @@ def test_install_hints_name_an_extra_that_provides_the_module_s_imports() -> Non
         if not hints:
             continue
         dists = set()
-        for imp in _imports(p, mod):
-            top = _third_party(imp.name, set())
-            if top is not None:
-                dists |= _dists(top)
+        # a package's __init__ may word the hint for its modules (exporters.missing())
+        family = sorted(p.parent.glob("*.py")) if p.name == "__init__.py" else [p]
+        for f in family:
+            for imp in _imports(f, _module_name(f, SRC)):
+                top = _third_party(imp.name, set())
+                if top is not None:
+                    dists |= _dists(top)
         for extra in hints:
             if extra not in declared:
                 problems.append(f"{mod} tells users to install pipesight[{extra}], "
