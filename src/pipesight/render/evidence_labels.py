@@ -55,6 +55,8 @@ LABELS: dict[str, str] = {
     "ended_by": "how the run ended",
     "signal": "signal that ended it",
     "stderr": "last lines of its standard error",
+    "tracer_fallback": "why pipesight's tracer was not used",
+    "tracers": "the tracers it ran with",
     "debug": "the message's debug text",
     "dropped": "buffers dropped",
     "processed": "buffers processed",
