@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from browser_cdp import Browser, chromium_path
 from conftest import needs_gst
 from pipesight.metrics import timelines
 from pipesight.render import perfetto
@@ -21,10 +20,9 @@ from pipesight.render.graph_costs import BOTTLENECK_COLOUR
 from pipesight.render.pipeline_graph import short
 from pipesight.workflows.answer import analyze_path
 from pipesight.workflows.outputs import write_html
+from report_helpers import needs_chromium, profile
 from trace_event_format import check
 
-needs_chromium = pytest.mark.skipif(chromium_path() is None,
-                                    reason="chromium not installed (setup.sh --dev installs it)")
 pytestmark = [needs_gst, pytest.mark.slow]
 
 SLEEP_US = 15_000
@@ -36,13 +34,6 @@ EVIL = ["videotestsrc", "num-buffers=30", "!", "identity", f'name="{EVIL_IMG}"',
         "identity", 'name="q\\"b\\\\c</script><script>window.__xss=2</script>"', "!",
         "fakesink", 'name="\\"><svg onload=window.__xss=3>"']
 
-
-def profile(out: Path, pipeline: list[str]) -> Path:
-    r = subprocess.run([sys.executable, "-m", "pipesight", "profile", "-o", str(out), "--",
-                        "gst-launch-1.0", *pipeline], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +57,6 @@ def wide_run(tmp_path_factory) -> Path:
                    ["videotestsrc", "num-buffers=15", "!", "video/x-raw,width=160,height=120",
                     "!", "tee", "name=t", *branches])
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium_path() is None:
-        pytest.skip("chromium not installed")
-    with Browser() as b:
-        yield b
 
 
 def verdict(run: Path) -> dict:

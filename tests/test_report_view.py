@@ -13,15 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from browser_cdp import Browser, chromium_path
 from conftest import needs_gst
 from pipesight.render.evidence_labels import label
 from pipesight.render.perfetto import MAX_SLICES
+from report_helpers import needs_chromium, profile
 from trace_event_format import check
 
 pytestmark = [needs_gst, pytest.mark.slow]
-needs_chromium = pytest.mark.skipif(chromium_path() is None,
-                                    reason="chromium not installed (setup.sh --dev installs it)")
 LAPTOP = (1280, 900)
 
 # twelve elements, the bottleneck (slow) tenth: off-screen in a 1:1 scroll box
@@ -38,25 +36,11 @@ def long_chain(n: int, slow_at: int) -> list[str]:
     return [*out, "!", "fakesink"]
 
 
-def profile(out: Path, pipeline: list[str], *options: str) -> Path:
-    r = subprocess.run([sys.executable, "-m", "pipesight", "profile", "-o", str(out), *options,
-                        "--", "gst-launch-1.0", *pipeline], capture_output=True, text=True,
-                       timeout=180)
-    assert r.returncode == 0, r.stderr
-    return out
-
 
 @pytest.fixture(scope="module")
 def twelve(tmp_path_factory) -> Path:
     return profile(tmp_path_factory.mktemp("twelve") / "twelve-run", TWELVE)
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium_path() is None:
-        pytest.skip("chromium not installed")
-    with Browser() as b:
-        yield b
 
 
 GEOMETRY = """(() => {
