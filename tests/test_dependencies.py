@@ -125,9 +125,15 @@ def _imports(path: Path, module: str) -> list[Import]:
     return out
 
 
+# the standard library of newer Pythons, imported behind a version check (tests/pyproject.py)
+LATER_STDLIB = {"tomllib"}
+
+
 def _third_party(name: str, local: set[str]) -> str | None:
     top = name.split(".")[0]
-    if top in sys.stdlib_module_names or top == "pipesight" or top in local or top == "__future__":
+    if top in sys.stdlib_module_names or top in LATER_STDLIB or top in ("pipesight",
+                                                                         "__future__") or \
+            top in local:
         return None
     return top
 
