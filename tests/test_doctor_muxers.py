@@ -155,3 +155,22 @@ def test_zero_byte_output_is_explained(tmp_path):
              f"location={fixed}")
     assert "output-empty" not in codes(v2)
     assert fixed.stat().st_size > 10_000
+
+
+def test_output_locations_and_sizes(tmp_path):
+    """Where each writer writes (the command line when no graph was dumped), and a pattern's
+    files summed: a multifilesink with empty frames is empty, a missing file is no file."""
+    from pipesight.doctor.output_files import locations, measure
+
+    cmd = ["gst-launch-1.0", "videotestsrc", "!", "tee", "name=t", "t.", "!", "queue", "!",
+           "jpegenc", "!", "multifilesink", "location=frame%05d.jpg", "t.", "!", "queue", "!",
+           "filesink", "name=out", "location=/nowhere/x.raw"]
+    assert locations([], cmd) == [("multifilesink0", "multifilesink", "frame%05d.jpg"),
+                                  ("out", "filesink", "/nowhere/x.raw")]
+    for i in range(3):
+        (tmp_path / f"frame{i:05d}.jpg").write_bytes(b"")
+    m = measure("multifilesink0", "multifilesink", "frame%05d.jpg", tmp_path)
+    assert (m.files, m.bytes) == (3, 0)
+    (tmp_path / "frame00003.jpg").write_bytes(b"x" * 10)
+    assert measure("multifilesink0", "multifilesink", "frame%05d.jpg", tmp_path).bytes == 10
+    assert measure("out", "filesink", "/nowhere/x.raw", tmp_path).bytes is None
