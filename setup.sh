@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # Sets up pipesight on Debian 12 / Ubuntu (as root, or with sudo): system packages, a virtual
-# environment in .venv with pipesight and its test tools, and pipesight's GStreamer tracer.
-#   ./setup.sh          everything
-#   ./setup.sh --no-apt skip the system packages (they are already there)
+# environment in .venv with pipesight, and pipesight's GStreamer tracer.
+#   ./setup.sh          to use pipesight (no browser, no test tools, no PyTorch)
+#   ./setup.sh --dev    also what the tests need: Chromium, Prometheus, the dev extra, PyTorch
+#   --no-apt            skip the system packages (they are already there); with either
 set -euo pipefail
 cd "$(dirname "$0")"
+
+DEV=0
+APT=1
+for arg in "$@"; do
+  case "$arg" in
+    --dev) DEV=1 ;;
+    --no-apt) APT=0 ;;
+    *) echo "setup.sh: unknown option $arg (use --dev, --no-apt)" >&2; exit 2 ;;
+  esac
+done
 
 APT_PACKAGES=(
   # GStreamer 1.22 and the plugins the lab pipelines and users' pipelines need
@@ -16,10 +27,6 @@ APT_PACKAGES=(
   graphviz
   # native stacks of a hung pipeline (pipesight doctor)
   elfutils
-  # the tests open report.html in headless Chromium
-  chromium
-  # a real Prometheus server scrapes `pipesight watch` in the tests (run by them, on loopback)
-  prometheus
   # python
   python3 python3-venv python3-dev
   # PyGObject for `lab gpu --engine gst` and the CPU lab's apps (built by pip against these)
@@ -27,7 +34,12 @@ APT_PACKAGES=(
   libgirepository1.0-dev libcairo2-dev gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
 
-if [[ "${1:-}" != "--no-apt" ]]; then
+# the tests open report.html in headless Chromium, and a real Prometheus server scrapes
+# `pipesight watch` in them (run by the tests, on loopback)
+DEV_APT_PACKAGES=(chromium prometheus)
+if (( DEV )); then APT_PACKAGES+=("${DEV_APT_PACKAGES[@]}"); fi
+
+if (( APT )); then
   SUDO=""
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
   missing=()
@@ -47,9 +59,13 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev,gst,watch]'
-# PyTorch for the GPU lab's tests on the CPU: this exact version (a CPU wheel of it is in pip's
-# find-links on the development machines and CI)
-.venv/bin/python -m pip install -q torch==2.13.0
+if (( DEV )); then
+  .venv/bin/python -m pip install -q -e '.[dev,gst,watch]'
+  # PyTorch for the GPU lab's tests on the CPU: this exact version (a CPU wheel of it is in
+  # pip's find-links on the development machines and CI)
+  .venv/bin/python -m pip install -q torch==2.13.0
+else
+  .venv/bin/python -m pip install -q -e '.[gst,watch]'
+fi
 # build the tracer now rather than at the first profile
 .venv/bin/python -c "from pipesight.tracer.build import plugin_dir; d, n = plugin_dir(); print('setup: tracer', d or n)"

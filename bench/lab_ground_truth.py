@@ -19,7 +19,7 @@ import json
 import platform
 import statistics
 import sys
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pipesight.capture.host import describe
@@ -42,7 +42,7 @@ def main() -> int:
         fixed = statistics.median(runner.uninstrumented_fps(s, True) for _ in range(a.runs))
         data[s.name] = {"fps": round(base, 2), "fixed_fps": round(fixed, 2),
                         "ratio": round(fixed / base, 2), "runs": a.runs,
-                        "date": datetime.now(UTC).date().isoformat(),
+                        "date": datetime.now(timezone.utc).date().isoformat(),
                         "machine": f"{platform.node()}: {describe()['cpu']}, "
                                    f"{describe()['cpus']} cores",
                         "note": ("sinks' rate under pipesight profile (frames are dropped on "

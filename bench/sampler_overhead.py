@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -147,7 +147,7 @@ def main() -> int:
         target.terminate()
         target.wait()
     base = sum(r[0] for r in results["baseline"]) / a.repeat
-    print(f"# {datetime.now(UTC):%Y-%m-%d} {platform.node()} {platform.processor() or ''} "
+    print(f"# {datetime.now(timezone.utc):%Y-%m-%d} {platform.node()} {platform.processor() or ''} "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}; target "
           f"{threads} threads; {a.seconds:g} s x {a.repeat} runs at {a.interval * 1000:g} ms")
     print(f"baseline process (imports + sleep): {base:.3f} s CPU per run")

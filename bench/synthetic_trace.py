@@ -77,7 +77,9 @@ def build(seconds: float = 3600.0, seed: int = 7) -> Trace:
     trace = Trace(topology=topo)
     trace.run = {"command": ["synthetic-pipeline"], "pid": PID}
     trace.run_start_ts = 0
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in Frames.__dataclass_fields__}
+    # every column but the parent index, which follows from the order below
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in Frames.__dataclass_fields__
+                                         if k != "parent"}
     ocols: dict[str, list[np.ndarray]] = {k: [] for k in Outside.__dataclass_fields__}
     nominal = (np.arange(n) * (1e9 / FPS)).astype(np.int64) + 5 * MS
     enq_prev = nominal  # when each buffer becomes available to the thread
@@ -132,7 +134,11 @@ def build(seconds: float = 3600.0, seed: int = 7) -> Trace:
         enq_prev = starts[m]  # when this thread handed each buffer to the next queue
     frames = Frames(**{k: np.concatenate(v) for k, v in cols.items()})
     order = np.lexsort((frames.depth, frames.start, frames.thread))
-    trace.frames = Frames(**{k: getattr(frames, k)[order] for k in Frames.__dataclass_fields__})
+    ordered = {k: getattr(frames, k)[order] for k in cols}
+    # sorted so, a buffer's calls on a thread follow each other, each nested in the one before
+    idx = np.arange(len(order), dtype=np.int64)
+    ordered["parent"] = np.where(ordered["depth"] > 1, idx - 1, -1)
+    trace.frames = Frames(**ordered)
     trace.outside = Outside(**{k: np.concatenate(v) for k, v in ocols.items()})
     fr = trace.frames
     pad_of = {e: sink_pad(e) for e in topo.elements if not topo.elements[e].is_bin}

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -218,7 +218,7 @@ def main() -> int:
         global LIVE, THREADS, PUSHES_PER_BUFFER
         LIVE, THREADS, PUSHES_PER_BUFFER = LIVE_ONE, 1, 2
     tdir = tracer_dir()
-    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC {platform.node()} "
+    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC {platform.node()} "
           f"{platform.processor() or platform.machine()} {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as t:

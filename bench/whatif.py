@@ -21,7 +21,7 @@ import os
 import statistics
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pipesight.capture.host import describe
@@ -130,7 +130,8 @@ def main() -> int:
                   f"{[round(m or 0, 1) for m in r['measured']]}", file=sys.stderr, flush=True)
     load1 = os.getloadavg()
     host = describe()
-    head = (f"{datetime.now(UTC).date().isoformat()}, {host['cpu']}, {host['cpus']} cores, "
+    today = datetime.now(timezone.utc).date().isoformat()
+    head = (f"{today}, {host['cpu']}, {host['cpus']} cores, "
             f"{a.runs} runs each, load average {load0[0]:.1f} at the start and {load1[0]:.1f} "
             "at the end")
     if a.json:

@@ -65,6 +65,12 @@ class Page:
             raise RuntimeError(f"{expression!r} threw: {r['exceptionDetails']}")
         return r["result"].get("value")
 
+    def screenshot(self, out: Path) -> None:
+        import base64
+
+        r = self.browser.call("Page.captureScreenshot", {"format": "png"}, self.session)
+        out.write_bytes(base64.b64decode(r["data"]))
+
 
 class Browser:
     def __init__(self, timeout: float = 30.0):
@@ -151,8 +157,10 @@ class Browser:
             if m.get("method") == method and m.get("sessionId") == session:
                 return m
 
-    def open(self, path: Path, settle_s: float = 0.3) -> Page:
-        """Load a file, wait for its load event (and a moment for late errors)."""
+    def open(self, path: Path, settle_s: float = 0.3,
+             window: tuple[int, int] | None = None) -> Page:
+        """Load a file, wait for its load event (and a moment for late errors); ``window``
+        is the viewport's (width, height) in CSS pixels (Chromium's default: 800 x 600)."""
         url = path.resolve().as_uri()
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target,
@@ -161,6 +169,10 @@ class Browser:
         self._pages[session] = page
         for domain in ("Runtime", "Log", "Network", "Page"):
             self.call(f"{domain}.enable", {}, session)
+        if window is not None:
+            self.call("Emulation.setDeviceMetricsOverride",
+                      {"width": window[0], "height": window[1], "deviceScaleFactor": 1,
+                       "mobile": False}, session)
         self.call("Page.navigate", {"url": url}, session)
         while True:  # the load event of our document, not of about:blank before it
             frame = self.wait_event("Page.frameNavigated", session)["params"]["frame"]

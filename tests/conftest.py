@@ -25,6 +25,17 @@ def have_gst() -> bool:
 needs_gst = pytest.mark.skipif(not have_gst(), reason="GStreamer (gst-launch-1.0) not installed")
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for a module's tests (tests/browser_cdp.py)."""
+    from browser_cdp import Browser, chromium_path
+
+    if chromium_path() is None:
+        pytest.skip("chromium not installed (setup.sh --dev installs it)")
+    with Browser() as b:
+        yield b
+
+
 @pytest.fixture(scope="session")
 def lab_run(tmp_path_factory):
     """Runs a lab scenario once per session (names or renamed) and hands the same result to

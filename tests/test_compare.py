@@ -262,6 +262,10 @@ def test_side_by_side_html_is_offline_and_inert(tmp_path):
             .map(r => r.cells[0].textContent)""")
         assert any(evil in x for x in cells)
         assert page.evaluate("document.querySelectorAll('svg.pipeline-graph').length") == 2
+        # each side's graph in its own viewer, fitted to its half of the page
+        assert page.evaluate("""[...document.querySelectorAll('.graphbox')].map(b =>
+            parseFloat(b.dataset.scale) > 0 && b.querySelector('svg').getBoundingClientRect()
+            .width <= b.getBoundingClientRect().width + 1)""") == [True, True]
         summary = page.evaluate("document.querySelector('.summary').textContent")
         assert "1 element only in B (videoconvert0)" in summary
 

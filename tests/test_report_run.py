@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from browser_cdp import Browser, chromium_path
 from conftest import needs_gst
 from pipesight.metrics import timelines
 from pipesight.render import perfetto
@@ -21,10 +20,9 @@ from pipesight.render.graph_costs import BOTTLENECK_COLOUR
 from pipesight.render.pipeline_graph import short
 from pipesight.workflows.answer import analyze_path
 from pipesight.workflows.outputs import write_html
+from report_helpers import needs_chromium, profile
 from trace_event_format import check
 
-needs_chromium = pytest.mark.skipif(chromium_path() is None,
-                                    reason="chromium not installed (setup.sh installs it)")
 pytestmark = [needs_gst, pytest.mark.slow]
 
 SLEEP_US = 15_000
@@ -36,13 +34,6 @@ EVIL = ["videotestsrc", "num-buffers=30", "!", "identity", f'name="{EVIL_IMG}"',
         "identity", 'name="q\\"b\\\\c</script><script>window.__xss=2</script>"', "!",
         "fakesink", 'name="\\"><svg onload=window.__xss=3>"']
 
-
-def profile(out: Path, pipeline: list[str]) -> Path:
-    r = subprocess.run([sys.executable, "-m", "pipesight", "profile", "-o", str(out), "--",
-                        "gst-launch-1.0", *pipeline], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +57,6 @@ def wide_run(tmp_path_factory) -> Path:
                    ["videotestsrc", "num-buffers=15", "!", "video/x-raw,width=160,height=120",
                     "!", "tee", "name=t", *branches])
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium_path() is None:
-        pytest.skip("chromium not installed")
-    with Browser() as b:
-        yield b
 
 
 def verdict(run: Path) -> dict:
@@ -275,11 +259,20 @@ def test_trace_json_aggregates_within_budget_and_keeps_time(slow_run: Path,
     stats = perfetto.write(trace, metrics, small, verdict=v, max_slices=200)
     doc = json.loads(small.read_text())
     assert check(doc) == []
-    xs = [e for e in doc["traceEvents"] if e["ph"] == "X" and e.get("cat") != "verdict"]
+    xs = [e for e in doc["traceEvents"] if e["ph"] == "X" and e.get("cat") not in (
+        "verdict", "note")]
     agg = [e for e in xs if e.get("cat") == "aggregated"]
     assert agg and stats["aggregated_slices"] == len(agg)
     assert len(xs) <= 200 + 10
     assert small.stat().st_size < full.stat().st_size
+    # the file says what it merged, in the timeline and in otherData
+    note = [e for e in doc["traceEvents"] if e.get("cat") == "note"]
+    assert len(note) == 1 and "--slices 0" in note[0]["name"]
+    merged = doc["otherData"]["aggregation"]
+    whole_calls = sum(1 for e in json.loads(full.read_text())["traceEvents"]
+                      if e["ph"] == "X" and e.get("cat") != "verdict")
+    assert merged["merged_into"] == len(agg)
+    assert merged["merged_calls"] + len(xs) - len(agg) == whole_calls
 
     # each element's time is all there: detail self time + aggregated busy time
     def per_name(events) -> dict[str, float]:

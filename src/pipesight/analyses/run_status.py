@@ -1,4 +1,5 @@
-"""Whether the profiled command itself failed: crashed, exited non-zero, or hung."""
+"""Whether the profiled command itself failed (crashed, exited non-zero, or hung), and whether
+it ran without pipesight's tracer (element times then are estimates)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,29 @@ from pipesight.findings import Evidence, Finding
 
 
 def analyze(ctx: Context) -> list[Finding]:
+    return [*_failed(ctx), *_tracer_fallback(ctx)]
+
+
+def _tracer_fallback(ctx: Context) -> list[Finding]:
+    why = ctx.trace.run.get("tracer_fallback")
+    if not why:
+        return []
+    return [Finding(
+        code="tracer-fallback",
+        title="Profiled without pipesight's tracer: element times are estimates from "
+              "GStreamer's stats tracer",
+        severity="warning",
+        subject=None,
+        evidence=[Evidence("tracer_fallback", str(why)[:300], "", "manifest"),
+                  Evidence("tracers", ";".join(map(str, ctx.trace.run.get("tracers") or [])),
+                           "", "manifest")],
+        fix="Install gcc and libgstreamer1.0-dev on this machine (or a prebuilt tracer for its "
+            "GStreamer: docs/platforms.md) and profile again for exact per-element times.",
+        confidence="confirmed",
+    )]
+
+
+def _failed(ctx: Context) -> list[Finding]:
     run = ctx.trace.run
     if not run.get("failed"):
         return []

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +93,16 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
     tracer_dir, note = plugin_dir(build=True) if "pipesight" in opts.tracers else (None, "")
     tracers = list(opts.tracers)
     notes = [note] if note else []
+    fallback = None
     if "pipesight" in tracers and tracer_dir is None:
-        # without our tracer the stock stats tracer gives the buffer flow
+        # without our tracer the stock stats tracer gives the buffer flow; said at once, and
+        # kept in the manifest for the verdict to say again
         tracers = ["stats" if t == "pipesight" else t for t in tracers]
+        fallback = note or "pipesight's tracer is not available"
         notes.append("fell back to GStreamer's stats tracer: element times are estimates")
+        if not opts.quiet:
+            echo(f"pipesight: {fallback}. Using GStreamer's stats tracer instead: element "
+                 "times will be estimates, not exact.")
     env, added = traced_env(os.environ, run_dir, tracer_dir, tracers,
                             extra_debug=opts.extra_debug, default_debug=opts.default_debug)
     if opts.nvtx and tracer_dir is not None:
@@ -108,6 +114,7 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         "command_line": shlex.join(argv),
         "environment_added": added,
         "tracers": tracers,
+        "tracer_fallback": fallback,
         "duration_s": opts.duration_s,
         "delay_s": opts.delay_s,
         "host": host.describe(),
@@ -120,7 +127,7 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         if manifest["nsys"].get("advice") and not opts.quiet:
             echo(f"pipesight: {manifest['nsys']['advice']}")
     _write_manifest(run_dir, manifest)
-    start_real = datetime.now(UTC)
+    start_real = datetime.now(timezone.utc)
     start_mono = time.monotonic_ns()
     ended_by = "exit"
     interrupted = False

@@ -17,6 +17,7 @@ from pipesight.lab import runner
 from pipesight.lab.gpu.config import ENGINES
 from pipesight.lab.gpu.gst_media import DECODERS
 from pipesight.lab.scenarios import SCENARIOS, by_name, ground_truth
+from pipesight.render import wrapping
 from pipesight.workflows.outputs import emit
 
 
@@ -80,7 +81,7 @@ def _list() -> int:
         if s.variants:
             truth += "; variants: " + ", ".join(v.action for v in s.variants)
         t.add_row(escape(s.name), escape(s.planted), escape(exp), escape(truth))
-    Console().print(t)
+    Console(**wrapping.options()).print(t)
     return 0
 
 

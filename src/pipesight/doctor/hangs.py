@@ -9,6 +9,7 @@ pool with no free buffer, a clock wait far in the future, a lock."""
 from __future__ import annotations
 
 from pipesight.doctor import stacks as stackmod
+from pipesight.doctor import tee_branches
 from pipesight.doctor.evidence import finish
 from pipesight.doctor.inputs import DoctorInput, OpenCall
 from pipesight.findings import Evidence, Finding, fact
@@ -23,6 +24,7 @@ WAIT_WORDS = {
     "app-sink": "is blocked in an appsink whose queue is full: the application does not pull "
                 "samples",
     "app-source": "waits in an appsrc for the application to push data",
+    "aggregator": "is held in a muxer or mixer that waits for data on its other inputs",
     "idle": "is idle (waiting for data or events)",
     "unknown": "waits somewhere pipesight does not recognise",
 }
@@ -42,6 +44,9 @@ FIX = {
                  "drop=true and max-buffers to bound it."),
     "app-source": ("Feed the appsrc (push-buffer on need-data) or send end-of-stream; with no "
                    "data, a sink downstream never prerolls."),
+    "aggregator": ("Give each input of the muxer or mixer its own thread (a queue before each "
+                   "of its sink pads), so that it can wait on one input while the others "
+                   "move, and make sure every input receives data."),
     "unknown": "Read the stacks in RUN/doctor/ for what the threads wait on.",
 }
 REF = "https://gstreamer.freedesktop.org/documentation/additional/design/element-sink.html"
@@ -83,6 +88,7 @@ def analyze(inp: DoctorInput) -> list[Finding]:
         title = f"The pipeline hung: {cause.name or cause.tid} {WAIT_WORDS[cause.wait]}" + (
             _inside(calls))
         detail = "Where each thread waits: " + "; ".join(per) + "."
+        fix = FIX.get(cause.wait, FIX["unknown"])
         if cause.wait == "preroll" and any(c.sink_factory == "tee" for c in calls):
             tee = next(c.sink_element for c in calls if c.sink_factory == "tee")
             title = (f"The pipeline hung in preroll: {tee} has no queue on its branches, so "
@@ -91,17 +97,37 @@ def analyze(inp: DoctorInput) -> list[Finding]:
                        f"{where} prerolled and now blocks that thread until PLAYING, but the "
                        "pipeline cannot reach PLAYING until the other branch's sink gets a "
                        "buffer too.")
+        elif cause.wait == "aggregator" and (tee := _tee_into_muxer(inp, calls, where, ev)):
+            title, more, fix = tee
+            detail += " " + more
         elif cause.wait == "full-queue":
             q = where
             behind = [t for t in h.threads if t.name and q and t.name.startswith(q[:12])]
             if behind:
                 detail += (f" The queue's own thread ({behind[0].name}) "
                            f"{WAIT_WORDS[behind[0].wait]}.")
-        fix = FIX.get(cause.wait, FIX["unknown"])
     return [finish(Finding(code=code, title=title, severity="critical", subject=subject,
                            evidence=ev, fix=fix, detail=detail + (f" ({h.note})" if h.note
                                                                   else ""),
                            element=subject, references=[REF]))]
+
+
+def _tee_into_muxer(inp: DoctorInput, calls: list[OpenCall], muxer: str | None,
+                    ev: list[Evidence]) -> tuple[str, str, str] | None:
+    """Title, detail and fix where the held thread came through a tee whose unqueued
+    branches meet again in this muxer (the pipeline graph shows the branches)."""
+    d = inp.latest_dot()
+    if d is None or muxer is None:
+        return None
+    for c in calls:
+        if c.sink_element is None:
+            continue
+        found = tee_branches.find(d.graph.topology, c.sink_element, muxer)
+        if found is not None:
+            ev.append(fact(d.label, "; ".join(" -> ".join([b.pad, *b.chain, b.into])
+                                              for b in found.branches), "dot"))
+            return tee_branches.words(found, calls[-1].sink, inp.factory)
+    return None
 
 
 def _inside(calls: list[OpenCall]) -> str:

@@ -63,6 +63,7 @@ class DoctorInput:
     benchmark: bool = False
     inputs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    run_dirs: list[Path] = field(default_factory=list)  # run directories with tracer records
     on_this_machine: bool = False  # gst-inspect-1.0 answers describe the machine that ran it
 
     def factory(self, element: str | None) -> str | None:
@@ -148,6 +149,7 @@ def _load_dir(inp: DoctorInput, d: Path) -> None:
     if tdir.is_dir():
         _load_tracer_defs(inp, tdir)
         found = True
+        inp.run_dirs.append(d)
     verdict = d / "verdict.json"
     if verdict.exists():
         with contextlib.suppress(json.JSONDecodeError, OSError):

@@ -3,11 +3,16 @@ that carry the evidence, watch it for a stall, then diagnose the run directory."
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
 from pipesight.capture.runner import CaptureOptions, CaptureResult, capture
+from pipesight.doctor import output_files
 from pipesight.doctor.watch import HangWatch
+from pipesight.errors import UserError
+from pipesight.readers import dot
+from pipesight.readers.dot import DotGraph
 
 # GST_DEBUG=3 holds errors and warnings but neither side's caps nor who holds the preroll:
 # these categories add link attempts, pad activity, state changes and plugin loading, all
@@ -41,4 +46,15 @@ def run_command(cmd: list[str], run_dir: Path, stall_s: float, timeout_s: float 
     opts = CaptureOptions(duration_s=duration_s, grace_s=grace_s, tracers=["pipesight"],
                           extra_debug=list(DEBUG_CATEGORIES), default_debug="3", watch=watch,
                           on_hung=watch.on_hung)
-    return capture(cmd, run_dir, opts)
+    res = capture(cmd, run_dir, opts)
+    # the output files as the run left them, before anything else can touch them
+    output_files.record(run_dir, _graphs(run_dir), list(res.manifest.get("command") or cmd))
+    return res
+
+
+def _graphs(run_dir: Path) -> list[DotGraph]:
+    out = []
+    for f in sorted((run_dir / "dot").glob("*.dot")):
+        with contextlib.suppress(UserError, OSError):
+            out.append(dot.read(f))
+    return out

@@ -3,7 +3,8 @@
 A wait is named from the frames that GStreamer, GLib and libc export (Debian strips the
 static functions of plugins, so a queue's chain function shows only as its module,
 libgstcoreelements.so): preroll, the clock, a buffer pool, a lock, a full queue, an
-application that does not feed an appsrc or drain an appsink, or nothing (idle: an empty
+application that does not feed an appsrc or drain an appsink, a muxer or mixer holding a
+pushed buffer until its other inputs have data (aggregator), or nothing (idle: an empty
 queue, the main loop).
 """
 
@@ -31,8 +32,8 @@ DATA_QUEUE = {"gst_data_queue_push"}
 MAIN_LOOP = {"g_main_loop_run", "g_main_context_iteration"}
 
 # kinds of wait, in the order of how likely each is to be the cause rather than a consequence
-CAUSES = ("lock", "buffer-pool", "preroll", "app-sink", "app-source", "clock", "unknown",
-          "full-queue", "idle")
+CAUSES = ("lock", "buffer-pool", "preroll", "app-sink", "app-source", "aggregator", "clock",
+          "unknown", "full-queue", "idle")
 
 
 @dataclass
@@ -113,8 +114,11 @@ def classify(t: ThreadStack) -> None:
             t.wait, t.detail = "full-queue", "g_cond_wait in libgstcoreelements under gst_pad_push"
         else:
             t.wait, t.detail = "idle", "g_cond_wait in libgstcoreelements (an empty queue)"
-    elif _waits_in(near, "libgstcoretracers") or _waits_in(near, "libgstreamer"):
-        t.wait, t.detail = "unknown", t.top(4)
+    elif _waits_in(near, "libgstbase") and _pushed(t):
+        # GstAggregator and GstCollectPads (muxers, mixers, compositors) hold a buffer pushed
+        # into one sink pad until every other sink pad has data; their waits are static
+        # functions of libgstbase, and the base sink's exported ones were matched above
+        t.wait, t.detail = "aggregator", "g_cond_wait in libgstbase under gst_pad_push"
     else:
         t.wait, t.detail = "unknown", t.top(4)
 

@@ -169,6 +169,9 @@ def latency_summary(m: Metrics) -> dict:
 def instrumentation_cost(ctx: Lookup) -> dict:
     fr = ctx.trace.frames
     w = ctx.metrics.window
+    fallback = ctx.trace.run.get("tracer_fallback")
+    if fallback:  # profiled with GStreamer's stats tracer instead
+        return {"tracer": "stats", "fallback": str(fallback)}
     if fr is None or w is None or len(fr) == 0 or w.seconds < 0.05:
         return {"tracer": "none" if fr is None else "pipesight"}
     inw = w.contains(fr.start)
@@ -196,7 +199,9 @@ def coverage(trace: Trace, m: Metrics) -> tuple[list[str], list[str]]:
         seen.append("entry and return of every pad push with thread CPU clocks "
                     "(exact time per element)")
     elif trace.has_flow:
-        missing.append("entry/return timing: element times are estimated from push intervals")
+        fallback = trace.run.get("tracer_fallback")
+        missing.append("entry/return timing: element times are estimated from push intervals"
+                       + (f" (pipesight's tracer was not used: {fallback})" if fallback else ""))
     if trace.latency:
         seen.append("latency tracer records")
     else:

@@ -4,7 +4,7 @@ report.html (Jinja2 autoescaping, inline style and script allowed by hash only, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from markupsafe import Markup
@@ -60,7 +60,7 @@ def render(c: dict[str, Any], sides: list[SideView]) -> str:
     drawn = [s.data for s in sides if s.data is not None]
     return _env().get_template("compare.html.j2").render(
         c=c, sides=sides, css=Markup(css), js=Markup(js), csp=csp, version=__version__,
-        generated=datetime.now(UTC).strftime("generated %Y-%m-%d %H:%M UTC"),
+        generated=datetime.now(timezone.utc).strftime("generated %Y-%m-%d %H:%M UTC"),
         status_class=status_class, sections=sections, heads=HEADS, pct_metrics=PCT_METRICS,
         has_graphs=any(d.graphs for d in drawn),
         has_charts={"throughput": any(d.throughput for d in drawn),

@@ -15,6 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from pipesight import __version__
+from pipesight.render.evidence_labels import label
 from pipesight.render.graph_costs import NO_DATA, legend_stops
 
 
@@ -46,7 +47,7 @@ class ThreadChart:
 @dataclass
 class ReportData:
     verdict: dict[str, Any]  # Verdict.to_dict()
-    title: str | None = None
+    title: str | None = None  # what ran and what limits it: the page's title and heading
     command: str | None = None
     host: str | None = None
     generated: str = ""
@@ -71,13 +72,15 @@ def _sha256(text: str) -> str:
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("pipesight.render", "templates"),
         autoescape=True,
         undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["words"] = lambda metric: label(str(metric)) or str(metric)
+    return env
 
 
 def render(data: ReportData) -> str:
@@ -90,7 +93,8 @@ def render(data: ReportData) -> str:
            "img-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
     return _env().get_template("report.html.j2").render(
         v=v, top=top, others=others, css=Markup(css), js=Markup(js), csp=csp,
-        version=__version__, title=data.title, command=data.command, host=data.host,
+        version=__version__, title=data.title, command=data.command,
+        host=data.host,
         generated=data.generated, graphs=data.graphs, node_ids=data.node_ids,
         throughput=data.throughput, queues=data.queues, threads=data.threads,
         gpu=data.gpu, sampled=data.sampled,

@@ -10,10 +10,15 @@ which ui.perfetto.dev and chrome://tracing open.
 - room for more: GPU kernels, hardware engines, ... as SliceTrack / CounterTrack values, passed
   to ``write(extra=...)`` or produced by functions registered in ``TRACK_SOURCES``.
 
-Size stays bounded: when there are more slices than ``max_slices``, the earliest half of the
-budget is kept slice by slice and the rest is aggregated: per track, per time bucket, one slice
-per name whose length is the time that name took in the bucket (laid end to end from the
-bucket's start; args say how many calls it stands for).
+Size stays small: a streaming thread makes a slice per buffer per element, hundreds of
+thousands in seconds for audio or small frames. When there are more slices than
+``max_slices`` (MAX_SLICES by default; 0 keeps all), the earliest half of the budget is kept
+slice by slice and the rest is aggregated: per track, per time bucket, one slice per name
+whose length is the time that name took in the bucket (laid end to end from the bucket's
+start; args say how many calls it stands for). The file says so: a slice on a "trace.json"
+track of the pipesight process spans the merged part and names the bucket, and
+``otherData.aggregation`` holds the counts and how to write every slice
+(``pipesight report RUN --trace-json FILE --slices 0``).
 
 Timestamps are microseconds from the earliest event (``otherData.tracer_ns_at_zero`` gives the
 tracer time of 0). Every string from the user's pipeline is JSON-escaped, with <, > and &
@@ -35,7 +40,8 @@ from pipesight.metrics import Metrics
 from pipesight.metrics import timelines as tl
 from pipesight.trace import Trace
 
-MAX_SLICES = 400_000  # about 60 MB of JSON
+MAX_SLICES = 20_000  # about 3 MB of JSON (docs/benchmarks.md)
+ALL_SLICES_HINT = "pipesight report RUN --trace-json FILE --slices 0"
 EXTRA_PID_BASE = 5_000_000  # above Linux's pid_max, so no clash with real processes
 
 
@@ -57,6 +63,7 @@ class SliceTrack:
     pid: int | None = None  # real ids, when known
     tid: int | None = None
     sort_index: int | None = None
+    mergeable: bool = True  # False: always written slice by slice (the file's own notes)
 
     def __len__(self) -> int:
         return int(self.start_ns.shape[0])
@@ -174,7 +181,7 @@ def verdict_tracks(metrics: Metrics, verdict: Any) -> list[SliceTrack]:
     label = (f"window: {fps:.1f} fps, bottleneck {what} ({b.confidence})" if fps is not None
              else f"window: bottleneck {what} ({b.confidence})")
     return [SliceTrack("pipesight", "verdict", np.array([w.start]), np.array([w.end]),
-                       np.array([0]), [label], category="verdict")]
+                       np.array([0]), [label], category="verdict", mergeable=False)]
 
 
 def _process_name(trace: Trace) -> str:
@@ -238,26 +245,16 @@ def write_tracks(tracks: list[Track], path: Path, *, max_slices: int = MAX_SLICE
     counters = [t for t in tracks if isinstance(t, CounterTrack) and t.ts_ns.shape[0]]
     times = [t.start_ns for t in slices] + [t.ts_ns for t in counters]
     origin = int(min((int(x.min()) for x in times), default=0))
-    total = sum(len(t) for t in slices)
-    cut: int | None = None
-    bucket = 0
-    if total > max_slices:
-        starts = np.concatenate([t.start_ns for t in slices])
-        keep = max_slices // 2
-        cut = int(np.partition(starts, keep)[keep])
-        pairs = sum(len(np.unique(t.label[t.start_ns >= cut])) for t in slices)
-        t_end = int(max(int(t.end_ns.max()) for t in slices))
-        buckets = max((max_slices - keep) // max(pairs, 1), 1)
-        bucket = nice_bucket((t_end - cut) / buckets)
-
+    cut, bucket = _plan(slices, max_slices)
+    if cut is not None:
+        slices.append(_merge_note(slices, cut, bucket, origin))
     pids = _assign_ids(slices, counters)
-    stats = {"slices": 0, "aggregated_slices": 0, "counter_events": 0,
+    stats = {"slices": 0, "aggregated_slices": 0, "merged_calls": 0, "counter_events": 0,
              "aggregated_from_us": None if cut is None else _us(cut - origin),
              "bucket_ms": bucket / 1e6 if bucket else None}
     with open(path, "w", encoding="utf-8") as f:
         # no displayTimeUnit: some Perfetto versions took it for the unit of ts
-        f.write('{"otherData":{"generator":"pipesight","timestamps":"microseconds",'
-                f'"tracer_ns_at_zero":{origin}}},"traceEvents":[\n')
+        f.write('{"traceEvents":[\n')
         first = True
 
         def emit(lines: Iterable[str]) -> None:
@@ -269,14 +266,14 @@ def write_tracks(tracks: list[Track], path: Path, *, max_slices: int = MAX_SLICE
         emit(_metadata(slices, counters, pids, process_name))
         for t in slices:
             pid, tid = pids[id(t)]
-            sel = np.ones(len(t), bool) if cut is None else t.start_ns < cut
-            lines = _detail(t, sel, pid, tid, origin)
+            sel = np.ones(len(t), bool) if cut is None or not t.mergeable else t.start_ns < cut
+            emit(_detail(t, sel, pid, tid, origin))
             stats["slices"] += int(sel.sum())
-            emit(lines)
-            if cut is not None:
+            if cut is not None and t.mergeable:
                 detail_end = int(t.end_ns[sel].max()) if sel.any() else cut
                 agg = _aggregate(t, ~sel, cut, bucket, detail_end, pid, tid, origin)
                 stats["aggregated_slices"] += len(agg)
+                stats["merged_calls"] += int((~sel).sum())
                 emit(agg)
         for c in counters:
             pid = pids[id(c)][0]
@@ -286,9 +283,42 @@ def write_tracks(tracks: list[Track], path: Path, *, max_slices: int = MAX_SLICE
                 _us_col(c.ts_ns.astype(np.int64) - origin), _nums(np.asarray(c.value)),
                 strict=True))
             stats["counter_events"] += int(c.ts_ns.shape[0])
-        f.write("\n]}\n")
+        f.write('\n],"otherData":{"generator":"pipesight","timestamps":"microseconds",'
+                f'"tracer_ns_at_zero":{origin}')
+        if cut is not None:
+            f.write(f',"aggregation":{{"max_slices":{max_slices},'
+                    f'"kept_one_by_one":{stats["slices"]},'
+                    f'"merged_calls":{stats["merged_calls"]},'
+                    f'"merged_into":{stats["aggregated_slices"]},'
+                    f'"from_us":{stats["aggregated_from_us"]},"bucket_ns":{bucket},'
+                    f'"every_slice":{js(ALL_SLICES_HINT)}}}')
+        f.write("}}\n")
     stats["bytes"] = path.stat().st_size
     return stats
+
+
+def _plan(slices: list[SliceTrack], max_slices: int) -> tuple[int | None, int]:
+    """Where slice-by-slice detail ends (None: nowhere) and the bucket after it, in ns."""
+    total = sum(len(t) for t in slices)
+    if max_slices <= 0 or total <= max_slices:
+        return None, 0
+    starts = np.concatenate([t.start_ns for t in slices])
+    keep = max_slices // 2
+    cut = int(np.partition(starts, keep)[keep])
+    pairs = sum(len(np.unique(t.label[t.start_ns >= cut])) for t in slices)
+    t_end = int(max(int(t.end_ns.max()) for t in slices))
+    buckets = max((max_slices - keep) // max(pairs, 1), 1)
+    return cut, nice_bucket((t_end - cut) / buckets)
+
+
+def _merge_note(slices: list[SliceTrack], cut: int, bucket: int, origin: int) -> SliceTrack:
+    """A slice over the merged part saying what was merged, where a reader of the timeline
+    sees it."""
+    end = int(max(int(t.end_ns.max()) for t in slices))
+    text = (f"after {(cut - origin) / 1e9:.3f} s: one slice per element per {bucket / 1e6:g} ms "
+            f"(the calls in it merged); every call: {ALL_SLICES_HINT}")
+    return SliceTrack("pipesight", "trace.json", np.array([cut]), np.array([max(end, cut)]),
+                      np.array([0]), [text], category="note", mergeable=False)
 
 
 def _assign_ids(slices: list[SliceTrack], counters: list[CounterTrack]

@@ -26,7 +26,9 @@ FOLD_MIN = 4  # this many identical branches from one element are folded into on
 MAX_CHAIN = 32
 NAME_CHARS = 40
 EDGE_LABELS_UP_TO = 60  # edges; more and the short caps labels are left to the tooltips
-LONG_CHAIN = 12  # elements in a row; longer pipelines are laid out top to bottom
+# elements in a row; longer pipelines are laid out top to bottom: at about 210 pt an element,
+# nine in a row no longer fit a laptop screen's width with their 10 pt labels readable
+LONG_CHAIN = 8
 MAX_PROPS = 24
 PROP_CHARS = 160
 QUEUE_TYPES = {"GstQueue", "GstQueue2", "GstMultiQueue", "queue", "queue2", "multiqueue"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from markupsafe import Markup
 from pipesight.findings import Verdict
 from pipesight.metrics import Metrics
 from pipesight.metrics import timelines as tl
-from pipesight.render import graphviz
+from pipesight.render import graphviz, report_title
 from pipesight.render.dot_writer import to_dot
 from pipesight.render.graph_costs import GraphCosts
 from pipesight.render.html_report import Chart, GraphView, ReportData, ThreadChart
@@ -41,16 +41,18 @@ class GraphInput:
 
 
 def report_data(trace: Trace, metrics: Metrics, verdict: Verdict,
-                series: tl.Timelines | None = None, id_prefix: str = "") -> ReportData:
-    """``id_prefix`` keeps the SVG ids of several reports' graphs in one page apart."""
+                series: tl.Timelines | None = None, id_prefix: str = "",
+                name: str | None = None) -> ReportData:
+    """``id_prefix`` keeps the SVG ids of several reports' graphs in one page apart; ``name``
+    is the run's (its directory's) for the title."""
     vd = verdict.to_dict()
     run = trace.run or {}
     data = ReportData(
         verdict=vd,
-        title=_title(trace),
+        title=report_title.title(vd, run, name),
         command=_command(run),
         host=_host(run),
-        generated=datetime.now(UTC).strftime("generated %Y-%m-%d %H:%M UTC"),
+        generated=datetime.now(timezone.utc).strftime("generated %Y-%m-%d %H:%M UTC"),
         notes=list(trace.notes),
     )
     costs = GraphCosts.from_verdict(vd)
@@ -100,7 +102,7 @@ def graph_inputs(trace: Trace, vd: dict[str, Any]) -> tuple[list[GraphInput], li
                      f" (e.g. {sorted(missing)[0]!r}); the graph is drawn from the trace instead")
     if not trace.topology.elements:
         return [], notes
-    return [GraphInput(_title(trace) or "pipeline", "the elements and links the trace recorded",
+    return [GraphInput(_top_bins(trace) or "pipeline", "the elements and links the trace recorded",
                        trace.topology)], notes
 
 
@@ -200,7 +202,7 @@ def _thread_charts(trace: Trace, m: Metrics, vd: dict[str, Any], busy: list[tl.T
 # -- words -----------------------------------------------------------------------------
 
 
-def _title(trace: Trace) -> str | None:
+def _top_bins(trace: Trace) -> str | None:
     tops = [e.name for e in trace.topology.elements.values() if e.is_bin and e.parent is None]
     return ", ".join(tops[:3]) if tops else None
 

@@ -1314,9 +1314,25 @@ ps_tracer_init (PsTracer * self)
       G_CALLBACK (on_message_pre));
 }
 
+/* The oldest GStreamer this build may run on: the headers it was compiled against,
+ * unless a prebuilt tracer says otherwise (build.py's prebuild compiles against the
+ * oldest headers it supports and passes their minor version). Every hook above exists
+ * from 1.16 on. On an older GStreamer, nothing is registered: the pipeline runs
+ * untraced and stderr says why, rather than a hook firing with another signature. */
+#ifndef PS_GST_MIN_MINOR
+#define PS_GST_MIN_MINOR GST_VERSION_MINOR
+#endif
+
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
+  guint major, minor, micro, nano;
+  gst_version (&major, &minor, &micro, &nano);
+  if (major != 1 || minor < PS_GST_MIN_MINOR) {
+    g_printerr ("pipesight tracer: built for GStreamer 1.%d or newer, running %u.%u.%u: "
+        "not registered\n", PS_GST_MIN_MINOR, major, minor, micro);
+    return TRUE;
+  }
   return gst_tracer_register (plugin, "pipesight", ps_tracer_get_type ());
 }
 

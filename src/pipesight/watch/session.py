@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -210,8 +210,9 @@ class Watch:
         wall_end = time.time() - (time.monotonic_ns() - end) / 1e9
         info: dict[str, Any] = {
             "interval": self.index,
-            "start": datetime.fromtimestamp(wall_end - (end - start) / 1e9, UTC).isoformat(),
-            "end": datetime.fromtimestamp(wall_end, UTC).isoformat(),
+            "start": datetime.fromtimestamp(wall_end - (end - start) / 1e9,
+                                            timezone.utc).isoformat(),
+            "end": datetime.fromtimestamp(wall_end, timezone.utc).isoformat(),
             "end_unix": round(wall_end, 3),
             "seconds": round((end - start) / 1e9, 3),
             "pids": [p.pid for p in parts],

@@ -40,13 +40,14 @@ TRACE_JSON = "trace.json"
 def write_run_reports(trace: Trace, metrics: Metrics, verdict: Verdict, run_dir: Path) -> None:
     """RUN/report.html and RUN/trace.json."""
     series = timelines.compute(trace, metrics)
-    write_html(trace, metrics, verdict, run_dir / REPORT_HTML, series)
+    write_html(trace, metrics, verdict, run_dir / REPORT_HTML, series, name=run_dir.resolve().name)
     perfetto.write(trace, metrics, run_dir / TRACE_JSON, verdict=verdict, timelines=series)
 
 
 def write_html(trace: Trace, metrics: Metrics, verdict: Verdict, out: Path,
-               series: timelines.Timelines | None = None) -> None:
-    html = html_report.render(report_data(trace, metrics, verdict, series))
+               series: timelines.Timelines | None = None, name: str | None = None) -> None:
+    """``name``: the run's, for the title (a run directory's name)."""
+    html = html_report.render(report_data(trace, metrics, verdict, series, name=name))
     out.write_text(html, encoding="utf-8")
 
 
