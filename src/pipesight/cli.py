@@ -11,6 +11,7 @@ import sys
 from pipesight import __version__
 from pipesight.commands import COMMANDS
 from pipesight.errors import UserError
+from pipesight.render.safe_text import one_line
 
 EXIT_INTERNAL = 70
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as e:
-        print(f"pipesight: {e}", file=sys.stderr)
+        print(f"pipesight: {one_line(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("pipesight: interrupted", file=sys.stderr)
@@ -51,6 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug must not look like a user's mistake, nor hide as one
         if os.environ.get("PIPESIGHT_DEBUG"):
             raise
-        print(f"pipesight: internal error: {type(e).__name__}: {e} "
+        print(f"pipesight: internal error: {type(e).__name__}: {one_line(e)} "
               "(set PIPESIGHT_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL

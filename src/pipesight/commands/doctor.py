@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipesight.errors import UserError
+from pipesight.render.safe_text import one_line
 
 EXIT_TARGET_FAILED = 3
 
@@ -58,10 +59,10 @@ def run(a: argparse.Namespace) -> int:
 
         run_dir = Path(a.output) if a.output else _default_run_dir(cmd)
         if not a.json:
-            print(f"pipesight: running {cmd[0]} with doctor's evidence on -> {run_dir}",
-                  file=sys.stderr)
+            print(f"pipesight: running {one_line(cmd[0])} with doctor's evidence on -> "
+                  f"{one_line(run_dir)}", file=sys.stderr)
         res = run_command(cmd, run_dir, a.stall or DEFAULT_STALL_S, a.timeout, a.duration,
-                          a.grace)
+                          a.grace, as_json=a.json)
         inp = inputs.load([run_dir], benchmark=a.benchmark)
         inp.on_this_machine = True
         failed = res.manifest.get("failure") if res.failed else None
@@ -84,10 +85,10 @@ def run(a: argparse.Namespace) -> int:
     else:
         doctor_view.render(v)
         if failed:
-            print(f"Run directory: {paths[0]}")
+            print(f"Run directory: {one_line(paths[0])}")
     if failed:
         if not a.json:
-            print(f"pipesight: the command failed: {failed}", file=sys.stderr)
+            print(f"pipesight: the command failed: {one_line(failed)}", file=sys.stderr)
         return EXIT_TARGET_FAILED
     return 0
 

@@ -24,21 +24,22 @@ class _Watch(HangWatch):
         super().__init__(run_dir, stall_s)
         self.timeout_s = timeout_s
 
-    def __call__(self, proc):  # type: ignore[override]
-        reason = super().__call__(proc)
+    def __call__(self, tree):  # type: ignore[override]
+        reason = super().__call__(tree)
         if reason:
             return reason
         if self.timeout_s is not None and time.monotonic() - self.start >= self.timeout_s:
             reason = f"still running after --timeout {self.timeout_s:g}s"
-            self.record(proc, reason)
+            self.record(tree, reason)
             return reason
         return None
 
 
 def run_command(cmd: list[str], run_dir: Path, stall_s: float, timeout_s: float | None,
-                duration_s: float | None, grace_s: float) -> CaptureResult:
+                duration_s: float | None, grace_s: float, as_json: bool = False
+                ) -> CaptureResult:
     watch = _Watch(run_dir, stall_s, timeout_s)
     opts = CaptureOptions(duration_s=duration_s, grace_s=grace_s, tracers=["pipesight"],
                           extra_debug=list(DEBUG_CATEGORIES), default_debug="3", watch=watch,
-                          on_hung=watch.on_hung)
+                          on_hung=watch.on_hung, output_to_stderr=as_json)
     return capture(cmd, run_dir, opts)

@@ -529,3 +529,13 @@ def _assign_owners(trace: Trace) -> None:
             continue
         vals, cnt = np.unique(fr.caller[sel], return_counts=True)
         t.owner = int(vals[np.argmax(cnt)])
+
+
+def chunk_frames(defs: list[dict[str, Any]], recs: np.ndarray, pid: int) -> tuple[Trace, Frames]:
+    """Frames of a run of records read while the process still runs (the progress line): calls
+    cut by the ends of the run are approximate."""
+    trace = Trace()
+    _apply_defs(trace, defs, 0, pid)
+    _add_probe_elements(trace, recs, 0)
+    _, frames, _ = _build(trace, recs, 0, pid)
+    return trace, frames
