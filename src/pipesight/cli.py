@@ -7,6 +7,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from pipesight import __version__
 from pipesight.commands import COMMANDS
@@ -34,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not os.environ.get("PIPESIGHT_DEBUG"):
+        # numpy's "mean of empty slice" and the like: the code handles the NaN they warn of, and
+        # stderr carries only pipesight's own one-line messages
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -42,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as e:
-        print(f"pipesight: {one_line(e)}", file=sys.stderr)
+        from pipesight.readers.source import unspool
+
+        print(f"pipesight: {one_line(unspool(str(e)))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("pipesight: interrupted", file=sys.stderr)

@@ -80,10 +80,11 @@ class DoctorInput:
 # ---------------------------------------------------------------- loading
 
 def load(paths: list[Path], benchmark: bool = False) -> DoctorInput:
+    from pipesight.readers.source import resolve
+
     inp = DoctorInput(benchmark=benchmark)
-    for p in paths:
-        if not p.exists():
-            raise UserError(f"{p}: no such file or directory")
+    for given in paths:
+        p = resolve(given)  # a pipe is read whole first; a device is refused
         if p.is_dir():
             _load_dir(inp, p)
         else:

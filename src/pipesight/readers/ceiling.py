@@ -24,10 +24,18 @@ def read(spec: str) -> Ceiling:
             raise UserError(f"--ceiling {spec}: frames per second must be a positive number")
         return Ceiling(fps=fps, source="given as a number",
                        leaves_out=["not stated: batch, precision and what was timed are unknown"])
-    p = Path(spec)
-    if not p.is_file():
+    from pipesight.readers.source import resolve
+
+    if not Path(spec).exists() and spec != "-":
         raise UserError(f"--ceiling {spec}: not a number and not a file (a bench-model JSON "
                         "report or a trtexec log)")
+    try:
+        p = resolve(spec)
+    except UserError as e:
+        raise UserError(f"--ceiling {e}") from None
+    if not p.is_file():
+        raise UserError(f"--ceiling {spec}: a directory, not a bench-model report or a trtexec "
+                        "log")
     try:
         text = p.read_text(errors="replace")
     except OSError as e:

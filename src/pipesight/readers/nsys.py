@@ -34,6 +34,7 @@ from pipesight.model.gpu import (
     SyncOps,
 )
 from pipesight.readers import sqlite_bulk as bulk
+from pipesight.readers.checks import db_error
 from pipesight.readers.nsys_tables import (
     COPY_LABELS,
     ExportSchema,
@@ -371,12 +372,12 @@ def read(path: Path, whole: bool = True) -> tuple[GpuTimeline, list[str]]:
     try:
         con, uri = _connect(path)
     except sqlite3.Error as e:
-        raise UserError(f"{path}: a damaged or unreadable SQLite file ({e})") from None
+        raise UserError(f"{path}: a damaged or unreadable SQLite file ({db_error(e)})") from None
     try:
         r = _Reader(con, path.name, uri)
         g = r.read(whole)
     except sqlite3.DatabaseError as e:
-        raise UserError(f"{path}: damaged Nsight Systems export ({e})") from None
+        raise UserError(f"{path}: damaged Nsight Systems export ({db_error(e)})") from None
     finally:
         con.close()
     notes = r.notes

@@ -32,6 +32,7 @@ from pipesight.model.gpu import (
     split_thread_key,
 )
 from pipesight.readers import sqlite_bulk as bulk
+from pipesight.readers.checks import db_error
 
 OP_TABLES = (("CUPTI_ACTIVITY_KIND_KERNEL", KERNEL), ("CUPTI_ACTIVITY_KIND_MEMCPY", MEMCPY),
              ("CUPTI_ACTIVITY_KIND_MEMSET", MEMSET), ("CUPTI_ACTIVITY_KIND_GRAPH_TRACE", GRAPH))
@@ -177,7 +178,7 @@ class ExportTables:
             # check_same_thread off: a worker thread's connection is closed by the caller
             return sqlite3.connect(self.uri, uri=True, check_same_thread=False)
         except sqlite3.Error as e:
-            raise UserError(f"{self.label}: cannot reopen the export ({e})") from None
+            raise UserError(f"{self.label}: cannot reopen the export ({db_error(e)})") from None
 
     def names(self, sid: np.ndarray) -> np.ndarray:
         """Our string index for StringIds ids (-1 where unknown)."""
@@ -218,7 +219,8 @@ class ExportTables:
             finally:
                 con.close()
         except sqlite3.DatabaseError as e:
-            raise UserError(f"{self.label}: damaged Nsight Systems export ({e})") from None
+            raise UserError(f"{self.label}: damaged Nsight Systems export "
+                            f"({db_error(e)})") from None
 
     def _read(self, con: sqlite3.Connection, table: str, exprs: list[str], where: str
               ) -> list[np.ndarray]:
@@ -318,7 +320,8 @@ class ExportTables:
         try:
             yield ExportSession(self, g, con)
         except sqlite3.DatabaseError as e:
-            raise UserError(f"{self.label}: damaged Nsight Systems export ({e})") from None
+            raise UserError(f"{self.label}: damaged Nsight Systems export "
+                            f"({db_error(e)})") from None
         finally:
             con.close()
 

@@ -21,6 +21,7 @@ import numpy as np
 from pipesight.errors import UserError
 from pipesight.model import Element, Flow, Frames, Outside, Pad, Trace
 from pipesight.model.flow import PROBE, PULL, PUSH
+from pipesight.readers.checks import MAX_I64, MAX_U32, clean_json, is_int
 
 MAGIC = 0x31545350
 HEADER_SIZE = 64
@@ -59,8 +60,12 @@ PROBE_PRE, PROBE_POST = 7, 8
 PRE_KINDS = (PUSH_PRE, LIST_PRE, PULL_PRE, PROBE_PRE)
 POST_KINDS = (PUSH_POST, LIST_POST, PULL_POST, PROBE_POST)
 NONE_U64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-# ids of different processes are kept apart by this stride
+# ids of different processes are kept apart by this stride; ids (int32 in the model) of at
+# most MAX_PROCESSES processes fit
 PROCESS_STRIDE = 1_000_000
+MAX_LOCAL_ID = PROCESS_STRIDE - 1
+MAX_PROCESSES = 256
+MAX_LIST = 1 << 20  # buffers in one pushed list
 
 _EVENTS_RE = re.compile(r"events-(\d+)\.bin$")
 
@@ -114,6 +119,10 @@ def read_events(path: Path) -> tuple[np.ndarray, dict[str, int], list[str]]:
             "(the process ended mid-write)"
         )
     recs = np.asarray(recs[done]) if incomplete else np.asarray(recs)
+    recs, bad = _valid_records(recs)
+    if bad:
+        notes.append(f"{path.name}: skipped {bad} records with impossible values (kind, pad, "
+                     "time or count out of range: a damaged file)")
     if version < 3:
         # format 2: the CPU clock came from getrusage, which lags by up to a scheduler tick
         notes.append(f"{path.name}: format {version} (CPU times from getrusage, coarse)")
@@ -125,6 +134,25 @@ def read_events(path: Path) -> tuple[np.ndarray, dict[str, int], list[str]]:
     info = {"pid": int(head["pid"]), "records": int(recs.shape[0]), "dropped": dropped,
             "format": version}
     return recs, info, notes
+
+
+def _valid_records(recs: np.ndarray) -> tuple[np.ndarray, int]:
+    """The records whose every field is in range; and how many were not."""
+    kind = recs["kind"]
+    pre = np.isin(kind, PRE_KINDS)
+    ok = ((kind >= PUSH_PRE) & (kind <= PROBE_POST)
+          & (recs["pad"] <= MAX_LOCAL_ID) & (recs["peer"] <= MAX_LOCAL_ID)
+          & (recs["ts"] <= np.uint64(MAX_I64))
+          & ((recs["cpu"] == NONE_U64) | (recs["cpu"] <= np.uint64(MAX_I64)))
+          & (~pre | ((recs["count"] >= 0) & (recs["count"] <= MAX_LIST))))
+    bad = int(recs.shape[0] - np.count_nonzero(ok))
+    if bad:
+        recs = recs[ok]
+    big_pts = (recs["pts"] > np.uint64(MAX_I64)) & (recs["pts"] != NONE_U64)
+    if big_pts.any():  # a time no clock reaches: no time
+        recs = recs.copy()
+        recs["pts"][big_pts] = NONE_U64
+    return recs, bad
 
 
 def read_defs(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -143,13 +171,64 @@ def read_defs(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
             except json.JSONDecodeError:
                 bad += 1  # a line cut by a crash
                 continue
-            if isinstance(d, dict) and "t" in d:
-                out.append(d)
+            if isinstance(d, dict) and _valid_def(d):
+                out.append(clean_json(d))
             else:
                 bad += 1
     if bad:
-        notes.append(f"{path.name}: skipped {bad} unreadable lines")
+        notes.append(f"{path.name}: skipped {bad} unreadable lines or records with missing or "
+                     "out-of-range fields")
     return out, notes
+
+
+def _id(v: Any) -> bool:
+    return is_int(v, 0, MAX_LOCAL_ID)
+
+
+def _id_or_none(v: Any) -> bool:
+    return not v or _id(v)
+
+
+def _opt_str(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _ns(v: Any) -> bool:
+    return is_int(v, 0, MAX_I64)
+
+
+def _tid(v: Any) -> bool:
+    return is_int(v, 0, MAX_U32)
+
+
+# per record type: (fields it must have, the check of each field _apply_defs reads when present)
+_DEFS: dict[str, tuple[set[str], dict[str, Any]]] = {
+    "element": ({"id"}, {"id": _id, "parent": _id_or_none, "type": _opt_str,
+                         "factory": _opt_str, "ptr": _opt_str}),
+    "parent": ({"element"}, {"element": _id, "parent": _id_or_none}),
+    "pad": ({"id"}, {"id": _id, "element": _id_or_none, "parent_pad": _id_or_none}),
+    "link": ({"src", "sink"}, {"src": _id, "sink": _id}),
+    "props": ({"element"}, {"element": _id}),
+    "caps": ({"pad"}, {"pad": _id, "caps": _opt_str}),
+    "thread": ({"tid"}, {"tid": _tid, "name": _opt_str}),
+    "clock": ({"monotonic_ns", "ts"}, {"monotonic_ns": _ns, "ts": _ns,
+                                       "realtime_ns": lambda v: not v or _ns(v)}),
+    "clockmark": ({"monotonic_ns"}, {"monotonic_ns": _ns, "call_ns": lambda v: not v or _ns(v),
+                                     "tid": lambda v: not v or _tid(v)}),
+    "state": ({"element"}, {"element": _id}),
+    "message": (set(), {"element": _id, "pad": _id, "tid": _tid}),
+    "eos": (set(), {"element": _id, "pad": _id, "tid": _tid}),
+}
+
+
+def _valid_def(d: dict[str, Any]) -> bool:
+    t = d.get("t")
+    if not isinstance(t, str):
+        return False
+    required, checks = _DEFS.get(t, (set(), {}))
+    if not required <= d.keys():
+        return False
+    return all(ok(d[k]) for k, ok in checks.items() if k in d)
 
 
 def load_into(trace: Trace, directory: Path) -> bool:
@@ -157,6 +236,11 @@ def load_into(trace: Trace, directory: Path) -> bool:
     procs = find_processes(directory)
     if not procs:
         return False
+    if len(procs) > MAX_PROCESSES:
+        # the ones with the most records: a run of that many GStreamer processes is unusual
+        procs = sorted(procs, key=lambda p: -_size(p[1]))[:MAX_PROCESSES]
+        trace.notes.append(f"{directory}: more than {MAX_PROCESSES} traced processes; the "
+                           f"{MAX_PROCESSES} with the most records were read")
     # the process that moved the most buffers first: its ids stay as they are
     loaded = []
     for pid, ev, defs in procs:
@@ -187,6 +271,13 @@ def load_into(trace: Trace, directory: Path) -> bool:
     trace.outside = _concat(outsides, Outside)
     _assign_owners(trace)
     return True
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
 
 
 def _concat(parts: list[Any], cls: Any) -> Any:
@@ -285,23 +376,24 @@ def _add_probe_elements(trace: Trace, recs: np.ndarray, off: int) -> None:
         nxt += 1
 
 
-def _probe_lookup(trace: Trace, max_pad: int) -> np.ndarray:
-    """pad id -> the pseudo-element of its probes (-1 where none)."""
-    lut = np.full(max_pad + 1, -1, np.int32)
+def _probe_lookup(trace: Trace, off: int, max_rel: int) -> np.ndarray:
+    """pad id - off -> the pseudo-element of its probes (-1 where none), for one process's
+    pads (local id 0 is "no pad")."""
+    lut = np.full(max_rel + 1, -1, np.int32)
     for e in trace.topology.elements.values():
-        if e.probe_of is not None and e.probe_of <= max_pad:
-            lut[e.probe_of] = e.id
+        if e.probe_of is not None and off < e.probe_of <= off + max_rel:
+            lut[e.probe_of - off] = e.id
     return lut
 
 
-def _processing_lookup(trace: Trace, max_pad: int) -> np.ndarray:
-    """pad id -> processing element id (-1 where the pad only forwards)."""
-    lut = np.full(max_pad + 1, -1, np.int32)
+def _processing_lookup(trace: Trace, off: int, max_rel: int) -> np.ndarray:
+    """pad id - off -> processing element id (-1 where the pad only forwards)."""
+    lut = np.full(max_rel + 1, -1, np.int32)
     for pid in trace.topology.pads:
-        if pid <= max_pad:
+        if off < pid <= off + max_rel:
             e = trace.topology.processing_element(pid)
             if e is not None:
-                lut[pid] = e
+                lut[pid - off] = e
     return lut
 
 
@@ -331,10 +423,15 @@ def _build(
     ivcsw = recs["ivcsw"][order].astype(np.int64)
     del recs
 
-    max_pad = int(max(pad.max(initial=0), peer.max(initial=0),
-                      max(trace.topology.pads, default=0)))
-    lut = _processing_lookup(trace, max_pad)
-    probe_lut = _probe_lookup(trace, max_pad)
+    # lookups cover this process's pad ids only (off + 1 ... off + max_rel)
+    mine = [p - off for p in trace.topology.pads if off < p <= off + MAX_LOCAL_ID]
+    max_rel = int(max(pad.max(initial=off) - off, peer.max(initial=off) - off,
+                      max(mine, default=0), 0))
+    lut = _processing_lookup(trace, off, max_rel)
+    probe_lut = _probe_lookup(trace, off, max_rel)
+
+    def rel(a: np.ndarray) -> np.ndarray:
+        return np.clip(a - off, 0, max_rel)
 
     # thread index per record
     uniq, first_idx, inverse = np.unique(tid, return_index=True, return_inverse=True)
@@ -415,9 +512,9 @@ def _build(
     ppeer = peer[pre_idx]
     # push: work is done by the peer (receiver); pull: by the peer (provider); a probe span:
     # by the application's probes on the pad
-    element = np.where(ppeer > 0, lut[np.minimum(ppeer, max_pad)], -1).astype(np.int32)
-    element[is_probe] = probe_lut[np.minimum(ppad[is_probe], max_pad)]
-    caller = lut[np.minimum(ppad, max_pad)].astype(np.int32)
+    element = np.where(ppeer > 0, lut[rel(ppeer)], -1).astype(np.int32)
+    element[is_probe] = probe_lut[rel(ppad[is_probe])]
+    caller = lut[rel(ppad)].astype(np.int32)
     # the frame each frame is nested in: the one that owned the time just before its entry
     parent = np.full(pre_idx.shape[0], -1, np.int64)
     nested = (depth[pre_idx] >= 2) & (pre_idx > 0)
@@ -451,7 +548,7 @@ def _build(
         start=ts[oi],
         end=ts[nxt],
         thread=thread[oi],
-        owner=lut[np.minimum(owner_pad, max_pad)].astype(np.int32),
+        owner=lut[rel(owner_pad)].astype(np.int32),
         cpu=dcpu[oi],
         blocked=dvol[oi].astype(np.int32),
         preempted=dinv[oi].astype(np.int32),
@@ -467,8 +564,8 @@ def _build(
     f_peer = peer[fi].copy()
     f_peer[f_is_pull] = peer[closes[fi[f_is_pull]]]
     f_pad = pad[fi]
-    own = lut[np.minimum(f_pad, max_pad)]
-    oth = np.where(f_peer > 0, lut[np.minimum(f_peer, max_pad)], -1)
+    own = lut[rel(f_pad)]
+    oth = np.where(f_peer > 0, lut[rel(f_peer)], -1)
     flow = Flow(
         ts=ts[fi],
         thread=thread[fi],

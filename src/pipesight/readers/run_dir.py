@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pipesight.errors import UserError
@@ -17,6 +16,7 @@ from pipesight.readers import (
     proc_samples,
     py_callbacks,
 )
+from pipesight.readers import manifest as manifest_reader
 
 
 def is_run_dir(path: Path) -> bool:
@@ -29,11 +29,9 @@ def is_run_dir(path: Path) -> bool:
 def load(path: Path) -> Trace:
     trace = Trace()
     manifest = path / "manifest.json"
-    if manifest.exists():
-        try:
-            trace.run = json.loads(manifest.read_text())
-        except json.JSONDecodeError:
-            trace.notes.append("manifest.json is damaged; run details unknown")
+    if manifest.is_file():
+        trace.run, notes = manifest_reader.read(manifest)
+        trace.notes.extend(notes)
     if isinstance(trace.run.get("ceiling"), dict):
         try:
             trace.ceiling = Ceiling.from_dict(trace.run["ceiling"])
