@@ -62,12 +62,14 @@ class PtyRun:
     output: str
 
 
-def on_terminal(args: list[str], interrupt_after_s: float | None = None,
+def on_terminal(args: list[str], interrupt_after_s: float | list[float] | None = None,
                 until: str | None = None, timeout: float = 120) -> PtyRun:
     """pipesight on a pseudo-terminal that is its controlling terminal, as in a shell: Ctrl-C
     typed there (the terminal's interrupt character) is sent by the kernel to its foreground
-    process group. Sent ``interrupt_after_s`` after ``until`` appeared in the output (or after
-    the start)."""
+    process group. Typed ``interrupt_after_s`` (one time or several) after ``until`` appeared
+    in the output (or after the start)."""
+    times = ([] if interrupt_after_s is None else [interrupt_after_s]
+             if isinstance(interrupt_after_s, int | float) else sorted(interrupt_after_s))
     master, slave = os.openpty()
     attrs = termios.tcgetattr(slave)
     attrs[3] |= termios.ISIG  # the line discipline turns ^C into SIGINT
@@ -83,7 +85,6 @@ def on_terminal(args: list[str], interrupt_after_s: float | None = None,
     out = b""
     t0 = time.monotonic()
     armed_at = None if until else t0
-    sent = False
     deadline = t0 + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([master], [], [], 0.1)
@@ -97,10 +98,9 @@ def on_terminal(args: list[str], interrupt_after_s: float | None = None,
             out += data
         if armed_at is None and until and until.encode() in out:
             armed_at = time.monotonic()
-        if (interrupt_after_s is not None and not sent and armed_at is not None
-                and time.monotonic() - armed_at >= interrupt_after_s):
+        if times and armed_at is not None and time.monotonic() - armed_at >= times[0]:
             os.write(master, b"\x03")
-            sent = True
+            times.pop(0)
         if p.poll() is not None and not ready:
             break
     else:
