@@ -9,7 +9,11 @@ from pathlib import Path
 
 from pipesight.errors import UserError
 from pipesight.model.ceiling import Ceiling
+from pipesight.readers.checks import is_int, is_number
 
+MAX_FPS = 1e9
+MAX_BATCH = 1 << 16
+MAX_SIZE = 1 << 16
 BENCH_LEAVES_OUT = ["decoding", "pre-processing (colour conversion, scaling)",
                     "host-device copies (inputs already on the GPU)", "post-processing"]
 
@@ -51,15 +55,15 @@ def _bench_model(text: str, p: Path) -> Ceiling:
     except json.JSONDecodeError as e:
         raise UserError(f"--ceiling {p}: not valid JSON ({e.msg}, line {e.lineno})") from None
     c = d.get("ceiling") if isinstance(d, dict) else None
-    if not isinstance(c, dict) or not isinstance(c.get("fps"), int | float) or c["fps"] <= 0:
+    if not isinstance(c, dict) or not is_number(c.get("fps"), 1e-9, MAX_FPS):
         raise UserError(f"--ceiling {p}: a bench-model report without a ceiling (no backend ran "
                         "at its batch, size and precision)")
     size = d.get("input_size")
     return Ceiling(
         fps=float(c["fps"]), source=f"bench-model {p.name} ({c.get('backend')})",
-        batch=d.get("batch") if isinstance(d.get("batch"), int) else None,
+        batch=d.get("batch") if is_int(d.get("batch"), 1, MAX_BATCH) else None,
         precision=d.get("precision") if isinstance(d.get("precision"), str) else None,
-        input_size=(size, size) if isinstance(size, int) and size > 0 else None,
+        input_size=(size, size) if is_int(size, 1, MAX_SIZE) else None,
         model=d.get("model") if isinstance(d.get("model"), str) else None,
         leaves_out=list(BENCH_LEAVES_OUT))
 

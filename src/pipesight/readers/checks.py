@@ -56,6 +56,8 @@ def clean_json(v: Any, depth: int = 0) -> Any:
         return None
     if isinstance(v, float):
         return v if math.isfinite(v) else None
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_U64:
+        return None  # no GStreamer property or counter holds it; no float either
     if isinstance(v, dict):
         return {str(k): clean_json(x, depth + 1) for k, x in v.items()}
     if isinstance(v, list):

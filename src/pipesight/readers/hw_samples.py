@@ -158,7 +158,7 @@ def read_console(run: Path) -> Samples | None:
     out = Samples()
     for name in ("stdout.log", "stderr.log"):
         p = run / name
-        if not p.exists() or p.stat().st_size == 0:
+        if not p.is_file() or p.stat().st_size == 0:
             continue
         with open(p, "rb") as f:
             data = f.read(MAX_LOG_BYTES)
@@ -187,9 +187,9 @@ def read_run(run: Path, manifest: dict[str, Any]) -> Samples | None:
     t0 = t0 if is_int(t0) else None
     s = Samples(origin="the run's start" if t0 is not None else "the first sample")
     sdir = run / "samples"
-    if (sdir / "nvml.jsonl").exists():
+    if (sdir / "nvml.jsonl").is_file():
         s.extend(read_nvml(sdir / "nvml.jsonl", t0))
-    if (sdir / "tegrastats.jsonl").exists():
+    if (sdir / "tegrastats.jsonl").is_file():
         s.extend(read_tegrastats(sdir / "tegrastats.jsonl", t0))
     ds = read_console(run)
     if ds is not None:

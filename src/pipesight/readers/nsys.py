@@ -42,6 +42,7 @@ from pipesight.readers.nsys_tables import (
     call_valid,
     op_valid,
 )
+from pipesight.readers.sqlite_bulk import DB_ERRORS
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # tables only an Nsight Systems export has; one is enough to recognise it
@@ -50,6 +51,7 @@ MARKER_TABLES = ("TARGET_INFO_SESSION_START_TIME", "EXPORT_META_DATA", "META_DAT
 REP_SUFFIXES = (".nsys-rep", ".qdrep")
 PARALLEL_ROWS = 1_000_000  # tables this big are loaded by several processes
 MAX_WORKERS = 8
+MAX_STRING_GAP = 64  # ids of StringIds per string at most (they number from 0)
 
 # NVTX event types (ENUM_NSYS_EVENT_TYPE); used when an old export lacks the enum table
 NVTX_TYPES = {"NvtxCategory": 33, "NvtxMark": 34, "NvtxThread": 39, "NvtxPushPopRange": 59,
@@ -74,15 +76,16 @@ def _uri(path: Path) -> str:
 def _connect(path: Path) -> tuple[sqlite3.Connection, str]:
     uri = _uri(path)
     try:
-        con = sqlite3.connect(uri, uri=True)
+        con = bulk.open_db(uri)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return con, uri
-    except sqlite3.Error:
+    except DB_ERRORS:
         # a read-only folder can refuse even a read-only open that wants a lock file
         uri = f"{uri}&immutable=1"
-        con = sqlite3.connect(uri, uri=True)
+        con = bulk.open_db(uri)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return con, uri
+
 
 
 def looks_like_nsys_sqlite(head: bytes, path: Path) -> bool:
@@ -90,11 +93,11 @@ def looks_like_nsys_sqlite(head: bytes, path: Path) -> bool:
         return False
     try:
         con, _ = _connect(path)
-    except sqlite3.Error:
+    except DB_ERRORS:
         return True  # SQLite, but damaged: ``read`` says so
     try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.Error:
+    except DB_ERRORS:
         return True
     finally:
         con.close()
@@ -163,12 +166,19 @@ class _Reader:
     def _strings(self) -> np.ndarray:
         if not self.s.has("StringIds"):
             self.note("no StringIds table: names unknown")
-            return np.zeros(0, np.int32)
+            self._remap = np.zeros(0, np.int32)
+            return self._remap
         ids, vals = [], []
         for i, v in self.con.execute("SELECT id, value FROM StringIds"):
             if isinstance(i, int) and i >= 0:
                 ids.append(i)
                 vals.append("" if v is None else str(v))
+        # ids number the strings from 0: one far beyond their count is damage, not a name
+        top = MAX_STRING_GAP * len(ids) + MAX_STRING_GAP
+        keep = [k for k, i in enumerate(ids) if i <= top]
+        if len(keep) < len(ids):
+            self.note(f"skipped {len(ids) - len(keep)} strings with impossible ids")
+            ids, vals = [ids[k] for k in keep], [vals[k] for k in keep]
         self.g.strings = vals
         remap = np.full((max(ids) + 1) if ids else 0, -1, np.int32)
         if ids:
@@ -371,12 +381,12 @@ def read(path: Path, whole: bool = True) -> tuple[GpuTimeline, list[str]]:
     they skip come when they are read)."""
     try:
         con, uri = _connect(path)
-    except sqlite3.Error as e:
+    except DB_ERRORS as e:
         raise UserError(f"{path}: a damaged or unreadable SQLite file ({db_error(e)})") from None
     try:
         r = _Reader(con, path.name, uri)
         g = r.read(whole)
-    except sqlite3.DatabaseError as e:
+    except DB_ERRORS as e:
         raise UserError(f"{path}: damaged Nsight Systems export ({db_error(e)})") from None
     finally:
         con.close()

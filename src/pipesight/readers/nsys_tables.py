@@ -33,6 +33,7 @@ from pipesight.model.gpu import (
 )
 from pipesight.readers import sqlite_bulk as bulk
 from pipesight.readers.checks import db_error
+from pipesight.readers.sqlite_bulk import DB_ERRORS
 
 OP_TABLES = (("CUPTI_ACTIVITY_KIND_KERNEL", KERNEL), ("CUPTI_ACTIVITY_KIND_MEMCPY", MEMCPY),
              ("CUPTI_ACTIVITY_KIND_MEMSET", MEMSET), ("CUPTI_ACTIVITY_KIND_GRAPH_TRACE", GRAPH))
@@ -176,8 +177,8 @@ class ExportTables:
     def connect(self) -> sqlite3.Connection:
         try:
             # check_same_thread off: a worker thread's connection is closed by the caller
-            return sqlite3.connect(self.uri, uri=True, check_same_thread=False)
-        except sqlite3.Error as e:
+            return bulk.open_db(self.uri, check_same_thread=False)
+        except DB_ERRORS as e:
             raise UserError(f"{self.label}: cannot reopen the export ({db_error(e)})") from None
 
     def names(self, sid: np.ndarray) -> np.ndarray:
@@ -218,7 +219,7 @@ class ExportTables:
                 return self._load_calls(con, g, table)
             finally:
                 con.close()
-        except sqlite3.DatabaseError as e:
+        except DB_ERRORS as e:
             raise UserError(f"{self.label}: damaged Nsight Systems export "
                             f"({db_error(e)})") from None
 
@@ -319,7 +320,7 @@ class ExportTables:
         con = self.connect()
         try:
             yield ExportSession(self, g, con)
-        except sqlite3.DatabaseError as e:
+        except DB_ERRORS as e:
             raise UserError(f"{self.label}: damaged Nsight Systems export "
                             f"({db_error(e)})") from None
         finally:

@@ -74,7 +74,7 @@ def find_processes(directory: Path) -> list[tuple[int, Path, Path]]:
     out = []
     for ev in sorted(directory.glob("events-*.bin")):
         m = _EVENTS_RE.search(ev.name)
-        if not m:
+        if not m or not ev.is_file():  # a directory or a pipe of that name is no events file
             continue
         pid = int(m.group(1))
         out.append((pid, ev, directory / f"defs-{pid}.jsonl"))
@@ -158,7 +158,7 @@ def _valid_records(recs: np.ndarray) -> tuple[np.ndarray, int]:
 def read_defs(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     notes: list[str] = []
     out: list[dict[str, Any]] = []
-    if not path.exists():
+    if not path.is_file():
         return out, [f"{path.name}: missing; element and pad names are unknown"]
     bad = 0
     with open(path, encoding="utf-8", errors="replace") as f:

@@ -21,7 +21,7 @@ from pipesight.readers import manifest as manifest_reader
 
 def is_run_dir(path: Path) -> bool:
     return path.is_dir() and (
-        (path / "manifest.json").exists() or any((path / "trace").glob("events-*.bin"))
+        (path / "manifest.json").is_file() or any((path / "trace").glob("events-*.bin"))
         or any(path.glob("events-*.bin"))
     )
 
@@ -41,7 +41,7 @@ def load(path: Path) -> Trace:
     have_frames = pipesight_trace.load_into(trace, tdir)
     py_callbacks.load_into(trace, tdir)
     log = path / "gst.log"
-    if log.exists() and log.stat().st_size > 0:
+    if log.is_file() and log.stat().st_size > 0:
         with open(log, "rb") as f:
             head = f.read(1 << 20)
         if gst_tracer_log.looks_like_tracer_log(head):
@@ -66,7 +66,7 @@ def load(path: Path) -> Trace:
     if start is not None and trace.monotonic_offset_ns is not None:
         trace.run_start_ts = int(start) - trace.monotonic_offset_ns
     err = path / "stderr.log"
-    if err.exists():
+    if err.is_file():
         with open(err, "rb") as f:
             f.seek(max(err.stat().st_size - 4096, 0))
             tail = f.read().decode("utf-8", "replace").splitlines()[-12:]
@@ -84,11 +84,11 @@ def load(path: Path) -> Trace:
 def _load_nsys(trace: Trace, path: Path) -> None:
     """RUN/nsys.sqlite (the export of RUN/nsys.nsys-rep, made here when nsys is at hand)."""
     db, rep = path / "nsys.sqlite", path / "nsys.nsys-rep"
-    if not db.exists() and rep.exists():
+    if not db.is_file() and rep.is_file():
         try:
             db = nsys.export_rep(rep)
         except UserError as e:
             trace.notes.append(str(e))
             return
-    if db.exists():
+    if db.is_file():
         nsys.load_into(trace, db)

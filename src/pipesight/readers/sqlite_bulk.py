@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,18 @@ def integer(expr: str, default: str = "-1") -> str:
     column against the others). A value that is not an integer makes its block be read row by
     row instead (``columns``)."""
     return f"COALESCE({expr}, {default})"
+
+
+# what reading a damaged export raises: SQLite's errors, and a message of SQLite's quoting the
+# file's own bytes that Python cannot decode
+DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
+def open_db(uri: str, **kw: Any) -> sqlite3.Connection:
+    """A connection whose text is decoded leniently: a damaged export holds any bytes."""
+    con = sqlite3.connect(uri, uri=True, **kw)
+    con.text_factory = lambda b: b.decode("utf-8", "replace")
+    return con
 
 
 def columns(con: sqlite3.Connection, exprs: list[str], tail: str,
@@ -61,12 +74,13 @@ def _parse(text: object) -> np.ndarray | None:
 
 
 def _as_int(v: object) -> int:
-    if isinstance(v, int):
-        return v
-    try:
-        return int(float(v))  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return -1
+    """An int64, or -1 for what is none (text, a blob, a float beyond int64, NaN)."""
+    if not isinstance(v, int):
+        try:
+            v = int(float(v))  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return -1
+    return v if -(1 << 63) <= v < (1 << 63) else -1
 
 
 def _by_rows(con: sqlite3.Connection, exprs: list[str], tail: str,
@@ -86,7 +100,7 @@ def blocks(con: sqlite3.Connection, table: str, size: int | None = None
         # one aggregate a query: SQLite then reads the ends of the rowid tree, not the table
         lo = con.execute(f'SELECT min(rowid) FROM "{table}"').fetchone()[0]
         hi = con.execute(f'SELECT max(rowid) FROM "{table}"').fetchone()[0]
-    except sqlite3.Error:  # a table without rowid: one block
+    except DB_ERRORS:  # a table without rowid: one block
         return [(-(1 << 62), 1 << 62)]
     if lo is None:
         return []
