@@ -93,7 +93,7 @@ def materialize(job: dict, seeds: dict[str, list[Path]], where: Path) -> list[st
 
 def _damage_run(d: Path, r: random.Random) -> None:
     pattern = r.choice(RUN_FILES)
-    files = sorted(d.glob(pattern))
+    files = [f for f in sorted(d.glob(pattern)) if f.is_file()]  # not a FIFO made before
     if not files:
         return
     f = r.choice(files)

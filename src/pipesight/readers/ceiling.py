@@ -30,7 +30,11 @@ def read(spec: str) -> Ceiling:
                        leaves_out=["not stated: batch, precision and what was timed are unknown"])
     from pipesight.readers.source import resolve
 
-    if not Path(spec).exists() and spec != "-":
+    try:
+        named = spec == "-" or Path(spec).exists()
+    except OSError:  # a name too long for a path, say
+        named = False
+    if not named:
         raise UserError(f"--ceiling {spec}: not a number and not a file (a bench-model JSON "
                         "report or a trtexec log)")
     try:

@@ -246,10 +246,10 @@ class _Reader:
         dev = self.s.col(gpu, "cuDevice", default="id")
         by_gpu: dict[int, str] = {}
         for gid, cud, name in self.con.execute(f"SELECT id, {dev}, name FROM {gpu}"):
-            if name is None:
-                continue
-            by_gpu[int(gid)] = str(name)
-            self.g.device_names[int(cud)] = str(name)
+            if name is None or not isinstance(gid, int) or not isinstance(cud, int):
+                continue  # a damaged row
+            by_gpu[gid] = str(name)
+            self.g.device_names[cud] = str(name)
         cd = "TARGET_INFO_CUDA_DEVICE"
         if self.s.has(cd) and {"gpuId", "cudaId"} <= self.s.colset(cd):
             for gid, cid in self.con.execute(f"SELECT gpuId, cudaId FROM {cd}"):
@@ -259,7 +259,8 @@ class _Reader:
     def _copy_labels(self) -> dict[int, str]:
         t = "ENUM_CUDA_MEMCPY_OPER"
         if self.s.has(t) and {"id", "label"} <= self.s.colset(t):
-            return {int(i): str(lb) for i, lb in self.con.execute(f"SELECT id, label FROM {t}")}
+            return {i: str(lb) for i, lb in self.con.execute(f"SELECT id, label FROM {t}")
+                    if isinstance(i, int)}
         return COPY_LABELS
 
     def _sync(self) -> None:
@@ -280,7 +281,8 @@ class _Reader:
         t = "ENUM_NSYS_EVENT_TYPE"
         types = dict(NVTX_TYPES)
         if self.s.has(t) and {"id", "name"} <= self.s.colset(t):
-            known = {str(n): int(i) for i, n in self.con.execute(f"SELECT id, name FROM {t}")}
+            known = {str(n): i for i, n in self.con.execute(f"SELECT id, name FROM {t}")
+                     if isinstance(i, int)}
             types.update({k: known[k] for k in types if k in known})
         return types
 
