@@ -82,7 +82,7 @@ def test_the_programs_own_output_is_shown_and_kept(tmp_path):
     said = 'no element "nosuchelement"'
     assert said in r.stderr, "gst-launch-1.0's own message reaches the user"
     assert said in (d / "stderr.log").read_text()
-    # with --json, stdout holds the verdict alone: the program's stdout goes to stderr
+    # stdout holds pipesight's answer alone (here JSON): the program's stdout goes to stderr
     d2 = tmp_path / "run2"
     r = run("profile", "-o", str(d2), "--json", "--duration", "1", "--", "gst-launch-1.0",
             "videotestsrc", "!", "fakesink")

@@ -37,8 +37,7 @@ def options_from(a: argparse.Namespace) -> CaptureOptions:
                           tracers=tracers, nsys=getattr(a, "nsys", False),
                           nsys_args=getattr(a, "nsys_args", None),
                           nvtx=getattr(a, "nvtx", False), manifest_extra=extra,
-                          progress=wants_progress(sys.stdout, a.json),
-                          output_to_stderr=a.json)
+                          progress=wants_progress(sys.stdout, a.json))
 
 
 def run_once(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> tuple[Verdict, dict]:

@@ -56,7 +56,6 @@ class CaptureOptions:
     sample_interval_s: float = 0.1
     quiet: bool = False  # neither the command's output nor pipesight's notes on the terminal
     progress: bool = False  # a live progress line on stdout (a terminal)
-    output_to_stderr: bool = False  # the command's stdout shown on stderr (stdout holds JSON)
     # GST_DEBUG categories to add (e.g. doctor's GST_STATES:4) and the threshold used when the
     # user set none
     extra_debug: list[str] = field(default_factory=list)
@@ -183,9 +182,10 @@ class _Run:
             os.close(out_w)
             os.close(err_w)
         o = self.opts
-        echo_out = None if o.quiet else (sys.stderr if o.output_to_stderr else sys.stdout)
-        echo_err = None if o.quiet else sys.stderr
-        for fd, log, to in ((out_r, "stdout.log", echo_out), (err_r, "stderr.log", echo_err)):
+        # both on pipesight's stderr: its stdout holds its own answer alone (the verdict, or
+        # JSON), whoever reads it
+        echo = None if o.quiet else sys.stderr
+        for fd, log, to in ((out_r, "stdout.log", echo), (err_r, "stderr.log", echo)):
             p = Pump(fd, self.dir / log, to.buffer if to is not None else None, self.screen)
             p.start()
             self.pumps.append(p)

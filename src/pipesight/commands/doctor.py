@@ -62,7 +62,7 @@ def run(a: argparse.Namespace) -> int:
             print(f"pipesight: running {one_line(cmd[0])} with doctor's evidence on -> "
                   f"{one_line(run_dir)}", file=sys.stderr)
         res = run_command(cmd, run_dir, a.stall or DEFAULT_STALL_S, a.timeout, a.duration,
-                          a.grace, as_json=a.json)
+                          a.grace)
         inp = inputs.load([run_dir], benchmark=a.benchmark)
         inp.on_this_machine = True
         failed = res.manifest.get("failure") if res.failed else None

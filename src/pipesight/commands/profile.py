@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr = sub.add_parser("profile", help="run a command instrumented and name its bottleneck",
                         description="Run COMMAND (gst-launch-1.0, a Python app, deepstream-app) "
                         "with tracers, write a run directory and print the verdict. COMMAND's "
-                        "own output is shown as it runs and kept in RUN/stdout.log and "
-                        "RUN/stderr.log; on a terminal a progress line shows the time, buffers "
+                        "own output is shown on stderr as it runs and kept in RUN/stdout.log "
+                        "and RUN/stderr.log; on a terminal a progress line shows the time, buffers "
                         "per second into the sinks and the busiest element.",
                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument("-o", "--output", metavar="RUN_DIR", help="run directory to write "

@@ -36,10 +36,9 @@ class _Watch(HangWatch):
 
 
 def run_command(cmd: list[str], run_dir: Path, stall_s: float, timeout_s: float | None,
-                duration_s: float | None, grace_s: float, as_json: bool = False
-                ) -> CaptureResult:
+                duration_s: float | None, grace_s: float) -> CaptureResult:
     watch = _Watch(run_dir, stall_s, timeout_s)
     opts = CaptureOptions(duration_s=duration_s, grace_s=grace_s, tracers=["pipesight"],
                           extra_debug=list(DEBUG_CATEGORIES), default_debug="3", watch=watch,
-                          on_hung=watch.on_hung, output_to_stderr=as_json)
+                          on_hung=watch.on_hung)
     return capture(cmd, run_dir, opts)
