@@ -61,10 +61,14 @@ def materialize(job: dict, seeds: dict[str, list[Path]], where: Path) -> list[st
         for _ in range(r.choice([1, 1, 1, 2, 3])):
             _damage_run(d, r)
         how = r.random()
-        if how < 0.6:
+        if how < 0.55:
             return ["analyze", "--json", str(d)]
-        if how < 0.9:
+        if how < 0.85:
             return ["doctor", "--json", str(d)]
+        if how < 0.9:
+            return ["report", str(d), "-o", str(where / "report.html")]
+        if how < 0.93:
+            return ["compare", "--json", str(src), str(d)]
         return ["analyze", str(d)]
     if fam == "nsys":
         f = where / src.name
@@ -86,6 +90,8 @@ def materialize(job: dict, seeds: dict[str, list[Path]], where: Path) -> list[st
     if fam == "ceiling":
         log = seeds["tegrastats"][0]
         return ["analyze", "--json", "--ceiling", str(f), str(log)]
+    if fam == "dot" and r.random() < 0.1:
+        return ["graph", str(f), "-o", str(where / "graph.svg")]
     if fam in ("dot", "gst-debug"):
         return ["doctor", "--json", str(f)] if r.random() < 0.9 else ["doctor", str(f)]
     return ["analyze", "--json", str(f)] if r.random() < 0.9 else ["analyze", str(f)]

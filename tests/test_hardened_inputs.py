@@ -244,3 +244,26 @@ def test_devices_are_refused(device):
         r = run(command, device, timeout=60)
         assert r.returncode == 2
         assert "a device, not a file" in one_line_error(r)
+
+
+@needs_gst
+@pytest.mark.parametrize("what", ["fifo", "symlink"])
+def test_outputs_never_go_through_what_sits_in_their_place(tmp_path, seed_run, what):
+    """A run directory from elsewhere may hold a pipe (writing would wait for a reader for ever)
+    or a link to another file (writing would overwrite it) where pipesight writes its verdict
+    and reports: each is replaced by a new file; the file a link pointed to is left alone."""
+    d = copy_run(seed_run, tmp_path / "run")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    for name in ("verdict.json", "report.html", "trace.json", "doctor.json"):
+        if what == "fifo":
+            os.mkfifo(d / name)
+        else:
+            (d / name).symlink_to(victim)
+    r = run("analyze", "--json", str(d), timeout=60)
+    assert verdict_or_one_line(r) is not None
+    r = run("doctor", "--json", str(d), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert victim.read_text() == "keep"
+    for name in ("verdict.json", "report.html", "trace.json", "doctor.json"):
+        assert (d / name).is_file() and not (d / name).is_symlink()

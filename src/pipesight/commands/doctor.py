@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(a: argparse.Namespace) -> int:
     from pipesight.doctor import inputs
     from pipesight.doctor.diagnose import diagnose
+    from pipesight.outputs import write_text
     from pipesight.render import doctor_view, json_out
 
     args = list(a.args)
@@ -79,7 +80,7 @@ def run(a: argparse.Namespace) -> int:
     v = diagnose(inp)
     if len(paths) == 1 and paths[0].is_dir():
         with contextlib.suppress(OSError):  # a read-only run directory
-            json_out.write(v, paths[0] / "doctor.json")
+            write_text(paths[0] / "doctor.json", json_out.dumps(v) + "\n")
     if a.json:
         sys.stdout.write(json_out.dumps(v) + "\n")
     else:

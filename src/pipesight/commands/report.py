@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(a: argparse.Namespace) -> int:
     from pipesight.analysis import analyze_path
+    from pipesight.outputs import clear_target
     from pipesight.render import perfetto
     from pipesight.report import REPORT_HTML, write_html
 
@@ -35,6 +36,8 @@ def run(a: argparse.Namespace) -> int:
     run_dir = path if path.is_dir() else None
     out = Path(a.output) if a.output else (
         path / REPORT_HTML if run_dir is not None else Path(f"{path.name}.report.html"))
+    if not a.output:
+        clear_target(out)  # inside the run directory: never through a pipe or a link there
     try:
         write_html(trace, metrics, verdict, out, run_dir)
         if a.trace_json:
