@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipesight.capture.tree import Exit
 from pipesight.readers.pipesight_trace import HEADER, HEADER_SIZE, find_processes
 
 # signals that mean the process crashed (pipesight never sends them)
@@ -71,7 +72,7 @@ def stderr_caught(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-def find(exits: list, clean: dict[int, bool | None], signalled: dict[int, list[str]],
+def find(exits: list[Exit], clean: dict[int, bool | None], signalled: dict[int, list[str]],
          names: dict[int, str], stderr: Path) -> list[Crash]:
     """Every crash the run shows, the command's own exit status aside."""
     crashes: list[Crash] = []

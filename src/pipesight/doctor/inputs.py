@@ -154,7 +154,10 @@ def _load_dir(inp: DoctorInput, d: Path) -> None:
     if verdict.is_file():
         with contextlib.suppress(ValueError, OSError, RecursionError):
             v = json.loads(verdict.read_bytes())
-            inp.verdict = clean_json(v) if isinstance(v, dict) else None
+            # what doctor reads of it: the bottleneck's element; a damaged one is left out
+            b = v.get("bottleneck") if isinstance(v, dict) else None
+            if isinstance(b, dict) and isinstance(b.get("element"), str | None):
+                inp.verdict = {"bottleneck": clean_json(b)}
     hang = d / "doctor" / "hang.json"
     if hang.is_file():
         inp.hang = _load_hang(d / "doctor", hang, tdir)

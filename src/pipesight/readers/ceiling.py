@@ -76,10 +76,19 @@ def _trtexec(text: str, p: Path) -> Ceiling:
     from pipesight.gpu.trtexec_log import parse_text
 
     run = parse_text(text, str(p))
+    try:
+        fps = run.fps
+    except OverflowError:  # a batch of hundreds of digits
+        fps = math.inf
+    if not (is_number(fps, 1e-9, MAX_FPS) and is_int(run.batch, 1, MAX_BATCH)):
+        raise UserError(f"--ceiling {p}: the trtexec log's throughput or batch is not one a "
+                        "GPU reaches (a damaged log?)")
     size = run.input_size
+    if size and not all(is_int(x, 1, MAX_SIZE) for x in size[:2]):
+        size = None
     leaves = ["decoding", "pre-processing", "post-processing"]
     if not run.data_transfers:
         leaves.insert(0, "host-device copies (trtexec --noDataTransfers)")
-    return Ceiling(fps=run.fps, source=f"trtexec log {p.name}", batch=run.batch,
+    return Ceiling(fps=fps, source=f"trtexec log {p.name}", batch=run.batch,
                    precision=run.precision_name,
                    input_size=(size[1], size[0]) if size else None, leaves_out=leaves)

@@ -24,7 +24,7 @@ import numpy as np
 from pipesight.errors import UserError
 from pipesight.model import Element, Flow, Pad, Trace
 from pipesight.model.flow import PULL, PUSH
-from pipesight.readers.checks import clean_json
+from pipesight.readers.checks import MAX_I64, MAX_ID, MAX_U32, MAX_U64, clean_json
 from pipesight.readers.gst_structure import none_if_max, parse_structure
 
 CHUNK = 24 << 20
@@ -82,10 +82,6 @@ _FLAG_NICKS = {
     "droppable": 1 << 12, "delta-unit": 1 << 13, "tag-memory": 1 << 14, "sync-after": 1 << 15,
     "non-droppable": 1 << 16,
 }
-MAX_U32 = 4294967295
-MAX_U64 = 18446744073709551615
-MAX_I64 = (1 << 63) - 1
-MAX_ID = (1 << 24) - 1  # pad and element indices: GStreamer numbers them from 0 in order
 
 
 @dataclass
@@ -388,7 +384,7 @@ def _truth(v: Any) -> bool:
     return bool(v)
 
 
-def _damaged(stats: TracerLogStats, name: str) -> None:
+def _damaged(stats: TracerLogStats) -> None:
     stats.damaged_records += 1
 
 
@@ -418,7 +414,7 @@ def _rare_record(
     if name == "new-element":
         ix = _index(f.get("ix"))
         if ix is None:
-            _damaged(stats, name)
+            _damaged(stats)
             return
         topo.add_element(
             Element(
@@ -432,7 +428,7 @@ def _rare_record(
     elif name == "new-pad":
         ix = _index(f.get("ix"))
         if ix is None:
-            _damaged(stats, name)
+            _damaged(stats)
             return
         d = f.get("pad-direction")
         direction = {1: "src", 2: "sink"}.get(d, "unknown") if isinstance(d, int) else str(d)
@@ -463,7 +459,7 @@ def _rare_record(
         thread, t, *ixs, size = vals
         if not (_is_u(thread, MAX_U64) and _is_u(t, MAX_I64) and _is_u(size, MAX_I64)
                 and all(_is_u(x, MAX_ID) or x == MAX_U32 for x in ixs)):
-            _damaged(stats, name)
+            _damaged(stats)
             return
         pts, dur = f.get("buffer-pts", MAX_U64), f.get("buffer-duration", MAX_U64)
         pts = pts if _is_u(pts, MAX_I64) else MAX_U64
@@ -483,7 +479,7 @@ def _rare_record(
                 np.array([f["time"]], np.int64)
             )
         else:
-            _damaged(stats, name)
+            _damaged(stats)
     elif name == "element-latency":
         key = ".".join(str(f.get(k)) for k in ("element-id", "element", "src"))
         if _is_u(f.get("time"), MAX_I64) and ts is not None:
@@ -492,12 +488,12 @@ def _rare_record(
                 np.array([f["time"]], np.int64)
             )
         else:
-            _damaged(stats, name)
+            _damaged(stats)
     elif name == "element-reported-latency":
         key = ".".join(str(f.get(k)) for k in ("element-id", "element"))
         lo, hi = f.get("min", 0) or 0, f.get("max", 0) or 0
         if not (_is_u(lo, MAX_U64) and _is_u(hi, MAX_U64)):
-            _damaged(stats, name)
+            _damaged(stats)
             return
         trace.latency.reported.append((key, int(ts or 0), lo, hi, bool(f.get("live"))))
     elif name == "message":
