@@ -42,7 +42,7 @@ from pipesight.readers.nsys_tables import (
     call_valid,
     op_valid,
 )
-from pipesight.readers.sqlite_bulk import DB_ERRORS
+from pipesight.readers.sqlite_bulk import DB_ERRORS, StringIndex
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # tables only an Nsight Systems export has; one is enough to recognise it
@@ -51,7 +51,6 @@ MARKER_TABLES = ("TARGET_INFO_SESSION_START_TIME", "EXPORT_META_DATA", "META_DAT
 REP_SUFFIXES = (".nsys-rep", ".qdrep")
 PARALLEL_ROWS = 1_000_000  # tables this big are loaded by several processes
 MAX_WORKERS = 8
-MAX_STRING_GAP = 64  # ids of StringIds per string at most (they number from 0)
 
 # NVTX event types (ENUM_NSYS_EVENT_TYPE); used when an old export lacks the enum table
 NVTX_TYPES = {"NvtxCategory": 33, "NvtxMark": 34, "NvtxThread": 39, "NvtxPushPopRange": 59,
@@ -163,36 +162,23 @@ class _Reader:
         return 0
 
     # strings and look-ups
-    def _strings(self) -> np.ndarray:
+    def _strings(self) -> StringIndex:
         if not self.s.has("StringIds"):
             self.note("no StringIds table: names unknown")
-            self._remap = np.zeros(0, np.int32)
+            self._remap = StringIndex([])
             return self._remap
         ids, vals = [], []
         for i, v in self.con.execute("SELECT id, value FROM StringIds"):
             if isinstance(i, int) and i >= 0:
                 ids.append(i)
                 vals.append("" if v is None else str(v))
-        # ids number the strings from 0: one far beyond their count is damage, not a name
-        top = MAX_STRING_GAP * len(ids) + MAX_STRING_GAP
-        keep = [k for k, i in enumerate(ids) if i <= top]
-        if len(keep) < len(ids):
-            self.note(f"skipped {len(ids) - len(keep)} strings with impossible ids")
-            ids, vals = [ids[k] for k in keep], [vals[k] for k in keep]
         self.g.strings = vals
-        remap = np.full((max(ids) + 1) if ids else 0, -1, np.int32)
-        if ids:
-            remap[np.array(ids, np.int64)] = np.arange(len(ids), dtype=np.int32)
-        self._remap = remap
-        return remap
+        self._remap = StringIndex(ids)
+        return self._remap
 
     def _name(self, sid: np.ndarray) -> np.ndarray:
         """Our string index for StringIds ids (-1 where unknown)."""
-        sid = np.asarray(sid, np.int64)
-        ok = (sid >= 0) & (sid < self._remap.shape[0])
-        out = np.full(sid.shape, -1, np.int32)
-        out[ok] = self._remap[sid[ok]]
-        return out
+        return self._remap.lookup(sid)
 
     def _ints(self, table: str, exprs: list[str]) -> list[np.ndarray]:
         """Every row of a small table, in rowid order."""
@@ -225,7 +211,7 @@ class _Reader:
             if row and row[0]:
                 self.g.hostname = str(row[0])
 
-    def _processes_and_threads(self, remap: np.ndarray) -> None:
+    def _processes_and_threads(self, remap: StringIndex) -> None:
         if self.s.has("PROCESSES") and {"pid", "name"} <= self.s.colset("PROCESSES"):
             for pid, name in self.con.execute("SELECT pid, name FROM PROCESSES"):
                 if isinstance(pid, int) and name:

@@ -33,7 +33,7 @@ from pipesight.model.gpu import (
 )
 from pipesight.readers import sqlite_bulk as bulk
 from pipesight.readers.checks import db_error
-from pipesight.readers.sqlite_bulk import DB_ERRORS
+from pipesight.readers.sqlite_bulk import DB_ERRORS, StringIndex
 
 OP_TABLES = (("CUPTI_ACTIVITY_KIND_KERNEL", KERNEL), ("CUPTI_ACTIVITY_KIND_MEMCPY", MEMCPY),
              ("CUPTI_ACTIVITY_KIND_MEMSET", MEMSET), ("CUPTI_ACTIVITY_KIND_GRAPH_TRACE", GRAPH))
@@ -151,7 +151,7 @@ COPY_LABELS = {0: "Unknown", 1: "Host-to-Device", 2: "Device-to-Host", 3: "Host-
 class ExportTables:
     """The big tables of one export file (a ``GpuSource``)."""
 
-    def __init__(self, uri: str, label: str, schema: ExportSchema, remap: np.ndarray,
+    def __init__(self, uri: str, label: str, schema: ExportSchema, remap: StringIndex,
                  copy_labels: dict[int, str], notes: list[str], parallel_rows: int = 1 << 62,
                  workers: int = 1) -> None:
         self.uri = uri
@@ -183,11 +183,7 @@ class ExportTables:
 
     def names(self, sid: np.ndarray) -> np.ndarray:
         """Our string index for StringIds ids (-1 where unknown)."""
-        sid = np.asarray(sid, np.int64)
-        ok = (sid >= 0) & (sid < self.remap.shape[0])
-        out = np.full(sid.shape, -1, np.int32)
-        out[ok] = self.remap[sid[ok]]
-        return out
+        return self.remap.lookup(sid)
 
     def intern_labels(self, g: GpuTimeline) -> None:
         """Names made up for rows without one, interned in reading order so that string

@@ -154,3 +154,36 @@ def read_blocks(con: sqlite3.Connection, table: str, exprs: list[str], tail: str
                     c.close()
     for lo, hi in bl[done:]:
         yield columns(con, exprs, tail, (lo, hi))
+
+
+class StringIndex:
+    """StringIds ids -> positions in the timeline's string list. Exports number their strings
+    sparsely (a window keeps only those it uses: 140 strings up to id 331,886), and a damaged
+    one can hold any id: a dense table when the ids allow it, a sorted search otherwise."""
+
+    DENSE_UP_TO = 1 << 22
+
+    def __init__(self, ids: list[int]) -> None:
+        a = np.asarray(ids, np.int64)
+        self._dense: np.ndarray | None = None
+        if a.shape[0] and int(a.max()) < self.DENSE_UP_TO:
+            self._dense = np.full(int(a.max()) + 1, -1, np.int32)
+            self._dense[a] = np.arange(a.shape[0], dtype=np.int32)
+        else:
+            self._order = np.argsort(a, kind="stable").astype(np.int32)
+            self._sorted = a[self._order]
+
+    def lookup(self, sid: np.ndarray) -> np.ndarray:
+        """Position of each id (-1 where unknown)."""
+        sid = np.asarray(sid, np.int64)
+        out = np.full(sid.shape, -1, np.int32)
+        if self._dense is not None:
+            ok = (sid >= 0) & (sid < self._dense.shape[0])
+            out[ok] = self._dense[sid[ok]]
+            return out
+        if not self._sorted.shape[0]:
+            return out
+        pos = np.minimum(np.searchsorted(self._sorted, sid), self._sorted.shape[0] - 1)
+        hit = self._sorted[pos] == sid
+        out[hit] = self._order[pos[hit]]
+        return out
