@@ -20,8 +20,8 @@ APT_PACKAGES=(
   chromium
   # python
   python3 python3-venv python3-dev
-  # PyGObject for `lab gpu --engine gst` (built by pip against these) and GStreamer's
-  # introspection data it loads
+  # PyGObject for `lab gpu --engine gst` and the CPU lab's apps (built by pip against these)
+  # and GStreamer's introspection data it loads
   libgirepository1.0-dev libcairo2-dev gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
 )
 
@@ -50,4 +50,4 @@ fi
 # find-links on the development machines and CI)
 .venv/bin/python -m pip install -q torch==2.13.0
 # build the tracer now rather than at the first profile
-.venv/bin/python -c "from pipesight.capture.tracer_build import plugin_dir; d, n = plugin_dir(); print('setup: tracer', d or n)"
+.venv/bin/python -c "from pipesight.tracer.build import plugin_dir; d, n = plugin_dir(); print('setup: tracer', d or n)"

@@ -21,12 +21,11 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from pipesight.compare import compare_paths
-from pipesight.compare.inputs import load_side
 from pipesight.compare.noise import SPECS
 from pipesight.compare.values import spreads
 from pipesight.lab import runner
 from pipesight.lab.scenarios import by_name
+from pipesight.workflows.sides import compare_paths, load_side
 
 MIN_MS = 0.1  # times below this are left out of the spread: tiny elements, large relative noise
 

@@ -13,7 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
-from pipesight.gpu.bench import bench_model
+from pipesight.ceiling.bench import bench_model
 from pipesight.lab.gpu.pipeline import LabConfig, run_lab
 
 

@@ -13,7 +13,7 @@ import sys
 import time
 import traceback
 
-from pipesight.gpu.bench import bench_model
+from pipesight.ceiling.bench import bench_model
 from pipesight.lab.gpu.pipeline import LabConfig, run_lab
 
 PT = ("eager", "cudagraph", "compile", "compile-cudagraph")

@@ -24,9 +24,9 @@ import tempfile
 from pathlib import Path
 
 from pipesight.capture.environment import traced_env
-from pipesight.capture.tracer_build import plugin_dir
 from pipesight.lab import runner
 from pipesight.lab.scenarios import SCENARIOS
+from pipesight.tracer.build import plugin_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import measure

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import measure
 
 from pipesight.capture.environment import PYHOOKS, traced_env
-from pipesight.capture.tracer_build import plugin_dir
+from pipesight.tracer.build import plugin_dir
 
 APP = Path(__file__).resolve().parent / "apps" / "probe_pushes.py"
 

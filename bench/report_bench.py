@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic_trace
 
-from pipesight.analysis import analyze_trace
 from pipesight.metrics import timelines
 from pipesight.render import perfetto
-from pipesight.report import write_html
+from pipesight.workflows.answer import analyze_trace
+from pipesight.workflows.outputs import write_html
 
 
 def _cpu() -> str:

@@ -15,7 +15,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from pipesight.model import Element, Flow, Frames, Outside, Pad, ThreadInfo, Topology, Trace
+from pipesight.trace import Element, Flow, Frames, Outside, Pad, ThreadInfo, Topology, Trace
 
 FPS = 30.0
 MS = 1_000_000

@@ -26,6 +26,24 @@ def have_gst() -> bool:
 needs_gst = pytest.mark.skipif(not have_gst(), reason="GStreamer (gst-launch-1.0) not installed")
 
 
+@pytest.fixture(scope="session")
+def lab_run(tmp_path_factory):
+    """Runs a lab scenario once per session (names or renamed) and hands the same result to
+    every test that asks: verdict, consistency and CPU agreement read one run."""
+    from pipesight.lab import runner
+
+    done: dict[tuple[str, bool], object] = {}
+
+    def get(scenario, renamed: bool = False):
+        key = (scenario.name, renamed)
+        if key not in done:
+            out = tmp_path_factory.mktemp(f"lab-{scenario.name}-{int(renamed)}") / "run"
+            done[key] = runner.run(scenario, out, renamed=renamed)
+        return done[key]
+
+    return get
+
+
 # ---------------------------------------------------------------- no process left behind
 
 # every process profile and doctor start carries these in its environment, pointing into the

@@ -21,7 +21,7 @@ from pipesight.metrics.gpu_threads import (
     Thread,
     ThreadRow,
 )
-from pipesight.model.gpu import (
+from pipesight.trace.gpu import (
     COPY_DTOH,
     COPY_HTOD,
     GRAPH,

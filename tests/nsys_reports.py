@@ -90,8 +90,21 @@ def find(folder: Path, *columns: str, without: tuple[str, ...] = ()) -> Table | 
     return None
 
 
+def found_nothing(folder: Path, rule: str) -> bool:
+    """Whether nsys analyze said it ran ``rule`` into this folder and found nothing: it then
+    leaves an empty file and prints "PROCESSED (EMPTY RESULTS)" (kept in FOLDER.stdout)."""
+    log = folder.with_name(folder.name + ".stdout")
+    if not log.exists():
+        return False
+    return any(f"/{rule}.py]" in ln and f"{folder.name}/" in ln and "(EMPTY RESULTS)" in ln
+               for ln in log.read_text(encoding="utf-8", errors="replace").splitlines())
+
+
 def gaps(folder: Path) -> list[tuple[int, int, int, int]] | None:
-    """gpu_gaps rows: (pid, device, start ns, duration ns), sorted."""
+    """gpu_gaps rows: (pid, device, start ns, duration ns), sorted; [] where nsys found no
+    gap, None where the report is missing."""
+    if found_nothing(folder, "gpu_gaps"):
+        return []
     return _gaps(find(folder, "Duration", "Start", "PID", "Device", without=("In-Use",)))
 
 
@@ -110,7 +123,10 @@ def _gaps(t: Table | None) -> list[tuple[int, int, int, int]] | None:
 
 
 def time_util(folder: Path) -> list[tuple[int, int, int, int, float]] | None:
-    """gpu_time_util rows: (pid, device, start ns, duration ns, in-use %), sorted."""
+    """gpu_time_util rows: (pid, device, start ns, duration ns, in-use %), sorted; [] where
+    nsys found no chunk under its threshold, None where the report is missing."""
+    if found_nothing(folder, "gpu_time_util"):
+        return []
     t = find(folder, "In-Use", "Duration", "Start", "PID", "Device")
     if t is None:
         return None

@@ -61,7 +61,8 @@ def test_pipeline_that_fails_to_start(tmp_path):
     assert "target-failed" in codes
     failed = next(f for f in v["findings"] if f["code"] == "target-failed")
     assert any("no-such-element-xyz" in str(e["value"]) for e in failed["evidence"])
-    assert v["bottleneck"]["kind"] == "unknown"
+    # a failed run's verdict is the failure
+    assert v["bottleneck"]["kind"] == "failed" and failed["stance"] == "verdict"
     assert (d / "manifest.json").exists()
 
 
@@ -78,7 +79,11 @@ def test_pipeline_that_crashes_mid_run(tmp_path):
     v = json.loads((d / "verdict.json").read_text())
     # the trace written before the crash survives (MAP_SHARED) and is analyzed
     assert v["throughput_fps"] and v["throughput_fps"] > 10
-    assert v["bottleneck"]["element"] == "jpegenc0"
+    # the verdict is the crash; what limited it while it ran is kept, not weighed
+    assert v["bottleneck"]["kind"] == "failed"
+    assert "While it ran" in v["bottleneck"]["summary"] and "jpegenc0" in v["bottleneck"]["summary"]
+    busy = next(f for f in v["findings"] if f["code"] == "element-bound")
+    assert busy["element"] == "jpegenc0" and busy["stance"] == "not-judged"
     events = list((d / "trace").glob("events-*.bin"))
     assert events and events[0].stat().st_size < 64 << 20  # trimmed after the crash
     r2 = run("analyze", str(d))

@@ -8,10 +8,8 @@ import sys
 
 import pytest
 
-from pipesight.gpu.bench import BackendResult, BenchReport
-from pipesight.gpu.stats import spread
-
-torch = pytest.importorskip("torch")
+from pipesight.ceiling.bench import BackendResult, BenchReport
+from pipesight.ceiling.stats import spread
 
 
 def _row(backend: str, fps: float, batch: int = 8, size: int = 640,
@@ -40,6 +38,7 @@ def test_spread_summarises_repeats() -> None:
 
 
 def test_bench_model_measures_the_model_on_the_cpu() -> None:
+    pytest.importorskip("torch")
     r = subprocess.run([sys.executable, "-m", "pipesight", "bench-model", "--model", "yolo-tiny",
                         "--device", "cpu", "--precision", "fp32", "--batch", "2",
                         "--backends", "eager,onnxruntime,trtexec", "--repeats", "3",
@@ -58,12 +57,32 @@ def test_bench_model_measures_the_model_on_the_cpu() -> None:
     assert rep["ceiling"]["backend"] == "eager"
 
 
+def _bench_model(*args: str, without_torch: bool = False) -> subprocess.CompletedProcess:
+    # sys.modules["torch"] = None makes "import torch" fail as on a machine without it
+    block = "import sys; sys.modules['torch'] = None; " if without_torch else ""
+    code = block + "import sys; from pipesight.cli import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code, "bench-model", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
 def test_bench_model_bad_input_is_one_line() -> None:
     for args, message in ((["--backends", "eager,tensorrt9"], "unknown backend"),
                           (["--batch", "0"], "--batch must be 1 or more"),
-                          (["--device", "cpu", "--backends", "cudagraph"], "need a CUDA device"),
                           (["--backends", "none"], "nothing to do")):
-        r = subprocess.run([sys.executable, "-m", "pipesight", "bench-model", *args],
-                           capture_output=True, text=True, timeout=120)
+        r = _bench_model(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bench_model_without_pytorch_says_which_extra() -> None:
+    r = _bench_model("--device", "cpu", "--backends", "eager", without_torch=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == ("pipesight: bench-model needs PyTorch: pip install "
+                                "'pipesight[lab]' (or read a log only: --backends none "
+                                "--trtexec-log FILE)")
+
+
+def test_bench_model_refuses_graph_backends_on_the_cpu() -> None:
+    pytest.importorskip("torch")
+    r = _bench_model("--device", "cpu", "--backends", "cudagraph")
+    assert r.returncode == 2 and "need a CUDA device" in r.stderr and "Traceback" not in r.stderr

@@ -14,11 +14,11 @@ import pytest
 
 from browser_cdp import Browser, chromium_path
 from conftest import needs_gst
-from pipesight.compare import compare_paths
 from pipesight.compare.summary import KIND_WORDS, fixed_element
-from pipesight.gates import EXIT_GATE
 from pipesight.lab import runner
 from pipesight.lab.scenarios import by_name
+from pipesight.workflows.gates import EXIT_GATE
+from pipesight.workflows.sides import compare_paths
 
 pytestmark = [needs_gst, pytest.mark.slow]
 

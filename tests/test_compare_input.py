@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipesight.compare import compare_paths
+from pipesight.workflows.sides import compare_paths
 
 LOG = Path("gst") / "podborski_latency_traces.log"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from pipesight.compare.diff import Change, Row
+from pipesight.compare.comparison import Change, Row
 from pipesight.compare.summary import _drops_part, _latency_part, _nvtx_part
 
 

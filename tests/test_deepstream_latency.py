@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipesight.analysis import analyze_path
 from pipesight.cli import main
 from pipesight.readers import load
 from pipesight.readers.deepstream import read_lines
+from pipesight.workflows.answer import analyze_path
 
 LAT = "deepstream/latency_component_forum253843_xavier_ds60.txt"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipesight.analysis import analyze_path
 from pipesight.readers import load
 from pipesight.readers.deepstream import read_lines
 from pipesight.readers.ds_perf import parse
+from pipesight.workflows.answer import analyze_path
 
 PERF = "deepstream/perf_deepstream-yolo_issue134_1080ti_yolov5m_int8_vs_fp32.txt"
 
@@ -96,7 +96,7 @@ def test_whole_pipeline_stall_and_recovery() -> None:
     from pipesight.analyses import Context
     from pipesight.analyses.streams import analyze
     from pipesight.metrics import compute
-    from pipesight.model import Trace
+    from pipesight.trace import Trace
 
     t = Trace(samples=read_lines(lines, "x"))
     found = [f for f in analyze(Context(t, compute(t))) if f.code == "pipeline-stalled"]

@@ -8,7 +8,7 @@ import numpy as np
 
 from pipesight.analyses import Context, clocks, engines
 from pipesight.metrics import compute
-from pipesight.model import Samples, Series, Trace
+from pipesight.trace import Samples, Series, Trace
 from pipesight.verdict import build_verdict
 
 N = 60  # samples, 100 ms apart

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 import nsys_synth as synth
-from pipesight.analysis import analyze_path, analyze_trace
 from pipesight.metrics.ceiling import PipelineModel, check
-from pipesight.model.ceiling import Ceiling
 from pipesight.readers import load
+from pipesight.trace.ceiling import Ceiling
 from pipesight.verdict import build_verdict
+from pipesight.workflows.answer import analyze_path, analyze_trace
 
 OLD = "nsys/nsys-2022.2_a100_saxpy-mpi-cuda.sqlite"
 TINY = "nsys/nsys-2026.1_rtx3080_torch-zeros_full.sqlite"

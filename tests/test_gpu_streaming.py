@@ -19,10 +19,10 @@ import pytest
 
 import nsys_synth as synth
 from gpu_reference import reference_view
-from pipesight.analysis import analyze_path
 from pipesight.metrics import gpu_scan, running
 from pipesight.metrics.gpu_view import compute_gpu
 from pipesight.readers import nsys, sqlite_bulk
+from pipesight.workflows.answer import analyze_path
 
 HERE = Path(__file__).parent
 FIXTURES = [*sorted((HERE / "fixtures" / "nsys").glob("*.sqlite")),

@@ -15,12 +15,12 @@ import pytest
 
 from conftest import needs_gst
 from pipesight.cli import main
-from pipesight.model import Element, Pad, Topology
 from pipesight.readers import dot as dot_reader
 from pipesight.render import graphviz
 from pipesight.render.dot_writer import to_dot
 from pipesight.render.graph_costs import BOTTLENECK_COLOUR, GraphCosts, cost_colour
 from pipesight.render.pipeline_graph import build_graph, short
+from pipesight.trace import Element, Pad, Topology
 
 SVG = "{http://www.w3.org/2000/svg}"
 needs_dot = pytest.mark.skipif(not graphviz.available(), reason="Graphviz not installed")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipesight.analysis import analyze_path
+from pipesight.workflows.answer import analyze_path
 
 FIX = Path(__file__).parent / "fixtures" / "gst_gpu"
 

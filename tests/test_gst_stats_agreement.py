@@ -16,8 +16,8 @@ from gst_stats_output import run as gst_stats
 from pipesight.lab import media
 from pipesight.metrics.latency import element_latency, pipeline_latency
 from pipesight.metrics.pads import FLAG_BITS, element_counts, pad_stats
-from pipesight.model import Trace
 from pipesight.readers import gst_tracer_log
+from pipesight.trace import Trace
 
 pytestmark = pytest.mark.skipif(shutil.which("gst-stats-1.0") is None,
                                 reason="gst-stats-1.0 not installed")

@@ -74,8 +74,8 @@ def test_nvdec_decodes_the_clip_exactly_as_openh264_does() -> None:
 
 @pytest.mark.parametrize("backend", ["cudagraph", "compile"])
 def test_backends_compute_the_eager_model(backend: str) -> None:
-    from pipesight.gpu.engine import Engine
-    from pipesight.lab.gpu.detector import SPECS, build
+    from pipesight.nets.detector import SPECS, build
+    from pipesight.nets.engine import Engine
 
     spec = SPECS["yolo-tiny"]
     model = build(spec, "cuda", torch.float16)

@@ -58,8 +58,8 @@ def test_naive_and_tuned_pipelines_draw_identical_pictures() -> None:
 def test_one_picture_is_the_tile_of_the_decoded_frames_with_their_boxes() -> None:
     """Rebuild the first picture from the clips and the model by hand, with the host code."""
     from pipesight.lab.gpu.compose import TileLayout, draw_numpy, tile_numpy
-    from pipesight.lab.gpu.detector import SPECS, build
     from pipesight.lab.gpu.postprocess import NmsParams, nms_frame_numpy
+    from pipesight.nets.detector import SPECS, build
 
     out = run_lab(_cfg("tuned", batch=3, max_batches=1)).outputs[0]
     spec = SPECS["yolo-tiny"]

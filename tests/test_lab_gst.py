@@ -91,9 +91,9 @@ def test_first_batch_is_the_clips_and_the_models_pictures() -> None:
     """Batch 0 rebuilt by hand from the clips: slot s holds frame s // 3 of stream s % 3, the
     picture of group g tiles frame g of every stream with the boxes the model finds on it."""
     from pipesight.lab.gpu.compose import TileLayout, draw_numpy, tile_numpy
-    from pipesight.lab.gpu.detector import SPECS, build
     from pipesight.lab.gpu.postprocess import NmsParams, nms_frame_numpy
     from pipesight.lab.gpu.sources import clip_for, yuv420_to_rgb
+    from pipesight.nets.detector import SPECS, build
 
     out = run_lab(_cfg("naive", max_batches=1)).outputs
     assert len(out) == 2
@@ -127,8 +127,8 @@ def _profile(tmp_path: Path, mode: str, *lab_args: str,
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["naive", "tuned"])
 def test_profile_sees_the_elements_pads_and_threads(tmp_path: Path, mode: str) -> None:
-    from pipesight.model.topology import Element
     from pipesight.readers.run_dir import load
+    from pipesight.trace.topology import Element
 
     batches = 6
     run, _ = _profile(tmp_path, mode, "--batches", str(batches), "--json")

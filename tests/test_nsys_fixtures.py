@@ -1,8 +1,9 @@
 """pipesight against Nsight Systems on the same exports, and the verdict each GPU workload must
 get. The fixtures are captured on a GPU machine by bench/gpu/capture_nsys_fixtures.sh and
-unpacked into tests/fixtures/nsys/ (see its README.md); until they are there these tests skip.
-nsys's reports were run with pinned millisecond thresholds (gap=1 and 3 ms; 50 chunks under
-50%, 100 chunks under 80%, 1 chunk under 101%), so agreement means something."""
+committed under tests/fixtures/nsys/ (see its README.md). Where nsys analyze found nothing (a
+busy GPU has no gap of 1 ms) pipesight must find nothing too. nsys's reports were run with
+pinned millisecond thresholds (gap=1 and 3 ms; 50 chunks under 50%, 100 chunks under 80%,
+1 chunk under 101%), so agreement means something."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import nsys_reports as rep
-from pipesight.analysis import analyze_path
 from pipesight.errors import UserError
 from pipesight.metrics.gpu import device_use, kernel_summary, nsys_gaps, nsys_time_util
 from pipesight.readers import load, nsys
+from pipesight.workflows.answer import analyze_path
 
 FIX = Path(__file__).parent / "fixtures" / "nsys"
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "nsys"
@@ -77,7 +78,7 @@ def test_gaps_and_utilization_match_nsys_analyze(fx, run):
 
 
 def _contexts(g) -> set[tuple[int, int]]:
-    from pipesight.model.gpu import KERNEL, MEMCPY, MEMSET
+    from pipesight.trace.gpu import KERNEL, MEMCPY, MEMSET
 
     sel = (g.ops.kind == KERNEL) | (g.ops.kind == MEMCPY) | (g.ops.kind == MEMSET)
     return {(int(p), int(d)) for p, d in zip(g.ops.pid[sel], g.ops.device[sel], strict=True)}

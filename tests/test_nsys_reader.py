@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from pipesight.errors import UserError
-from pipesight.model.gpu import KERNEL, MEMCPY, MEMSET, PUSH_POP
 from pipesight.readers import load, nsys
+from pipesight.trace.gpu import KERNEL, MEMCPY, MEMSET, PUSH_POP
 
 OLD = "nsys/nsys-2022.2_a100_saxpy-mpi-cuda.sqlite"
 TINY = "nsys/nsys-2026.1_rtx3080_torch-zeros_full.sqlite"

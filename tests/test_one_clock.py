@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 import nsys_synth as synth
-from pipesight.analysis import analyze_path
 from pipesight.readers import run_dir
+from pipesight.workflows.answer import analyze_path
 
 pytest.importorskip("gi")
 

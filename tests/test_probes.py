@@ -107,3 +107,26 @@ def test_the_users_own_sitecustomize_still_runs(tmp_path):
     assert r.returncode == 0, r.stderr
     assert marker.read_text() == "yes"
     assert json.loads(r.stdout)["callbacks"]  # and ours timed the callbacks
+
+
+def test_nvtx_ranges_cost_nothing_outside_nsys_and_change_no_record(tmp_path):
+    """profile --nvtx: the tracer (built with the NVTX headers) would open a range per push and
+    probe span; outside Nsight Systems no injection library is loaded, the calls return, and
+    the trace is the same as without."""
+    out = {}
+    for flag in ([], ["--nvtx"]):
+        run = tmp_path / ("nvtx" if flag else "plain")
+        r = subprocess.run([sys.executable, "-m", "pipesight", "profile", "-o", str(run), "--json",
+                            *flag, "--", sys.executable, str(APP), str(tmp_path / "s.json")],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        out[bool(flag)] = json.loads(r.stdout)
+        manifest = json.loads((run / "manifest.json").read_text())
+        assert ("PIPESIGHT_NVTX" in manifest["environment_added"]) == bool(flag)
+        defs = [json.loads(x) for x in next((run / "trace").glob("defs-*.jsonl")).read_text()
+                .splitlines()]
+        (info,) = [d for d in defs if d["t"] == "tracer"]
+        assert info["format"] == 3 and info["probes"] is True
+    a, b = out[False], out[True]
+    assert a["bottleneck"]["element"] == b["bottleneck"]["element"] == "probe@infer.src"
+    assert [p["pad"] for p in a["pads"]] == [p["pad"] for p in b["pads"]]

@@ -112,3 +112,22 @@ def test_perf_event_paranoid_advice():
     msg = paranoid_advice(4)
     assert "perf_event_paranoid is 4" in msg
     assert "echo 2 > /proc/sys/kernel/perf_event_paranoid" in msg
+
+
+@needs_gst
+def test_a_command_that_fails_before_any_buffer_moves_gets_the_failure_as_verdict(standin,
+                                                                                   tmp_path):
+    # the GPU of the export is idle most of the time; that says nothing when nothing ran
+    run = tmp_path / "run"
+    r = _profile(["--nsys", "--json", "-o", str(run), "--", "gst-launch-1.0", "videotestsrc",
+                  "!", "no-such-element-x", "!", "fakesink"], dict(os.environ))
+    assert r.returncode == 3, r.stderr
+    v = json.loads(r.stdout)
+    b = v["bottleneck"]
+    assert b["kind"] == "failed", b
+    assert "exited with status 1" in b["summary"] and "no buffer moved" in b["summary"]
+    assert not any(f["kind"] and f["stance"] != "not-judged" for f in v["findings"]
+                   if f["code"] != "target-failed")
+    starved = [f for f in v["findings"] if f["code"] == "gpu-starved"]
+    assert starved and all(f["severity"] == "info" for f in starved)
+    assert v["gpus"]  # the GPU rows are still there to read

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipesight.errors import UserError
-from pipesight.model import Trace
+from pipesight.trace import Trace
 from pipesight.readers import (
     ceiling,
     deepstream_config,
@@ -358,7 +358,7 @@ SQL_VALUES = st.one_of(st.none(), st.integers(-(2 ** 63), 2 ** 63 - 1),
 @given(st.lists(st.tuples(st.sampled_from(["drop", "delete", "update"]), st.integers(0, 200),
                           st.integers(0, 20), SQL_VALUES), min_size=1, max_size=4))
 def test_nsys_export_damaged_tables(edits):
-    from pipesight.analysis import analyze_trace
+    from pipesight.workflows.answer import analyze_trace
     from pipesight.readers import nsys
 
     src = FIXTURES / "nsys" / "sync-copies.sqlite"

@@ -15,12 +15,12 @@ import pytest
 
 from browser_cdp import Browser, chromium_path
 from conftest import needs_gst
-from pipesight.analysis import analyze_path
 from pipesight.metrics import timelines
 from pipesight.render import perfetto
 from pipesight.render.graph_costs import BOTTLENECK_COLOUR
 from pipesight.render.pipeline_graph import short
-from pipesight.report import write_html
+from pipesight.workflows.answer import analyze_path
+from pipesight.workflows.outputs import write_html
 from trace_event_format import check
 
 needs_chromium = pytest.mark.skipif(chromium_path() is None,
@@ -230,7 +230,7 @@ def test_report_without_graphviz_still_written(slow_run: Path, tmp_path: Path,
     trace, metrics, v, _ = analyze_path(slow_run)
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
     out = tmp_path / "r.html"
-    write_html(trace, metrics, v, out, slow_run)
+    write_html(trace, metrics, v, out)
     html = out.read_text()
     assert "Graphviz" in html and "not installed" in html
     assert "<svg class=\"pipeline-graph\"" not in html and 'id="element-table"' in html

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from conftest import needs_gst
 from pipesight.cli import main
-from pipesight.model.samples import INDEX, SECONDS, tracks
+from pipesight.metrics.samples import tracks
 from pipesight.readers import load
+from pipesight.trace.samples import INDEX, SECONDS
 
 REPO = Path(__file__).resolve().parent.parent
 

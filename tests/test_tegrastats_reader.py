@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipesight.analysis import analyze_path
 from pipesight.cli import main
-from pipesight.model.samples import INDEX, SECONDS, tracks
+from pipesight.metrics.samples import tracks
 from pipesight.readers import load
 from pipesight.readers.tegrastats import parse_line, read_lines
+from pipesight.trace.samples import INDEX, SECONDS
+from pipesight.workflows.answer import analyze_path
 
 JP6_LINE = "deepstream/tegrastats_jetson_stats_issue624_orin_jp6_nvdec_nvenc_vic.txt"
 STRESS = "deepstream/tegrastats_orin_nano_gpu_burn_tegra_burn.log"

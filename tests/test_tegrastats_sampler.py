@@ -17,7 +17,7 @@ import pytest
 from conftest import needs_gst
 from pipesight.capture.nvml_sampler import NvmlSampler
 from pipesight.capture.tegrastats_sampler import TegrastatsSampler
-from pipesight.model.samples import tracks
+from pipesight.metrics.samples import tracks
 from pipesight.readers import load
 from pipesight.readers.hw_samples import read_tegrastats
 from pipesight.readers.tegrastats import parse_line

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipesight.errors import UserError
-from pipesight.gpu.trtexec_log import parse_text, read
+from pipesight.readers.trtexec_log import parse_text, read
 
 FIX = Path(__file__).parent / "fixtures" / "gpu"
 

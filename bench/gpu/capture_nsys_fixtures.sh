@@ -99,7 +99,7 @@ verdict() {  # pipesight's own verdict there, for a first look (numpy is on the 
   PYTHONPATH=src python3 - "$W/$name.sqlite" > "$W/$name.verdict.json" 2> "$W/$name.verdict.err" <<'EOF'
 import sys
 from pathlib import Path
-from pipesight.analysis import analyze_path
+from pipesight.workflows.answer import analyze_path
 from pipesight.render import json_out
 _, _, v, _ = analyze_path(Path(sys.argv[1]))
 print(json_out.dumps(v))

@@ -11,7 +11,7 @@ shared=${SHARED_DEVICE:-$root/../shared/device}
 [ -f .device/nsys-env.sh ] || "$shared/prepare"
 [ -f .device/gst-env.sh ] || "$shared/prepare-gst"
 py=${PYTHON:-.venv/bin/python}
-dir=$("$py" -c "from pipesight.capture.tracer_build import plugin_dir
+dir=$("$py" -c "from pipesight.tracer.build import plugin_dir
 d, note = plugin_dir()
 print(d or '')
 if not d: raise SystemExit(note)")

@@ -137,8 +137,8 @@ def summarize(path: Path, phases: list[dict]) -> None:
 def judge(path: Path) -> None:
     """What pipesight's analyses make of the samples (the whole capture as the window)."""
     from pipesight.metrics import compute
-    from pipesight.model import Trace
     from pipesight.readers.hw_samples import read_nvml
+    from pipesight.trace import Trace
     from pipesight.verdict import build_verdict
 
     t = Trace(samples=read_nvml(path, None))

@@ -10,25 +10,20 @@ import sys
 import warnings
 
 from pipesight import __version__
-from pipesight.commands import COMMANDS
+from pipesight.commands import COMMANDS, Parser
 from pipesight.errors import UserError
-from pipesight.render.safe_text import one_line
+from pipesight.terminal_text import one_line
 
 EXIT_INTERNAL = 70
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every user mistake
-        self.exit(2, f"{self.prog}: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="pipesight",
         description="Find what limits the throughput of a GStreamer / DeepStream pipeline.",
     )
     p.add_argument("--version", action="version", version=f"pipesight {__version__}")
-    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"pipesight.commands.{name}").register(sub)
     return p

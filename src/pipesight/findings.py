@@ -6,6 +6,7 @@ describes every field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -14,9 +15,27 @@ Confidence = Literal["confirmed", "suspected", "none"]
 BottleneckKind = Literal[
     "element", "source", "live-source", "sink-sync", "cpu", "gpu", "gpu-starved", "unknown",
     "hw-engine",  # a hardware engine: NVDEC, NVENC, NVJPG, VIC, OFA, DLA, EMC
+    "failed",  # the profiled command failed: that is the verdict, whatever else was measured
 ]
+# how a candidate finding stands to the verdict (set by verdict/settle.py):
+# verdict: it names the bottleneck; secondary: another stage near its limit, consistent with
+# the verdict; explained: a consequence of the verdict (a thread that waits for a core when the
+# CPUs are the limit); disagrees: a signal the verdict could not rule out (the verdict says so
+# and lowers its confidence); not-judged: the command failed, so it was not weighed
+Stance = Literal["verdict", "secondary", "explained", "disagrees", "not-judged"]
+# "rate": the rate to expect after the fix; "upper": at most this
+Bound = Literal["rate", "upper"]
 
 SCHEMA_VERSION = 1
+
+
+def confidence(signals: Iterable[str], required: str | None = None) -> Confidence:
+    """The one rule: two independent signals (measurements of different kinds) agreeing
+    confirm a finding, one suspects it. ``required``: a signal without which it stays
+    suspected (the GPU as the limit needs the model alone to compare with)."""
+    s = set(signals)
+    ok = len(s) >= 2 and (required is None or required in s)
+    return "confirmed" if ok else "suspected"
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,22 @@ class Evidence:
     value: float | int | str | bool | None
     unit: str
     source: str  # which measurement it comes from: "tracer", "queue-flow", "proc", "nsys", ...
+
+
+@dataclass
+class Fix:
+    """One change a verdict proposes, with the rate the stage model predicts after it."""
+
+    action: str  # stable code: queue-before, cheaper, remove, sync-false, latency, ...
+    text: str  # what to do, in words
+    predicted_fps: float | None = None
+    bound: Bound | None = None  # None: the model cannot put a number on it (basis says why)
+    basis: str = ""  # how the number was reached, what caps it, or why there is none
+
+
+def fact(where: str, text: str, source: str) -> Evidence:
+    """Quoted evidence: where it is (file:line, a DOT dump, a config key) and its text."""
+    return Evidence(where, text, "", source)
 
 
 @dataclass
@@ -44,6 +79,13 @@ class Finding:
     # a plain-words explanation beyond the title, and where the advice is documented
     detail: str | None = None
     references: list[str] = field(default_factory=list)
+    # candidates: the sentence the verdict opens with when it names this finding ("jpegenc0
+    # limits throughput"); the title itself only says what was measured, so that a candidate
+    # that is not the verdict never reads as one
+    claim: str | None = None
+    stance: Stance | None = None
+    fixes: list[Fix] = field(default_factory=list)
+    headroom: dict[str, Any] | None = None  # live sources: see Bottleneck.headroom
 
     @property
     def signal_sources(self) -> set[str]:
@@ -61,7 +103,12 @@ class Bottleneck:
     thread: str | None
     confidence: Confidence
     summary: str
-    predicted_fps: float | None = None
+    predicted_fps: float | None = None  # upper bound: the bottleneck's own time gone
+    fixes: list[Fix] = field(default_factory=list)
+    disagreements: list[str] = field(default_factory=list)  # codes of findings that disagree
+    # live sources: capacity against the source's rate, and how many more such streams fit
+    headroom: dict[str, Any] | None = None
+    code: str | None = None  # the code of the finding that names it (None: no finding does)
 
 
 @dataclass
@@ -78,6 +125,11 @@ class ElementRow:
     mean_cpu_ms: float | None
     thread_share: float | None
     process_time_basis: str  # "exact" (entry/return tracer), "estimated" (push intervals), "none"
+    # over the whole input, not only the window: what gst-stats-1.0 prints for the same log
+    buffers_in_total: int = 0
+    buffers_out_total: int = 0
+    bytes_in_total: int = 0
+    bytes_out_total: int = 0
 
 
 @dataclass

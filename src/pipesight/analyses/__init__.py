@@ -21,6 +21,7 @@ from pipesight.analyses import (
     gpu_work,
     latency,
     limits,
+    live,
     messages,
     run_status,
     streams,
@@ -30,7 +31,7 @@ from pipesight.findings import Finding
 
 Analysis = Callable[[Context], list[Finding]]
 
-CANDIDATES: list[Analysis] = [limits.analyze, cpu.analyze, gpu.analyze]
+CANDIDATES: list[Analysis] = [limits.analyze, live.analyze, cpu.analyze, gpu.analyze]
 OBSERVATIONS: list[Analysis] = [
     run_status.analyze, messages.analyze, drops.analyze, latency.analyze, gpu_work.analyze,
 ]

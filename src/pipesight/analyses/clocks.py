@@ -10,7 +10,7 @@ from pipesight.analyses.context import Context
 from pipesight.analyses.sampled import nvml_gpu, samples, windowed
 from pipesight.findings import Evidence, Finding
 from pipesight.metrics.samples import stat
-from pipesight.model.samples import Series
+from pipesight.trace.samples import Series
 
 BUSY = 50.0  # % GPU utilisation from which a sample counts as working
 HELD = 0.25  # share of working samples with a limiting reason

@@ -1,93 +1,16 @@
-"""What analyses read: the trace and its metrics, with a few shared look-ups."""
+"""What analyses read: the trace and its metrics with their look-ups (metrics.lookup), and the
+thresholds the analyses share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-
-from pipesight.metrics import Metrics
-from pipesight.metrics.activity import ElementThreadTime
-from pipesight.metrics.throughput import nominal_fps
-from pipesight.model import Trace
+from pipesight.metrics.lookup import Lookup
 
 SATURATED = 0.9  # busy share of a thread that leaves no headroom
 SUSPECT = 0.8
 MODEL_CLOSE = 0.9  # a pipeline at this share of the model alone is at its maximum
 
 
-@dataclass
-class Context:
-    trace: Trace
-    metrics: Metrics
-
-    def name(self, eid: int | None) -> str:
-        return self.trace.topology.name(eid)
-
-    def thread_label(self, t: int | None) -> str | None:
-        if t is None or t >= len(self.trace.threads):
-            return None
-        return self.trace.threads[t].label()
-
-    def thread_name(self, t: int | None) -> str | None:
-        if t is None or t >= len(self.trace.threads):
-            return None
-        th = self.trace.threads[t]
-        return th.name or th.label()
-
-    def on_thread(self, t: int) -> list[ElementThreadTime]:
-        act = self.metrics.activity
-        if act is None:
-            return []
-        rows = [v for (e, th), v in act.per.items() if th == t]
-        rows.sort(key=lambda v: -(v.wall_ns - v.wait_ns))
-        return rows
-
-    def window_ns(self) -> int:
-        w = self.metrics.window
-        return max(w.end - w.start, 1) if w else 1
-
-    def fps(self) -> float | None:
-        return self.metrics.throughput_fps
-
-    def feeding_queue(self, t: int) -> int | None:
-        """The handover element whose output thread is t (the queue in front of it)."""
-        act = self.metrics.activity
-        owner = self.trace.threads[t].owner if t < len(self.trace.threads) else None
-        if act is not None and owner is not None and owner in self.metrics.queues:
-            return owner
-        return None
-
-    def queues_fed_by(self, t: int) -> list[int]:
-        """Handover elements that thread t pushes into (the queues after it)."""
-        act = self.metrics.activity
-        if act is None:
-            return []
-        return sorted(
-            {e for (e, th), v in act.per.items() if th == t and v.role == "enqueue"}
-            & set(self.metrics.queues)
-        )
-
-    def os_tid(self, t: int) -> int | None:
-        return self.trace.threads[t].os_tid if t < len(self.trace.threads) else None
-
-    def proc_cpu(self, t: int) -> float | None:
-        cpu = self.metrics.cpu
-        tid = self.os_tid(t)
-        if cpu is None or tid is None or tid not in cpu.threads:
-            return None
-        return cpu.threads[tid].cpu_fraction
-
-    def live_flag_share(self, eid: int) -> float | None:
-        fl = self.trace.flow
-        sel = fl.src_element == eid
-        if not sel.any():
-            return None
-        return float(np.count_nonzero(fl.flags[sel] & (1 << 4)) / np.count_nonzero(sel))
-
-    def nominal_fps(self, eid: int) -> float | None:
-        return nominal_fps(self.trace, eid)
-
+class Context(Lookup):
     def at_ceiling(self) -> tuple[float, bool] | None:
         """The pipeline's share of the model alone, and whether that is its maximum (at or
         above MODEL_CLOSE), where a comparable ceiling was given."""
@@ -95,7 +18,3 @@ class Context:
         if c is None or not c.accepted or c.headroom is None:
             return None
         return c.headroom, c.headroom >= MODEL_CLOSE
-
-    def prop(self, eid: int, key: str) -> object:
-        e = self.trace.topology.element(eid)
-        return None if e is None else e.props.get(key)

@@ -7,7 +7,7 @@ import numpy as np
 
 from pipesight.analyses.context import Context
 from pipesight.analyses.sampled import samples
-from pipesight.findings import Evidence, Finding
+from pipesight.findings import Evidence, Finding, confidence
 from pipesight.metrics.samples import stat
 
 SOURCE = "deepstream-latency"
@@ -66,7 +66,8 @@ def _invalid(meta: dict) -> Finding | None:
         fix=("Keep the decoder's default name (nvv4l2decoder0, ...) or give it a name starting "
              "with 'nvv4l2decoder'. Until then, the span from the first component's input to the "
              "last one's output (batch_span) stands in for the frame latency."),
-        confidence="confirmed" if named else "suspected",
+        # the epoch-sized value, and the decoder named otherwise in the component list
+        confidence=confidence({SOURCE, "component-names"} if named else {SOURCE}),
     )
 
 

@@ -16,9 +16,9 @@ from pipesight.analyses.sampled import (
     throughput,
     windowed,
 )
-from pipesight.findings import Evidence, Finding
+from pipesight.findings import Evidence, Finding, confidence
 from pipesight.metrics.samples import Stretch, longest_at_or_above, stat
-from pipesight.model.samples import Series
+from pipesight.trace.samples import Series
 
 SATURATED = 90.0  # % busy counts as saturated
 SUSTAINED = 0.25  # ... for at least this share of the window's samples, in one stretch
@@ -144,10 +144,6 @@ def _steady_perf(ctx: Context) -> float | None:
     return float(np.std(total) / mean) if mean > 0 else None
 
 
-def _confidence(signals: set[str]) -> str:
-    return "confirmed" if len(signals) >= 2 else "suspected"
-
-
 def _engine(ctx: Context, x: Series, engine: str, device: str, count: int | None,
             whole: bool) -> Finding | None:
     sat = _saturation(x)
@@ -193,7 +189,7 @@ def _engine(ctx: Context, x: Series, engine: str, device: str, count: int | None
         evidence=ev,
         fix=FIXES.get(fam),
         predicted_fps=None,
-        confidence=_confidence(signals),  # type: ignore[arg-type]
+        confidence=confidence(signals),
         kind="hw-engine",
         element=None,
         thread=None,
@@ -254,7 +250,8 @@ def _gpu(ctx: Context, x: Series) -> Finding | None:
     if at_ceiling is not None:
         ev.append(Evidence("share_of_model_alone_pct", round(100 * at_ceiling[0], 1), "%",
                            "ceiling"))
-    confirmed = _confidence(signals) == "confirmed" and at_ceiling is not None and at_ceiling[1]
+    if at_ceiling is not None and at_ceiling[1]:
+        signals.add("ceiling")
     return Finding(
         code="gpu-util-saturated",
         title=title,
@@ -264,7 +261,7 @@ def _gpu(ctx: Context, x: Series) -> Finding | None:
         fix=("Lighten the GPU work: inference at lower precision (FP16/INT8) or a smaller model, "
              "infer on fewer frames (nvinfer interval), fewer GPU conversions; a profile with "
              "--nsys shows which kernels take the time."),
-        confidence="confirmed" if confirmed else "suspected",
+        confidence=confidence(signals, required="ceiling"),
         # an Nsight Systems timeline of the same run judges the GPU exactly (analyses/gpu.py);
         # the sampled figure is then kept as an observation
         kind=None if ctx.metrics.gpu is not None else "gpu",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipesight.analyses.context import MODEL_CLOSE, Context
-from pipesight.findings import Evidence, Finding
+from pipesight.findings import Evidence, Finding, confidence
 from pipesight.metrics.gpu import DeviceUse
 from pipesight.metrics.gpu_host import (
     BLOCKED,
@@ -314,7 +314,7 @@ def _starved(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         evidence=ev,
         fix=fix,
         predicted_fps=round(predicted, 2) if predicted else None,
-        confidence="confirmed" if named and cause.source != "nsys-gpu" else "suspected",
+        confidence=confidence({"nsys-gpu", cause.source} if named else {"nsys-gpu"}),
         kind="gpu-starved",
         element=cause.element if named else None,
         thread=cause.label if named else None,
@@ -370,7 +370,7 @@ def _busy(ctx: Context, u: DeviceUse, dt: DeviceThreads) -> Finding:
         predicted_fps=None,
         # a full GPU may still run inefficient kernels: only the model alone, timed at the
         # same batch and precision, tells the pipeline is at its maximum
-        confidence="confirmed" if "ceiling" in sources and len(sources) >= 2 else "suspected",
+        confidence=confidence(sources, required="ceiling"),
         kind="gpu",
         thread=launcher.label if launcher is not None else None,
     )

@@ -1,10 +1,21 @@
 """Which streaming thread limits throughput, and what on it: an element, the source, or a
-sink's clock. Judged from measurements only, never from element or factory names."""
+sink's clock. Judged from measurements only, never from element or factory names.
+
+Live sources are judged in live.py: a sink that waits for the clock, or a live source that
+waits for its next frame, is the pipeline keeping up (or being late) with the source, not a
+stage to fix. Titles say what was measured; ``claim`` is what the verdict says when it names
+the finding (verdict/settle.py), so that a candidate that is not the verdict never reads as
+one.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from pipesight.analyses import predict
 from pipesight.analyses.context import SATURATED, SUSPECT, Context
-from pipesight.findings import Evidence, Finding
+from pipesight.analyses.feeders import busy_outside, feeder_thread, wants
+from pipesight.findings import Evidence, Finding, confidence
 
 WAITING_SHARE = 0.5  # of an element's wall time spent blocked: it mostly waits
 QUEUE_FULL = 0.5  # share of the window a queue spends at >= 90% of a limit
@@ -22,7 +33,7 @@ def analyze(ctx: Context) -> list[Finding]:
         if tt.busy_fraction < SUSPECT:
             continue
         rows = [r for r in ctx.on_thread(t) if r.wall_ns - r.wait_ns > 0]
-        if not rows:
+        if not rows or _output_dropped(ctx, t):
             continue
         f = _classify(ctx, t, rows[0], rows)
         if f is not None:
@@ -34,34 +45,58 @@ def _pct(x: float) -> float:
     return round(100.0 * x, 1)
 
 
-def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
+def _output_dropped(ctx: Context, t: int) -> bool:
+    """A thread that makes more buffers than reach the sinks, where buffers are dropped
+    downstream (a leaky queue): its pace is not the pipeline's, the drops are the symptom of a
+    slower stage after it (metrics/stages.py measures the excess)."""
+    model = ctx.metrics.stages
+    st = model.stages.get(t) if model is not None else None
+    return st is not None and st.scale > 1.0
+
+
+def _live_sink(ctx: Context, e: int) -> bool:
+    return any(e in f.sinks for f in ctx.metrics.live)
+
+
+@dataclass
+class _Seen:
+    """What the measurements say about the element at the top of one busy thread."""
+
+    ev: list[Evidence]
+    signals: set[str]
+    own_ns: int  # its own time on the thread, waiting on queues excluded
+    busy_ns: int  # the thread's busy time
+    waits: bool  # most of its time blocked (a device, I/O, a lock), not computing
+    fq: int | None  # the queue feeding the thread
+    q_before_full: bool
+    q_after_empty: bool
+    pc: float | None  # the thread's kernel CPU, of one core
+
+
+def _seen(ctx: Context, t: int, top) -> _Seen:
     act = ctx.metrics.activity
     assert act is not None
     tt = act.threads[t]
     W = ctx.window_ns()
     busy_ns = max(tt.covered_ns - tt.wait_ns, 1)
     own_ns = top.wall_ns - top.wait_ns
-    e = top.element
-    name = ctx.name(e)
-    thread = ctx.thread_name(t)
-    cpu_ratio = top.cpu_ns / max(top.wall_ns, 1) if act.basis == "exact" else None
+    exact = act.basis == "exact"
     # waiting, not computing: most of its time the thread was blocked inside it (preemption
     # by other threads is not waiting)
-    waits = act.basis == "exact" and top.blocked_ns > WAITING_SHARE * top.wall_ns
-    exact = act.basis == "exact"
+    waits = exact and top.blocked_ns > WAITING_SHARE * top.wall_ns
     ev = [
         Evidence("thread_busy_pct", _pct(tt.busy_fraction), "%", "tracer"),
         Evidence("element_share_of_thread_pct", _pct(own_ns / busy_ns), "%", "tracer"),
         Evidence("element_share_of_window_pct", _pct(own_ns / W), "%", "tracer"),
     ]
-    if cpu_ratio is not None:
-        ev.append(Evidence("element_cpu_of_wall_pct", _pct(cpu_ratio), "%", "tracer"))
+    if exact:
+        ev.append(Evidence("element_cpu_of_wall_pct",
+                           _pct(top.cpu_ns / max(top.wall_ns, 1)), "%", "tracer"))
         ev.append(Evidence("element_blocked_of_wall_pct",
                            _pct(top.blocked_ns / max(top.wall_ns, 1)), "%", "tracer"))
     signals: set[str] = set()
     if exact and tt.busy_fraction >= SATURATED and own_ns / busy_ns >= 0.5:
         signals.add("tracer")
-
     fq = ctx.feeding_queue(t)
     if fq is not None:
         q = ctx.metrics.queues[fq]
@@ -75,89 +110,112 @@ def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
         q = ctx.metrics.queues[qa]
         ev.append(Evidence(f"queue_after_empty_pct[{q.name}]", _pct(q.empty_fraction), "%",
                            "queue-flow"))
-    q_before_full = fq is not None and (ctx.metrics.queues[fq].full_fraction or 0) >= QUEUE_FULL
-    q_after_empty = bool(after) and all(
-        ctx.metrics.queues[a].empty_fraction >= QUEUE_EMPTY for a in after
-    )
     pc = ctx.proc_cpu(t)
     if pc is not None:
         ev.append(Evidence("thread_cpu_pct", _pct(pc), "% of a core", "proc"))
+    return _Seen(
+        ev, signals, own_ns, busy_ns, waits, fq,
+        q_before_full=fq is not None and (ctx.metrics.queues[fq].full_fraction or 0)
+        >= QUEUE_FULL,
+        q_after_empty=bool(after) and all(ctx.metrics.queues[a].empty_fraction >= QUEUE_EMPTY
+                                          for a in after),
+        pc=pc)
 
-    fps = ctx.fps()
-    is_sink = e in act.sinks
+
+def _classify(ctx: Context, t: int, top, rows) -> Finding | None:
+    act = ctx.metrics.activity
+    assert act is not None
+    e = top.element
+    s = _seen(ctx, t, top)
     is_source = e in act.sources and top.role == "produce"
-
-    if is_sink and waits:
-        return _sink_sync(ctx, t, top, ev, signals, q_before_full, fq, fps)
+    if e in act.sinks and s.waits:
+        if _live_sink(ctx, e) and ctx.prop(e, "sync") is not False:
+            return None  # a sink waiting for a live source's buffers: live.py judges it
+        return _sink_sync(ctx, t, top, s.ev, s.signals, s.q_before_full)
     if is_source:
-        return _source(ctx, t, top, ev, signals, waits, q_after_empty, fps, pc)
+        if s.waits and any(f.element == e for f in ctx.metrics.live):
+            return None  # a live source waiting for its next frame: live.py judges it
+        return _source(ctx, t, top, s.ev, s.signals, s.waits, s.q_after_empty, s.pc)
+    return _element_bound(ctx, t, top, rows, s)
 
-    if q_before_full or q_after_empty:
-        signals.add("queue-flow")
-    if pc is not None and pc >= PROC_BUSY and not waits:
-        signals.add("proc")
-    predicted = _predicted(ctx, t, own_ns)
+
+def _element_bound(ctx: Context, t: int, top, rows, s: _Seen) -> Finding:
+    act = ctx.metrics.activity
+    assert act is not None
+    tt = act.threads[t]
+    e, name = top.element, ctx.name(top.element)
+    if s.q_before_full or s.q_after_empty:
+        s.signals.add("queue-flow")
+    if s.pc is not None and s.pc >= PROC_BUSY and not s.waits:
+        s.signals.add("proc")
     how = "waiting, not computing: it may wait on a device (GPU, hardware engine), I/O or a lock" \
-        if waits else "computing"
-    summary = (
-        f"{name} limits throughput: it takes {_pct(own_ns / busy_ns):g}% of streaming thread "
-        f"{thread}, which is busy {_pct(tt.busy_fraction):g}% of the time (mostly {how})"
-    )
-    if q_before_full and fq is not None:
-        summary += f"; the queue in front of it ({ctx.name(fq)}) is full"
-    elif q_after_empty:
-        summary += "; the queue after it runs empty"
-    fix = (
-        f"Make {name} cheaper (smaller frames, a faster setting or implementation, hardware "
-        f"offload), or split its work: put a queue before it if it shares its thread with other "
-        f"busy elements ({_others(ctx, rows, top)})."
-        if not waits else
-        f"Find what {name} waits for (GPU synchronisation, a device, a lock); "
-        "a profile with --nsys shows GPU work."
-    )
+        if s.waits else "computing"
+    workers = busy_outside(ctx) if s.waits else []
+    if workers:
+        cores = sum(w.cpu_fraction for w in workers)
+        s.ev.append(Evidence("threads_outside_streaming_cores", round(cores, 2), "cores",
+                             "proc"))
+        s.signals.add("proc")
+        how = (f"waiting while {len(workers)} threads that make no pad pushes use {cores:.1f} "
+               "cores: work done on threads of its own")
+    title = (f"{name} takes {_pct(s.own_ns / s.busy_ns):g}% of streaming thread "
+             f"{ctx.thread_name(t)}, which is busy {_pct(tt.busy_fraction):g}% of the time "
+             f"(mostly {how})")
+    if s.q_before_full and s.fq is not None:
+        title += f"; the queue in front of it ({ctx.name(s.fq)}) is full"
+    elif s.q_after_empty:
+        title += "; the queue after it runs empty"
+    # other elements' work on the thread (not the queues handing buffers to or from it: a queue
+    # before the element would not take that off)
+    others_ns = float(sum(r.wall_ns - r.wait_ns for r in rows
+                          if r is not top and r.role in ("process", "produce")))
+    fixes = predict.element_fixes(ctx, t, top, others_ns, s.waits,
+                                  sum(w.cpu_fraction for w in workers))
+    if workers:
+        fixes[0].text = (f"Make {name}'s work cheaper or give it more cores: it waits for its "
+                         "own worker threads (more threads, a cheaper setting, hardware "
+                         "offload).")
+    claim = f"{name} limits throughput"
     if ctx.trace.topology.is_probe(e):
-        # the application's own callback, run inside the push on the streaming thread
-        summary = summary.replace(
-            f"{name} limits", f"The application's pad probe on {name.removeprefix('probe@')} "
-            f"({name}) limits", 1)
-        mine = [u for u in ctx.metrics.callbacks if u.element == e]
-        if mine and own_ns > 0:
-            summary += "; " + ", ".join(
-                f"{u.name.split(': ', 1)[-1]} takes {_pct(u.wall_ns / own_ns):g}% of it"
-                for u in mine[:2])
-        fix = (f"The probe callback on {name.removeprefix('probe@')} runs on the streaming thread "
-               "for every buffer: make it cheaper, or hand its work to a thread of its own "
-               "(copy what it needs and return; batch work on the GPU)"
-               + ("; it waits most of the time: for the Python GIL, a lock or the GPU"
-                  if waits else "") + ".")
+        claim, title = _probe_words(ctx, e, name, s, title, fixes)
     return Finding(
-        code="element-bound",
-        title=summary,
+        code="element-bound", title=title,
         severity="critical" if tt.busy_fraction >= SATURATED else "warning",
-        subject=name,
-        evidence=ev,
-        fix=fix,
-        predicted_fps=predicted,
-        confidence=_confidence(signals),
-        kind="element",
-        element=name,
-        thread=thread,
+        subject=name, evidence=s.ev, fix=" ".join(f.text for f in fixes if f.action != "remove"),
+        predicted_fps=_upper(fixes), confidence=confidence(s.signals), kind="element",
+        element=name, thread=ctx.thread_name(t), claim=claim, fixes=fixes,
     )
 
 
-def _others(ctx: Context, rows, top) -> str:
-    rest = [r for r in rows if r is not top and r.wall_ns - r.wait_ns > 0][:3]
-    if not rest:
-        return "none"
-    return ", ".join(
-        f"{ctx.name(r.element)} {_pct((r.wall_ns - r.wait_ns) / ctx.window_ns()):g}%" for r in rest
-    )
+def _probe_words(ctx: Context, e: int, name: str, s: _Seen, title: str, fixes
+                 ) -> tuple[str, str]:
+    """The application's own callback, run inside the push on the streaming thread: say so,
+    name its Python function where pipesight timed it, and advise on callbacks."""
+    pad = name.removeprefix("probe@")
+    mine = [u for u in ctx.metrics.callbacks if u.element == e]
+    if mine and s.own_ns > 0:
+        title += "; " + ", ".join(
+            f"{u.name.split(': ', 1)[-1]} takes {_pct(u.wall_ns / s.own_ns):g}% of it"
+            for u in mine[:2])
+    for f in fixes:
+        if f.action in ("cheaper", "find-wait"):
+            f.text = (f"The probe callback on {pad} runs on the streaming thread for every "
+                      "buffer: make it cheaper, or hand its work to a thread of its own (copy "
+                      "what it needs and return; batch work on the GPU)"
+                      + ("; it waits most of the time: for the Python GIL, a lock or the GPU"
+                         if s.waits else "") + ".")
+    return f"The application's pad probe on {pad} ({name}) limits throughput", title
 
 
-def _sink_sync(ctx, t, top, ev, signals, q_before_full, fq, fps) -> Finding:
+def _upper(fixes) -> float | None:
+    return next((f.predicted_fps for f in fixes if f.action == "remove"), None)
+
+
+def _sink_sync(ctx, t, top, ev, signals, q_before_full) -> Finding:
     name = ctx.name(top.element)
     sync = ctx.prop(top.element, "sync")
     wait_ns = top.blocked_ns
+    fps = ctx.fps()
     ev.append(Evidence("sink_clock_wait_pct", _pct(wait_ns / ctx.window_ns()), "%", "tracer"))
     if sync is not None:
         ev.append(Evidence("sink_sync_property", bool(sync), "", "props"))
@@ -171,123 +229,87 @@ def _sink_sync(ctx, t, top, ev, signals, q_before_full, fq, fps) -> Finding:
             signals.add("caps")
     if q_before_full:
         signals.add("queue-flow")
-    predicted = _predicted(ctx, t, wait_ns)
     if sync is False:
-        title = (f"{name} waits most of its time without synchronising to the clock: the sink "
-                 "device or its I/O paces the pipeline")
-        fix = f"Check what {name} writes to or displays on; a faster sink or a queue before it."
-        kind = "element"
+        title = (f"{name} waits {_pct(wait_ns / ctx.window_ns()):g}% of the time without "
+                 "synchronising to the clock: its device or its I/O")
+        fixes = predict.element_fixes(ctx, t, top, 0.0, waits=True)
+        fixes[0].text = (f"Check what {name} writes to or displays on; a faster sink or a "
+                         "queue before it.")
+        claim, kind, code = f"{name}'s device or I/O paces the pipeline", "element", "sink-bound"
     else:
-        title = (f"{name} paces the pipeline to the clock (sync): it waits "
-                 f"{_pct(wait_ns / ctx.window_ns()):g}% of the time for each buffer's "
-                 "presentation time, so the pipeline runs at the stream's rate, not its maximum")
-        fix = (f"For a throughput run set sync=false on {name} (e.g. fakesink sync=false); keep "
-               "sync=true only where frames must be shown in real time.")
-        kind = "sink-sync"
+        title = (f"{name} waits {_pct(wait_ns / ctx.window_ns()):g}% of the time for each "
+                 "buffer's presentation time (sync), so the pipeline runs at the stream's rate, "
+                 "not its maximum; no live source feeds it")
+        fixes = predict.sync_fixes(ctx, name)
+        claim, kind, code = (f"{name} paces the pipeline to the clock", "sink-sync",
+                             "sink-sync-bound")
     return Finding(
-        code="sink-sync-bound" if kind == "sink-sync" else "sink-bound",
+        code=code,
         title=title,
         severity="critical",
         subject=name,
         evidence=ev,
-        fix=fix,
-        predicted_fps=predicted,
-        confidence=_confidence(signals),
+        fix=fixes[0].text,
+        predicted_fps=fixes[0].predicted_fps if kind == "sink-sync" else _upper(fixes),
+        confidence=confidence(signals),
         kind=kind,  # type: ignore[arg-type]
         element=name,
         thread=ctx.thread_name(t),
+        claim=claim,
+        fixes=fixes,
     )
 
 
-def _source(ctx, t, top, ev, signals, waits, q_after_empty, fps, pc) -> Finding:
+def _source(ctx, t, top, ev, signals, waits, q_after_empty, pc) -> Finding:
     name = ctx.name(top.element)
-    live_share = ctx.live_flag_share(top.element)
-    is_live = ctx.prop(top.element, "is-live")
-    if live_share is not None:
-        ev.append(Evidence("buffers_flagged_live_pct", _pct(live_share), "%", "buffer-flags"))
-    if is_live is not None:
-        ev.append(Evidence("is_live_property", bool(is_live), "", "props"))
-    nominal = ctx.nominal_fps(top.element)
-    if nominal and fps:
-        ev.append(Evidence("caps_framerate", round(nominal, 3), "fps", "caps"))
+    act = ctx.metrics.activity
     if q_after_empty:
         signals.add("queue-flow")
-    live = (live_share or 0) >= 0.5 or is_live is True
+    feeder, fd = None, None
     if waits:
         signals.add("tracer")
-        if live:
-            if live_share and live_share >= 0.5:
-                signals.add("buffer-flags")
-            elif is_live is True:
-                signals.add("props")
-            if nominal and fps and abs(fps - nominal) / nominal <= RATE_MATCH:
-                signals.add("caps")
-            title = (f"The pipeline keeps up with its live source {name}: the source waits for "
-                     f"each frame ({_pct(top.blocked_ns / ctx.window_ns()):g}% of the "
-                     "time) and nothing downstream falls behind")
-            return Finding(
-                code="live-source-bound",
-                title=title,
-                severity="info",
-                subject=name,
-                evidence=ev,
-                fix="Nothing to fix: throughput is set by the source's frame rate.",
-                predicted_fps=None,
-                confidence=_confidence(signals),
-                kind="live-source",
-                element=name,
-                thread=ctx.thread_name(t),
-            )
-        title = (f"The source {name} waits for data most of the time (I/O, network or a device) "
-                 "and delivers buffers slower than the pipeline could take them")
-        fix = f"Look at what {name} reads from: storage, network bandwidth, the capture device."
+        fd = feeder_thread(ctx)
+        if fd is not None:
+            feeder = f"{fd.name} ({fd.os_tid})"
+            ev.append(Evidence(f"feeding_thread_cpu_pct[{feeder}]", _pct(fd.cpu_fraction),
+                               "% of a core", "proc"))
+            ev.append(Evidence(f"feeding_thread_run_queue_wait_pct[{feeder}]",
+                               _pct(fd.wait_fraction or 0.0), "%", "proc"))
+            signals.add("proc")
+            title = (f"{name} waits for data {_pct(top.blocked_ns / ctx.window_ns()):g}% of "
+                     f"the time, while thread {feeder}, which makes no pad pushes, runs or "
+                     f"waits for a core {_pct(wants(fd)):g}% of the time: the application "
+                     "that feeds it cannot deliver faster")
+            claim = f"The application thread {feeder} that feeds {name} limits throughput"
+        else:
+            title = (f"{name} waits for data {_pct(top.blocked_ns / ctx.window_ns()):g}% of the "
+                     "time (I/O, network or a device) and delivers buffers slower than the "
+                     "pipeline could take them")
+            claim = f"The source {name} limits throughput"
     else:
         if pc is not None and pc >= PROC_BUSY:
             signals.add("proc")
-        if ctx.metrics.activity.basis == "exact" and \
-                ctx.metrics.activity.threads[t].busy_fraction >= SATURATED:
+        if act.basis == "exact" and act.threads[t].busy_fraction >= SATURATED:
             signals.add("tracer")
-        title = (f"The source {name} cannot produce faster: producing buffers takes "
-                 f"{_pct((top.wall_ns - top.wait_ns) / ctx.window_ns()):g}% of its thread's time "
-                 "and the elements after it wait for data")
-        fix = (f"Make {name} cheaper (simpler pattern, smaller frames, a faster reader) or add "
-               "sources in parallel.")
+        title = (f"producing buffers takes {name} "
+                 f"{_pct((top.wall_ns - top.wait_ns) / ctx.window_ns()):g}% of its thread's "
+                 "time and the elements after it wait for data")
+        claim = f"The source {name} cannot produce faster"
+    # the feeder's own CPU: its wait for a core is the CPUs' cap, as for every stage
+    fixes = predict.source_fixes(ctx, t, top, waits, feeder,
+                                 fd.cpu_fraction if fd is not None and waits else None)
     return Finding(
         code="source-bound",
         title=title,
         severity="critical",
         subject=name,
         evidence=ev,
-        fix=fix,
-        predicted_fps=_predicted(ctx, t, top.wall_ns - top.wait_ns),
-        confidence=_confidence(signals),
+        fix=fixes[0].text,
+        predicted_fps=_upper(fixes),
+        confidence=confidence(signals),
         kind="source",
         element=name,
         thread=ctx.thread_name(t),
+        claim=claim,
+        fixes=fixes,
     )
-
-
-def _confidence(signals: set[str]) -> str:
-    """Two independent measurements agreeing confirm; one suspects."""
-    return "confirmed" if len(signals) >= 2 else "suspected"
-
-
-def _predicted(ctx: Context, t: int, freed_ns: int) -> float | None:
-    """Throughput if thread t lost ``freed_ns`` of its busy time, capped by every other
-    thread's own ceiling (its rate if it never waited on a queue)."""
-    act = ctx.metrics.activity
-    fps = ctx.fps()
-    if act is None or not fps:
-        return None
-    tt = act.threads[t]
-    rest = tt.covered_ns - tt.wait_ns - freed_ns
-    best = fps * ctx.window_ns() / rest if rest > 0 else float("inf")
-    for other, ot in act.threads.items():
-        if other == t:
-            continue
-        ob = ot.covered_ns - ot.wait_ns
-        if ob > 0:
-            best = min(best, fps * ctx.window_ns() / ob)
-    if best == float("inf"):
-        return None
-    return round(best, 2)

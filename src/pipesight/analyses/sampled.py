@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from pipesight.analyses.context import Context
-from pipesight.metrics.samples import in_window
-from pipesight.model import Trace
-from pipesight.model.samples import Samples, Series
+from pipesight.metrics.samples import SOURCE_WHAT, in_window
+from pipesight.trace import Trace
+from pipesight.trace.samples import Samples, Series
 
 PERF = "deepstream-perf"
 
@@ -77,27 +77,6 @@ def nvml_gpu(ctx: Context, device: str) -> dict:
         if f"GPU {g.get('index')}" == device:
             return g
     return {}
-
-
-SOURCE_WHAT = {"nvml": "NVML GPU samples", "nvml-process": "NVML per-process samples",
-               "tegrastats": "tegrastats samples", PERF: "DeepStream PERF prints",
-               "deepstream-latency": "DeepStream latency prints"}
-
-
-def samples_coverage(trace: Trace) -> list[str]:
-    """'seen' lines for the verdict: which sampled counters the input held."""
-    s = trace.samples
-    if s is None or not len(s):
-        return []
-    out = []
-    for src in s.sources():
-        xs = s.find(source=src)
-        n = max(len(x) for x in xs)
-        devices = sorted({x.device for x in xs})
-        out.append(f"{SOURCE_WHAT.get(src, src)}: {len(xs)} series, up to {n} samples"
-                   + (f" ({', '.join(devices[:4])}{', ...' if len(devices) > 4 else ''})"
-                      if devices and devices != [""] else ""))
-    return out
 
 
 def samples_only_summary(trace: Trace) -> str:

@@ -9,7 +9,7 @@ from pipesight.analyses.context import Context
 from pipesight.analyses.sampled import PERF, perf_fps, perf_streams
 from pipesight.findings import Evidence, Finding
 from pipesight.metrics.samples import zero_runs
-from pipesight.model.samples import Series
+from pipesight.trace.samples import Series
 
 STALL_PRINTS = 2  # consecutive prints at 0 fps
 SLOW = 0.8  # a stream below this share of the median stream's rate

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from pipesight.capture.tree import Exit
-from pipesight.readers.pipesight_trace import HEADER, HEADER_SIZE, find_processes
+from pipesight.tracer.layout import HEADER, HEADER_SIZE
 
 # signals that mean the process crashed (pipesight never sends them)
 CRASH_SIGNALS = {"SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGILL", "SIGSYS", "SIGTRAP"}
 _CAUGHT = re.compile(r"Caught (SIG[A-Z]+)")
+_EVENTS = re.compile(r"events-(\d+)\.bin")
 MAX_STDERR_SCAN = 64 << 20
 
 
@@ -37,7 +38,7 @@ def clean_exits(trace_dir: Path) -> dict[int, bool | None]:
     """pid -> True if its events file was trimmed at a clean exit, False if not, None when it
     cannot tell (the file filled its whole mapping, or is unreadable). Before the runner trims."""
     out: dict[int, bool | None] = {}
-    for pid, ev, _ in find_processes(trace_dir):
+    for pid, ev in _events_files(trace_dir):
         try:
             with open(ev, "rb") as f:
                 head = f.read(HEADER.itemsize)
@@ -54,6 +55,15 @@ def clean_exits(trace_dir: Path) -> dict[int, bool | None]:
             out[pid] = None
         else:
             out[pid] = size <= HEADER_SIZE + used
+    return out
+
+
+def _events_files(trace_dir: Path) -> list[tuple[int, Path]]:
+    out = []
+    for ev in sorted(trace_dir.glob("events-*.bin")):
+        m = _EVENTS.fullmatch(ev.name)
+        if m and ev.is_file():
+            out.append((int(m.group(1)), ev))
     return out
 
 

@@ -14,8 +14,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from pipesight import nsys_cli
 from pipesight.errors import UserError
-from pipesight.readers import nsys as nsys_reader
 
 PARANOID = Path("/proc/sys/kernel/perf_event_paranoid")
 PARANOID_MAX = 2  # nsys samples CPUs and traces context switches only at this level or below
@@ -72,7 +72,7 @@ def is_python(argv: list[str]) -> bool:
 
 def wrap(argv: list[str], run_dir: Path, extra: str | None = None) -> tuple[list[str], dict]:
     """The command line that runs argv under nsys profile, and what the manifest records."""
-    exe = nsys_reader.nsys_exe()
+    exe = nsys_cli.nsys_exe()
     if exe is None:
         raise UserError("--nsys: nsys (Nsight Systems) is not on PATH; install it or set "
                         "NSYS=/path/to/nsys")
@@ -106,7 +106,7 @@ def export(run_dir: Path) -> dict[str, Any]:
     if not rep.exists():
         return {"export": None, "error": "nsys wrote no report (did the command start?)"}
     try:
-        out = nsys_reader.export_rep(rep, out=run_dir / "nsys.sqlite")
+        out = nsys_cli.export(rep, run_dir / "nsys.sqlite")
     except UserError as e:
         return {"export": None, "error": str(e)}
     return {"export": out.name}

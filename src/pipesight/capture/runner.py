@@ -3,7 +3,7 @@
 
 The command runs under the keeper, which owns its whole process tree (capture/tree.py); its
 output is kept and passed through (capture/output.py); a progress line is drawn on a terminal
-(capture/screen.py, capture/live.py); Ctrl-C stops it the way --duration does
+(capture/screen.py; what it shows is the caller's); Ctrl-C stops it the way --duration does
 (capture/interrupts.py, capture/stop.py) and the run is analysed all the same."""
 
 from __future__ import annotations
@@ -28,18 +28,16 @@ from pipesight.capture import nsys as nsys_capture
 from pipesight.capture import run_dir as run_dir_mod
 from pipesight.capture.crashes import clean_exits
 from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
+from pipesight.capture.hw_samplers import start_hw_samplers
 from pipesight.capture.interrupts import Interrupts
-from pipesight.capture.live import LiveTrace
 from pipesight.capture.output import Pump
 from pipesight.capture.proc_sampler import ProcSampler
-from pipesight.capture.samplers import start_all as start_hw_samplers
 from pipesight.capture.screen import Screen, flush_std
 from pipesight.capture.stop import Leftovers, stop_command, stop_rest
-from pipesight.capture.tracer_build import plugin_dir
 from pipesight.capture.tree import ProcessTree
 from pipesight.errors import UserError
-from pipesight.render import progress_line
-from pipesight.render.safe_text import one_line
+from pipesight.terminal_text import one_line
+from pipesight.tracer.build import plugin_dir
 
 GRACE_S = 10.0  # after SIGINT, time to reach EOS and exit before SIGTERM
 PROGRESS_FIRST_S = 1.0  # a run shorter than this needs no progress line
@@ -55,7 +53,9 @@ class CaptureOptions:
     tracers: list[str] = field(default_factory=lambda: list(DEFAULT_TRACERS))
     sample_interval_s: float = 0.1
     quiet: bool = False  # neither the command's output nor pipesight's notes on the terminal
-    progress: bool = False  # a live progress line on stdout (a terminal)
+    # a live progress line on stdout (a terminal): its text, asked twice a second with the run
+    # directory and the seconds since the start
+    progress: Callable[[Path, float], str] | None = None
     # GST_DEBUG categories to add (e.g. doctor's GST_STATES:4) and the threshold used when the
     # user set none
     extra_debug: list[str] = field(default_factory=list)
@@ -157,7 +157,7 @@ class _Run:
         self.dir = run_dir
         self.opts = opts
         self.tree = ProcessTree()
-        self.screen = Screen(sys.stdout if opts.progress else None)
+        self.screen = Screen(sys.stdout if opts.progress is not None else None)
         self.pumps: list[Pump] = []
         self.sampler: ProcSampler | None = None
         self.hw: Any = None
@@ -199,8 +199,8 @@ class _Run:
         """Until the command exits, or is stopped (--duration, the watch, an interrupt)."""
         o = self.opts
         deadline = None if o.duration_s is None else time.monotonic() + o.duration_s
-        live = LiveTrace(self.dir / "trace") if self.screen.out is not None else None
         next_draw = time.monotonic() + PROGRESS_FIRST_S
+        t0 = time.monotonic()
         while not self.tree.wait_main(o.poll_s):
             if intr.count:
                 return stop_command(self.tree, o.grace_s, "interrupted by the user",
@@ -214,8 +214,8 @@ class _Run:
             if deadline is not None and now >= deadline:
                 return stop_command(self.tree, o.grace_s,
                                     f"stopped at --duration {o.duration_s:g}s", o.on_hung, intr)
-            if live is not None and now >= next_draw:
-                self.screen.show(progress_line.text(live.poll(), o.duration_s))
+            if o.progress is not None and now >= next_draw:
+                self.screen.show(o.progress(self.dir, now - t0))
                 next_draw = now + PROGRESS_EVERY_S
         return "exit"
 
@@ -307,7 +307,7 @@ def _outcome(run: _Run, ended_by: str, left: Leftovers, intr: Interrupts, opts: 
 def _trim_trace_files(run_dir: Path) -> None:
     """A process that crashed leaves its events file at full (sparse) size: cut it to what was
     written, so that the run directory can be copied."""
-    from pipesight.readers.pipesight_trace import HEADER, HEADER_SIZE
+    from pipesight.tracer.layout import HEADER, HEADER_SIZE
 
     for ev in (run_dir / "trace").glob("events-*.bin"):
         try:

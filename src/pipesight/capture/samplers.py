@@ -94,18 +94,3 @@ class SamplerSet:
                          "interval_s": s.interval, "cpu_s": round(s.cpu_ns / 1e9, 4),
                          "note": s.note}
         return d
-
-
-def start_all(samples_dir: Path, root_pid: int, interval_s: float = 0.1) -> SamplerSet:
-    from pipesight.capture.nvml_sampler import NvmlSampler
-    from pipesight.capture.tegrastats_sampler import TegrastatsSampler
-
-    out = SamplerSet()
-    for s in (NvmlSampler(samples_dir / "nvml.jsonl", interval_s, root_pid),
-              TegrastatsSampler(samples_dir / "tegrastats.jsonl", interval_s)):
-        if s.open():
-            s.start()
-            out.running.append(s)
-        else:
-            out.skipped[s.name] = s.note or "cannot run here"
-    return out

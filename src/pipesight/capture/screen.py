@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import BinaryIO, TextIO
 
-from pipesight.render.safe_text import one_line
+from pipesight.terminal_text import one_line
 
 CLEAR = "\r\x1b[K"
 

@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from pipesight.analysis import analyze_path
-    from pipesight.outputs import emit
+    from pipesight.workflows.answer import analyze_path
+    from pipesight.workflows.outputs import emit
 
     path = Path(a.path)
     ceiling = None

@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from pipesight.gpu.trtexec_log import read
     from pipesight.readers.source import resolve
+    from pipesight.readers.trtexec_log import read
 
     logs = [read(resolve(path)) for path in a.trtexec_log]
     if a.batch < 1:
@@ -47,7 +47,7 @@ def run(a: argparse.Namespace) -> int:
     if a.repeats < 1 or a.repeat_seconds <= 0 or a.warmup < 0 or a.latency_runs < 1:
         raise UserError("--repeats and --latency-runs must be 1 or more, --repeat-seconds "
                         "positive, --warmup >= 0")
-    from pipesight.gpu.bench import ALL_BACKENDS, DEFAULT_BACKENDS
+    from pipesight.ceiling.bench import ALL_BACKENDS, DEFAULT_BACKENDS
 
     if a.backends is None:
         backends = list(DEFAULT_BACKENDS)
@@ -68,7 +68,7 @@ def run(a: argparse.Namespace) -> int:
 
 
 def _logs_only(logs: list, a: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from pipesight.gpu.bench import BenchReport, result_from_trtexec
+    from pipesight.ceiling.bench import BenchReport, result_from_trtexec
 
     if not logs:
         raise UserError("nothing to do: --backends none and no --trtexec-log")
@@ -85,8 +85,8 @@ def _measure(a: argparse.Namespace, backends: list[str], logs: list):  # type: i
     except ImportError:
         raise UserError("bench-model needs PyTorch: pip install 'pipesight[lab]' "
                         "(or read a log only: --backends none --trtexec-log FILE)") from None
-    from pipesight.gpu.bench import bench_model
-    from pipesight.lab.gpu.detector import spec_named
+    from pipesight.ceiling.bench import bench_model
+    from pipesight.nets.detector import spec_named
 
     spec_named(a.model)
     if a.device.startswith("cuda") and not torch.cuda.is_available():

@@ -30,9 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(a: argparse.Namespace) -> int:
     from pipesight.compare.diff import compare
-    from pipesight.compare.inputs import load_side
-    from pipesight.gates import EXIT_GATE, slower
     from pipesight.render import compare_json, compare_terminal
+    from pipesight.workflows.gates import EXIT_GATE, slower
+    from pipesight.workflows.sides import load_side
 
     if a.fail_if_slower is not None and not 0 <= a.fail_if_slower < 100:
         raise UserError("--fail-if-slower takes a percentage from 0 to 100")
@@ -52,10 +52,10 @@ def run(a: argparse.Namespace) -> int:
         c.gate = {"fail_if_slower_pct": a.fail_if_slower, "failed": reason is not None,
                   "reason": reason}
     if a.html:
-        from pipesight.compare.html import write_html
+        from pipesight.render.compare_page import page
 
         try:
-            write_html(c, side_a, side_b, Path(a.html))
+            Path(a.html).write_text(page(c, side_a, side_b), encoding="utf-8")
         except OSError as e:
             raise UserError(f"cannot write {e.filename or a.html}: {e.strerror}") from None
     if a.json:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from datetime import datetime
 from pathlib import Path
 
+from pipesight.capture.run_names import new_run_dir
+from pipesight.commands import Parser
 from pipesight.errors import UserError
-from pipesight.render.safe_text import one_line
+from pipesight.terminal_text import one_line
 
 EXIT_TARGET_FAILED = 3
 
@@ -21,32 +22,53 @@ def register(sub: argparse._SubParsersAction) -> None:
         "gst-launch-1.0 output, a DOT dump, a deepstream-app config or a run directory; or run "
         "COMMAND (after --) with the evidence switched on. Also lints graphs and deepstream-app "
         "configs for known DeepStream performance traps.")
-    d.add_argument("-o", "--output", metavar="RUN_DIR",
-                   help="run directory for COMMAND (default: pipesight-runs/DATE-doctor-NAME)")
-    d.add_argument("--json", action="store_true", help="print the verdict JSON only")
-    d.add_argument("--benchmark", action="store_true",
-                   help="this is a throughput run: sinks that sync, displays, tiler and OSD are "
-                   "warnings")
-    d.add_argument("--stall", type=float, default=None, metavar="S",
-                   help="COMMAND is hung when no buffer moved for S seconds (default 5)")
-    d.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="COMMAND is hung if still running after S seconds: record where it "
-                   "waits, then stop it")
-    d.add_argument("--duration", type=float, default=None, metavar="S",
-                   help="stop COMMAND cleanly (EOS) after S seconds (a live pipeline)")
-    d.add_argument("--grace", type=float, default=3.0, metavar="S",
-                   help="after the interrupt, wait S s for the command to exit")
+    _options(d)
     d.add_argument("args", nargs=argparse.REMAINDER, metavar="PATH... | -- COMMAND [ARGS...]")
     d.set_defaults(func=run)
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", metavar="RUN_DIR",
+                   help="run directory for COMMAND (default: a new "
+                   "pipesight-runs/DATE-TIME-doctor-NAME-XXXX)")
+    p.add_argument("--json", action="store_true", help="print the verdict JSON only")
+    p.add_argument("--benchmark", action="store_true",
+                   help="this is a throughput run: sinks that sync, displays, tiler and OSD are "
+                   "warnings")
+    p.add_argument("--stall", type=float, default=None, metavar="S",
+                   help="COMMAND is hung when no buffer moved for S seconds (default 5)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="COMMAND is hung if still running after S seconds: record where it "
+                   "waits, then stop it")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="stop COMMAND cleanly (EOS) after S seconds (a live pipeline)")
+    p.add_argument("--grace", type=float, default=3.0, metavar="S",
+                   help="after the interrupt, wait S s for the command to exit")
+
+
+def _paths_after_options(a: argparse.Namespace) -> list[str]:
+    """PATH... with doctor's options anywhere among them (`doctor FILE --json`), as the other
+    subcommands take them: argparse's REMAINDER, needed for `-- COMMAND`, keeps options that
+    follow the first path as paths, so they are parsed again here."""
+
+    p = Parser(prog="pipesight doctor", add_help=False)
+    _options(p)
+    p.add_argument("paths", nargs="*")
+    # into the same namespace: options given before the first path keep their values (argparse
+    # sets a default only where the namespace has none)
+    p.parse_args(a.args, namespace=a)
+    return list(a.paths)
 
 
 def run(a: argparse.Namespace) -> int:
     from pipesight.doctor import inputs
     from pipesight.doctor.diagnose import diagnose
-    from pipesight.outputs import write_text
     from pipesight.render import doctor_view, json_out
+    from pipesight.workflows.outputs import write_text
 
     args = list(a.args)
+    if args and args[0] != "--":
+        args = _paths_after_options(a)
     for name in ("stall", "timeout", "duration", "grace"):
         v = getattr(a, name)
         if v is not None and v <= 0:
@@ -58,7 +80,7 @@ def run(a: argparse.Namespace) -> int:
             raise UserError("no command given: pipesight doctor [options] -- COMMAND [ARGS...]")
         from pipesight.doctor.run import DEFAULT_STALL_S, run_command
 
-        run_dir = Path(a.output) if a.output else _default_run_dir(cmd)
+        run_dir = Path(a.output) if a.output else new_run_dir(f"doctor-{Path(cmd[0]).name}")
         if not a.json:
             print(f"pipesight: running {one_line(cmd[0])} with doctor's evidence on -> "
                   f"{one_line(run_dir)}", file=sys.stderr)
@@ -92,8 +114,3 @@ def run(a: argparse.Namespace) -> int:
             print(f"pipesight: the command failed: {one_line(failed)}", file=sys.stderr)
         return EXIT_TARGET_FAILED
     return 0
-
-
-def _default_run_dir(cmd: list[str]) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("pipesight-runs") / f"{stamp}-doctor-{Path(cmd[0]).name}"

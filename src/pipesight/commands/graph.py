@@ -83,7 +83,7 @@ def _costs(run_dir: Path):
         if not isinstance(d, dict):
             raise UserError(f"{vpath}: not a pipesight verdict")
         return GraphCosts.from_verdict(d)
-    from pipesight.analysis import analyze_path
+    from pipesight.workflows.answer import analyze_path
 
     _, _, v, _ = analyze_path(run_dir)
     return GraphCosts.from_verdict(v.to_dict())

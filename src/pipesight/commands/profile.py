@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+import contextlib
 from pathlib import Path
 
+from pipesight.capture.run_names import new_run_dir
 from pipesight.errors import UserError
 
 EPILOG = """\
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "per second into the sinks and the busiest element.",
                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument("-o", "--output", metavar="RUN_DIR", help="run directory to write "
-                    "(default: pipesight-runs/DATE-NAME)")
+                    "(default: pipesight-runs/DATE-TIME-NAME-XXXX, a new one each time)")
     pr.add_argument("--duration", type=float, metavar="S",
                     help="stop the pipeline cleanly (EOS via SIGINT) after S seconds")
     pr.add_argument("--delay", type=float, default=0.0, metavar="S",
@@ -67,13 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.set_defaults(func=run)
 
 
-def _default_run_dir(cmd: list[str]) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("pipesight-runs") / f"{stamp}-{Path(cmd[0]).name}"
-
-
 def run(a: argparse.Namespace) -> int:
-    from pipesight.profile import profile
+    from pipesight.workflows.profile import profile
 
     cmd = list(a.command)
     if cmd and cmd[0] == "--":
@@ -88,5 +84,12 @@ def run(a: argparse.Namespace) -> int:
         raise UserError("--fail-under-fps must be a positive number of frames per second")
     if a.delay < 0:
         raise UserError("--delay must be 0 or more")
-    run_dir = Path(a.output) if a.output else _default_run_dir(cmd)
-    return profile(cmd, run_dir, a)
+    if a.output:
+        return profile(cmd, Path(a.output), a)
+    run_dir = new_run_dir(Path(cmd[0]).name)
+    try:
+        return profile(cmd, run_dir, a)
+    except UserError:
+        with contextlib.suppress(OSError):  # made for this run, and nothing was written
+            run_dir.rmdir()
+        raise

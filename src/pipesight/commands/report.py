@@ -26,10 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from pipesight.analysis import analyze_path
-    from pipesight.outputs import clear_target
     from pipesight.render import perfetto
-    from pipesight.report import REPORT_HTML, write_html
+    from pipesight.workflows.answer import analyze_path
+    from pipesight.workflows.outputs import REPORT_HTML, clear_target, write_html
 
     path = Path(a.path)
     trace, metrics, verdict, _ = analyze_path(path, a.delay)
@@ -39,7 +38,7 @@ def run(a: argparse.Namespace) -> int:
     if not a.output:
         clear_target(out)  # inside the run directory: never through a pipe or a link there
     try:
-        write_html(trace, metrics, verdict, out, run_dir)
+        write_html(trace, metrics, verdict, out)
         if a.trace_json:
             perfetto.write(trace, metrics, Path(a.trace_json), verdict=verdict)
     except OSError as e:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipesight.model import Topology
+from pipesight.trace import Topology
 
 
 @dataclass(frozen=True)

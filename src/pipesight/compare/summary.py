@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipesight.compare.diff import Change, Comparison, Row
+from pipesight.compare import prediction
+from pipesight.compare.comparison import Change, Comparison, Row
 
 MAX_NAMES = 3
 
@@ -32,6 +33,8 @@ def sentence(c: Comparison) -> str:
         parts.append(el)
     parts.append(_bottleneck_part(c))
     parts.append(_throughput_part(c.throughput))
+    if c.prediction is not None:
+        parts.append(prediction.sentence(c.prediction))
     drops = _drops_part(c)
     if drops:
         parts.append(drops)

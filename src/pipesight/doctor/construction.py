@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pipesight.doctor import caps as capsmod
 from pipesight.doctor import inspect, packages
-from pipesight.doctor.evidence import fact, finish, first_per, quote
+from pipesight.doctor.evidence import finish, first_per, quote
 from pipesight.doctor.inputs import DoctorInput
-from pipesight.findings import Finding
+from pipesight.findings import Finding, fact
 from pipesight.readers.gst_debug_log import LogRecord
 
 NO_ELEMENT = re.compile(r'no (?:element|such element factory) "(?P<f>[^"]+)"')

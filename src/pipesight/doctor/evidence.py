@@ -3,7 +3,7 @@ with where it came from."""
 
 from __future__ import annotations
 
-from pipesight.findings import Confidence, Evidence, Finding
+from pipesight.findings import Evidence, Finding, confidence
 from pipesight.readers.gst_debug_log import LogRecord
 
 SOURCE = {"debug": "gst-debug-log", "launch": "gst-launch", "glib": "glib-log",
@@ -14,17 +14,8 @@ def quote(rec: LogRecord) -> Evidence:
     return Evidence(rec.where(), rec.quote(), "", SOURCE.get(rec.kind, "log"))
 
 
-def fact(where: str, text: str, source: str) -> Evidence:
-    return Evidence(where, text, "", source)
-
-
-def confidence(evidence: list[Evidence]) -> Confidence:
-    """Two independent sources confirm; one suggests."""
-    return "confirmed" if len({e.source for e in evidence}) >= 2 else "suspected"
-
-
 def finish(f: Finding) -> Finding:
-    f.confidence = confidence(f.evidence)
+    f.confidence = confidence(e.source for e in f.evidence)
     return f
 
 

@@ -9,9 +9,9 @@ pool with no free buffer, a clock wait far in the future, a lock."""
 from __future__ import annotations
 
 from pipesight.doctor import stacks as stackmod
-from pipesight.doctor.evidence import fact, finish
+from pipesight.doctor.evidence import finish
 from pipesight.doctor.inputs import DoctorInput, OpenCall
-from pipesight.findings import Evidence, Finding
+from pipesight.findings import Evidence, Finding, fact
 
 WAIT_WORDS = {
     "preroll": "waits in preroll: its sink has a first buffer and blocks until the pipeline is "

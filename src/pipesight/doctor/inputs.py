@@ -240,6 +240,7 @@ def _load_hang(ddir: Path, hang_json: Path, tdir: Path) -> Hang:
 def open_calls(tdir: Path) -> dict[int, list[OpenCall]]:
     """Per OS thread, the pushes and pulls it entered and never returned from, outermost first."""
     from pipesight.readers import pipesight_trace as pt
+    from pipesight.tracer import layout
 
     out: dict[int, list[OpenCall]] = {}
     for pid, ev, defs_path in pt.find_processes(tdir):
@@ -264,9 +265,9 @@ def open_calls(tdir: Path) -> dict[int, list[OpenCall]]:
         for r in recs[recs["ts"].argsort(kind="stable")]:
             k, tid = int(r["kind"]), int(r["tid"])
             st = stacks.setdefault(tid, [])
-            if k in (pt.PUSH_PRE, pt.LIST_PRE, pt.PULL_PRE):
+            if k in (layout.PUSH_PRE, layout.LIST_PRE, layout.PULL_PRE):
                 st.append((int(r["pad"]), int(r["peer"])))
-            elif k in (pt.PUSH_POST, pt.LIST_POST, pt.PULL_POST) and st:
+            elif k in (layout.PUSH_POST, layout.LIST_POST, layout.PULL_POST) and st:
                 st.pop()
         for tid, st in stacks.items():
             calls = []

@@ -9,9 +9,9 @@ import re
 from pipesight.doctor import caps as capsmod
 from pipesight.doctor import inspect, packages
 from pipesight.doctor.construction import converter_for
-from pipesight.doctor.evidence import fact, finish, first_per, quote
+from pipesight.doctor.evidence import finish, first_per, quote
 from pipesight.doctor.inputs import DoctorInput
-from pipesight.findings import Evidence, Finding
+from pipesight.findings import Evidence, Finding, fact
 from pipesight.readers.gst_debug_log import LogRecord
 
 NOT_NEGOTIATED = re.compile(r"not-negotiated|not negotiated|[Ff]ailed to negotiate")

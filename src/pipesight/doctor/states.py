@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from pipesight.doctor.evidence import fact, finish, quote
+from pipesight.doctor.evidence import finish, quote
 from pipesight.doctor.inputs import DoctorInput, DotDump
-from pipesight.findings import Evidence, Finding
+from pipesight.findings import Evidence, Finding, fact
 
 ASYNC = re.compile(r"^child '(?P<e>[^']+)' is changing state asynchronously to PAUSED")
 COMPLETED = re.compile(r"^completed state change to (?P<s>PAUSED|PLAYING)")

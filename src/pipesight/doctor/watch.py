@@ -19,7 +19,7 @@ import numpy as np
 
 from pipesight.capture.tree import ProcessTree
 from pipesight.doctor import stacks as stackmod
-from pipesight.readers.pipesight_trace import HEADER, HEADER_SIZE
+from pipesight.tracer.layout import HEADER, HEADER_SIZE
 
 EU_STACK_TIMEOUT_S = 30.0
 

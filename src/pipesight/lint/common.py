@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipesight.model import Element
+from pipesight.trace import Element
 
 # where each rule's advice is documented
 DOCS = {

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from pipesight.doctor.evidence import fact
-from pipesight.findings import Finding, Severity
+from pipesight.findings import Finding, Severity, fact
 from pipesight.lint import common as c
 from pipesight.readers.deepstream_config import DsAppConfig, Entry, InferConfig, KeyFile
 
@@ -67,9 +66,20 @@ def analyze(cfg: DsAppConfig, benchmark: bool = False, inference_bound: bool = F
         return out
     srcs = sources(kf)
     kind = c.run_kind(benchmark, [k for _, k, _ in srcs])
-    n_streams = sum(n for _, _, n in srcs)
     mux_b = kf.get("streammux", "batch-size")
     mux_batch = int(mux_b.number() or 0) if mux_b else None
+    out += _streammux(kf, srcs, mux_b, mux_batch)
+    if any(k == "live" for _, k, _ in srcs):
+        out += _live(kf, srcs)
+    out += _osd(kf) + _sinks(kf, kind) + _throughput_run(kf, kind)
+    out += _infer_batch(cfg, kf, mux_b, mux_batch) + _unreadable(cfg, kf)
+    return out
+
+
+def _streammux(kf: KeyFile, srcs: list[tuple[str, str, int]], mux_b: Entry | None,
+               mux_batch: int | None) -> list[Finding]:
+    out: list[Finding] = []
+    n_streams = sum(n for _, _, n in srcs)
     if mux_batch and n_streams and mux_batch != n_streams:
         out.append(_f(
             "streammux-batch-sources",
@@ -82,31 +92,40 @@ def analyze(cfg: DsAppConfig, benchmark: bool = False, inference_bound: bool = F
             "nvstreammux forms batches of batch-size frames; other than the number of sources, "
             "batches wait for the push timeout or split one round of frames.",
             ["ds-faq-streammux", "ds-batch-forum"]))
-    if any(k == "live" for _, k, _ in srcs):
-        ls = kf.get("streammux", "live-source")
-        if ls is None or ls.flag() is not True:
-            out.append(_f(
-                "live-source-unset", "Live inputs, but [streammux] live-source is not 1",
-                "warning", "streammux", [_ev(kf, ls, "streammux", "live-source", "0"), *[
-                    fact(kf.path.name, f"[{g}] is a live input", "ds-config")
-                    for g, k, _ in srcs if k == "live"][:3]],
-                "Set [streammux] live-source=1.",
-                "Without it nvstreammux treats live streams like files; batching and timestamps "
-                "do not follow the sources' real-time arrival.", ["ds-troubleshooting"]))
-        t = kf.get("streammux", "batched-push-timeout")
-        tv = int(t.number()) if t is not None and t.number() is not None else -1
-        fps = _max_fps(kf)
-        interval = int(1_000_000 / fps)
-        if tv < 0 or tv > 4 * interval:
-            out.append(_f(
-                "batched-push-timeout",
-                f"[streammux] batched-push-timeout={tv} µs with live sources (one frame is "
-                f"{interval} µs at {fps:g} fps)", "warning", "streammux",
-                [_ev(kf, t, "streammux", "batched-push-timeout", "-1")],
-                f"Set batched-push-timeout={interval} (1000000 / the highest source fps).",
-                "With live sources a late frame holds the whole batch until this timeout; far "
-                "above one frame interval every late frame stalls all streams.",
-                ["ds-faq-streammux", "ds-troubleshooting"]))
+    return out
+
+
+def _live(kf: KeyFile, srcs: list[tuple[str, str, int]]) -> list[Finding]:
+    out: list[Finding] = []
+    ls = kf.get("streammux", "live-source")
+    if ls is None or ls.flag() is not True:
+        out.append(_f(
+            "live-source-unset", "Live inputs, but [streammux] live-source is not 1",
+            "warning", "streammux", [_ev(kf, ls, "streammux", "live-source", "0"), *[
+                fact(kf.path.name, f"[{g}] is a live input", "ds-config")
+                for g, k, _ in srcs if k == "live"][:3]],
+            "Set [streammux] live-source=1.",
+            "Without it nvstreammux treats live streams like files; batching and timestamps "
+            "do not follow the sources' real-time arrival.", ["ds-troubleshooting"]))
+    t = kf.get("streammux", "batched-push-timeout")
+    tv = int(t.number()) if t is not None and t.number() is not None else -1
+    fps = _max_fps(kf)
+    interval = int(1_000_000 / fps)
+    if tv < 0 or tv > 4 * interval:
+        out.append(_f(
+            "batched-push-timeout",
+            f"[streammux] batched-push-timeout={tv} µs with live sources (one frame is "
+            f"{interval} µs at {fps:g} fps)", "warning", "streammux",
+            [_ev(kf, t, "streammux", "batched-push-timeout", "-1")],
+            f"Set batched-push-timeout={interval} (1000000 / the highest source fps).",
+            "With live sources a late frame holds the whole batch until this timeout; far "
+            "above one frame interval every late frame stalls all streams.",
+            ["ds-faq-streammux", "ds-troubleshooting"]))
+    return out
+
+
+def _osd(kf: KeyFile) -> list[Finding]:
+    out: list[Finding] = []
     osd = "osd"
     if kf.enabled(osd):
         pm = kf.get(osd, "process-mode")
@@ -117,6 +136,11 @@ def analyze(cfg: DsAppConfig, benchmark: bool = False, inference_bound: bool = F
                 "Set [osd] process-mode=1 (GPU).",
                 "In CPU mode every frame is mapped to system memory for drawing.", ["ds-osd",
                                                                                    "ds-app"]))
+    return out
+
+
+def _sinks(kf: KeyFile, kind: str) -> list[Finding]:
+    out: list[Finding] = []
     for g in sorted(kf.groups):
         if not re.fullmatch(r"sink\d+", g) or not kf.enabled(g):
             continue
@@ -145,6 +169,11 @@ def analyze(cfg: DsAppConfig, benchmark: bool = False, inference_bound: bool = F
                     [_ev(kf, st, g, "type")], f"Set [{g}] type=1 (fakesink) for throughput runs.",
                     "Rendering costs GPU time and ties the pipeline to the display.",
                     ["ds-troubleshooting", "ds-bootcamp-osd-tiler"]))
+    return out
+
+
+def _throughput_run(kf: KeyFile, kind: str) -> list[Finding]:
+    out: list[Finding] = []
     if kind in ("benchmark", "files"):
         sev = "warning" if kind == "benchmark" else "info"
         for g in ("tiled-display", "osd"):
@@ -155,6 +184,12 @@ def analyze(cfg: DsAppConfig, benchmark: bool = False, inference_bound: bool = F
                     [_ev(kf, en, g, "enable", "1")], f"Set [{g}] enable=0 for benchmarks.",
                     "Tiling and drawing are work an inference-throughput benchmark does not need.",
                     ["ds-bootcamp-osd-tiler"]))
+    return out
+
+
+def _infer_batch(cfg: DsAppConfig, kf: KeyFile, mux_b: Entry | None,
+                 mux_batch: int | None) -> list[Finding]:
+    out: list[Finding] = []
     pg = kf.get("primary-gie", "batch-size")
     infer_batch, basis = None, None
     prim = next((ic for ic in cfg.infer if ic.group == "primary-gie"), None)
@@ -175,6 +210,11 @@ def analyze(cfg: DsAppConfig, benchmark: bool = False, inference_bound: bool = F
             "The primary nvinfer infers one muxer batch at a time. (A secondary GIE's "
             "batch-size counts objects, not frames, and is not compared.)",
             ["ds-faq-streammux", "ds-nvinfer"]))
+    return out
+
+
+def _unreadable(cfg: DsAppConfig, kf: KeyFile) -> list[Finding]:
+    out: list[Finding] = []
     for ic in cfg.infer:
         if ic.error:
             out.append(_f("infer-config-unreadable", f"[{ic.group}] config-file cannot be read",

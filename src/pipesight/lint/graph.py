@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipesight.doctor.evidence import fact
-from pipesight.findings import Finding, Severity
+from pipesight.findings import Finding, Severity, fact
 from pipesight.lint import common as c
-from pipesight.model import Element, Topology
 from pipesight.readers import deepstream_config
+from pipesight.trace import Element, Topology
 
 
 @dataclass

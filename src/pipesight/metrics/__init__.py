@@ -12,10 +12,12 @@ from pipesight.metrics.cpu import CpuSummary, cpu_summary
 from pipesight.metrics.gpu_host import HostGaps, host_gaps
 from pipesight.metrics.gpu_view import GpuView, compute_gpu
 from pipesight.metrics.latency import LatencyStat, element_latency, pipeline_latency
+from pipesight.metrics.live import LiveFeed, SinkClock, live_feeds, sink_clocks
 from pipesight.metrics.queues import QueueFill, handover_elements, queue_fill
+from pipesight.metrics.stages import StageModel, stage_model, thread_rates
 from pipesight.metrics.throughput import Rate, pipeline_fps, sink_rates, source_rates
 from pipesight.metrics.window import Window, choose_window
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 
 @dataclass
@@ -36,6 +38,9 @@ class Metrics:
     gpu: GpuView | None = None  # from an Nsight Systems timeline, when the trace has one
     # per device: what the traced streaming threads did during its idle gaps (one clock)
     gpu_host: dict[int, HostGaps] = field(default_factory=dict)
+    live: list[LiveFeed] = field(default_factory=list)  # live sources and what they delivered
+    sink_clocks: dict[int, SinkClock] = field(default_factory=dict)
+    stages: StageModel | None = None  # the model every prediction is made with
 
 
 def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
@@ -64,6 +69,15 @@ def _flow_metrics(trace: Trace, m: Metrics, w: Window) -> None:
         m.queues[q] = queue_fill(trace, w, q)
     m.cpu = cpu_summary(trace, w)
     m.callbacks = callback_use(trace, w)
+    m.live = live_feeds(trace, w)
+    m.sink_clocks = sink_clocks(trace, w)
+    ncpu = int(trace.run.get("host", {}).get("cpus_allowed", 0) or 0)
+    names = {t.index: t.name or t.label() for t in trace.threads}
+    tids = {t.index: t.os_tid for t in trace.threads if t.os_tid is not None}
+    drops = any(q.dropped > 0 for q in m.queues.values())
+    m.stages = stage_model(m.activity, m.throughput_fps, max(w.end - w.start, 1), m.cpu,
+                           m.live, m.sink_clocks, ncpu, names, tids,
+                           thread_rates(trace, w) if drops else None)
 
 
 __all__ = ["Metrics", "Window", "compute"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipesight.metrics.window import Window, sink_elements, source_elements
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipesight.metrics.window import Window
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 MIN_RATIO = 1.5  # buffers in per buffer out, below which an element does not batch
 MIN_OUT = 3  # batches needed in the window to measure the ratio

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipesight.metrics.batching import Batcher
-from pipesight.model import Trace
-from pipesight.model.ceiling import Ceiling
+from pipesight.trace import Trace
+from pipesight.trace.ceiling import Ceiling
 
 BATCH_EXACT = 0.05  # a measured frames-per-buffer this close to an integer is that batch
 ABOVE = 1.1  # a pipeline this much faster than its ceiling says the ceiling was measured apart

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipesight.metrics.window import Window
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 
 @dataclass

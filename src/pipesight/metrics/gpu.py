@@ -19,7 +19,7 @@ import numpy as np
 
 from pipesight.metrics import intervals as iv
 from pipesight.metrics.gpu_scan import DeviceScan, OpScan, scan_ops
-from pipesight.model.gpu import KERNEL, MEMCPY, MEMSET, GpuTimeline
+from pipesight.trace.gpu import KERNEL, MEMCPY, MEMSET, GpuTimeline
 
 # gaps counted as idle gaps (nsys analyze takes whole ms for gap=; 1 is its least)
 GAP_MIN_NS = 1_000_000

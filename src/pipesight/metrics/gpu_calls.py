@@ -16,7 +16,7 @@ import numpy as np
 
 from pipesight.metrics import intervals as iv
 from pipesight.metrics.gpu_scan import OpScan
-from pipesight.model.gpu import (
+from pipesight.trace.gpu import (
     START_END,
     CallChunk,
     Calls,

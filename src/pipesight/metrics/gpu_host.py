@@ -18,8 +18,8 @@ import numpy as np
 from pipesight.metrics import intervals as iv
 from pipesight.metrics.gpu import DeviceUse
 from pipesight.metrics.gpu_view import GpuView
-from pipesight.model import Trace
-from pipesight.model.clock import ClockMap
+from pipesight.trace import Trace
+from pipesight.trace.clock import ClockMap
 
 WORK, BLOCKED, QUEUE_FULL, QUEUE_EMPTY = "work", "blocked", "queue-full", "queue-empty"
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipesight.metrics import intervals as iv
-from pipesight.model.gpu import CallChunk, GpuTimeline, OpChunk, RowStream
+from pipesight.trace.gpu import CallChunk, GpuTimeline, OpChunk, RowStream
 
 SYNC_NAME = re.compile(r"Synchronize", re.IGNORECASE)
 ASYNC_NAME = re.compile(r"Async", re.IGNORECASE)

@@ -30,7 +30,7 @@ from pipesight.metrics.gpu_join import (
     suffix_min,
 )
 from pipesight.metrics.running import Counts, Spill
-from pipesight.model.gpu import (
+from pipesight.trace.gpu import (
     COPY_DTOH,
     COPY_HTOD,
     GRAPH,

@@ -17,7 +17,7 @@ from pipesight.metrics import intervals as iv
 from pipesight.metrics.gpu import DeviceUse, scan
 from pipesight.metrics.gpu_calls import CallFacts, Thread
 from pipesight.metrics.gpu_scan import OpScan
-from pipesight.model.gpu import START_END, Calls, GpuTimeline, split_thread_key
+from pipesight.trace.gpu import START_END, Calls, GpuTimeline, split_thread_key
 
 # a gap that begins this soon after a blocking CUDA call returns on the launching thread
 # followed that call (the call's return lags the GPU's last operation by tens of microseconds)

@@ -20,7 +20,7 @@ from pipesight.metrics.gpu_threads import (
     nvtx_gpu_time,
     stream_use,
 )
-from pipesight.model.gpu import GpuTimeline
+from pipesight.trace.gpu import GpuTimeline
 
 
 @dataclass

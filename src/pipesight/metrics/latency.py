@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipesight.model.latency import LatencyRecords, LatencySeries
+from pipesight.trace.latency import LatencyRecords, LatencySeries
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 FLAG_BITS = {
     "live": 1 << 4, "decode_only": 1 << 5, "discont": 1 << 6, "resync": 1 << 7,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipesight.metrics.window import Window
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 FULL = 0.9  # of a limit
 TIMELINE_POINTS = 400

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipesight.metrics.window import Window
-from pipesight.model import Trace
-from pipesight.model.samples import SECONDS, Series
+from pipesight.trace import Trace
+from pipesight.trace.samples import SECONDS, Series
 
 
 def window_seconds(trace: Trace, w: Window | None) -> tuple[float | None, float | None]:
@@ -95,4 +95,60 @@ def zero_runs(x: Series, eps: float = 1e-6) -> list[tuple[int, int]]:
         elif not z and start is not None:
             out.append((start, i - start))
             start = None
+    return out
+
+
+SOURCE_WHAT = {"nvml": "NVML GPU samples", "nvml-process": "NVML per-process samples",
+               "tegrastats": "tegrastats samples", "deepstream-perf": "DeepStream PERF prints",
+               "deepstream-latency": "DeepStream latency prints"}
+
+
+def samples_coverage(trace: Trace) -> list[str]:
+    """'seen' lines for the verdict: which sampled counters the input held."""
+    s = trace.samples
+    if s is None or not len(s):
+        return []
+    out = []
+    for src in s.sources():
+        xs = s.find(source=src)
+        n = max(len(x) for x in xs)
+        devices = sorted({x.device for x in xs})
+        out.append(f"{SOURCE_WHAT.get(src, src)}: {len(xs)} series, up to {n} samples"
+                   + (f" ({', '.join(devices[:4])}{', ...' if len(devices) > 4 else ''})"
+                      if devices and devices != [""] else ""))
+    return out
+
+
+@dataclass(frozen=True)
+class Track:
+    """One counter track for a timeline (report, trace.json): what renderers need and nothing
+    they would have to compute."""
+
+    name: str  # "source/device/name", unique within a trace
+    unit: str
+    source: str
+    device: str
+    counter: str
+    clock: str  # SECONDS (t_seconds since the origin below) or INDEX (t counts prints)
+    t_seconds: np.ndarray
+    values: np.ndarray
+    origin: str  # what t = 0 is
+    origin_ns: int | None  # tracer ns of t = 0; tracer time of sample i = origin_ns + t*1e9
+
+
+def tracks(trace: Trace) -> list[Track]:
+    """Every sampled series of a trace, as counter tracks, in a stable order."""
+    s = trace.samples
+    if s is None:
+        return []
+    out = []
+    for x in sorted(s.series, key=lambda x: x.key):
+        out.append(Track(
+            name="/".join(p for p in (x.source, x.device, x.name) if p),
+            unit=x.unit, source=x.source, device=x.device, counter=x.name, clock=x.clock,
+            t_seconds=x.t, values=x.v,
+            # a series on its own time axis (DeepStream prints without time) says so itself
+            origin=x.meta.get("origin", s.origin),
+            origin_ns=None if "origin" in x.meta else s.origin_ns,
+        ))
     return out

@@ -8,7 +8,7 @@ import numpy as np
 
 from pipesight.metrics.batching import batchers, frames_per_buffer
 from pipesight.metrics.window import Window, sink_elements, source_elements
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 
 @dataclass

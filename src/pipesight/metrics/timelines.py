@@ -18,9 +18,11 @@ import numpy as np
 
 from pipesight.metrics import intervals as iv
 from pipesight.metrics.activity import waiting_ns
+from pipesight.metrics.samples import tracks
 from pipesight.metrics.throughput import timeline as fps_timeline
 from pipesight.metrics.window import Window
-from pipesight.model.gpu import GRAPH, OP_KINDS
+from pipesight.trace.gpu import GRAPH, OP_KINDS
+from pipesight.trace.samples import SECONDS
 
 MAX_BINS = 400
 MIN_BINS = 10
@@ -65,10 +67,29 @@ class GpuSlices:
 
 
 @dataclass
+class ThreadSlices:
+    """What one streaming thread did, slice by slice, in start order (outer calls before the
+    calls they made): an element's handling of a push or pull, or the thread's owner between
+    top-level calls; a hand-over element's slice where it only waited is marked waiting."""
+
+    thread: int
+    start: np.ndarray  # ns, tracer clock
+    end: np.ndarray
+    element: np.ndarray  # int64
+    waiting: np.ndarray  # bool
+    between: np.ndarray  # bool: between top-level calls (the owner's loop), not a call
+    self_ns: np.ndarray  # int64: what the slice itself accounts for (nested calls excluded)
+    cpu_ns: np.ndarray  # int64
+    buffers: np.ndarray  # int32
+    busy_rank: int  # 0 for the busiest thread
+
+
+@dataclass
 class Timelines:
     throughput: list[Series]
     queues: list[Series]
     busy: list[ThreadBusy]
+    slices: list[ThreadSlices] = field(default_factory=list)
     gpu: list[Series] = field(default_factory=list)  # busy share per device, per bin
     gpu_ops: list[GpuSlices] = field(default_factory=list)
     sampled: list[Series] = field(default_factory=list)  # NVML, tegrastats, ...
@@ -80,8 +101,42 @@ MAX_GPU_OPS = 500_000  # more than this are drawn as busy shares only (the file 
 def compute(trace, metrics) -> Timelines:
     """Every series, once, for all the renderers that draw them."""
     return Timelines(throughput_series(trace, metrics), queue_series(metrics),
-                     thread_busy(trace, metrics), gpu_series(trace, metrics),
-                     gpu_slices(trace, metrics), sampled_series(trace, metrics))
+                     thread_busy(trace, metrics), thread_slices(trace, metrics),
+                     gpu_series(trace, metrics), gpu_slices(trace, metrics),
+                     sampled_series(trace, metrics))
+
+
+def thread_slices(trace, metrics) -> list[ThreadSlices]:
+    """Every streaming thread's slices (the whole trace, not only the window: a timeline
+    viewer zooms itself)."""
+    fr, out = trace.frames, trace.outside
+    if fr is None or out is None or len(fr) == 0:
+        return []
+    act = metrics.activity
+    boundary = act.boundary if act is not None else set()
+    busy_order = sorted(range(len(trace.threads)), key=lambda t: -(
+        act.threads[t].busy_fraction if act is not None and t in act.threads else 0.0))
+    rank = {t: i for i, t in enumerate(busy_order)}
+    result = []
+    for t in range(len(trace.threads)):
+        fs = (fr.thread == t) & (fr.element >= 0)
+        os_ = (out.thread == t) & (out.owner >= 0)
+        if not fs.any() and not os_.any():
+            continue
+        el = np.concatenate([fr.element[fs], out.owner[os_]]).astype(np.int64)
+        start = np.concatenate([fr.start[fs], out.start[os_]])
+        end = np.concatenate([fr.end[fs], out.end[os_]])
+        wall = np.concatenate([fr.self_wall[fs], out.end[os_] - out.start[os_]]).astype(float)
+        cpu = np.concatenate([fr.self_cpu[fs], out.cpu[os_]]).astype(float)
+        count = np.concatenate([fr.count[fs], np.zeros(int(os_.sum()), np.int32)])
+        blocked = np.concatenate([fr.blocked[fs], out.blocked[os_]])
+        between = np.concatenate([np.zeros(int(fs.sum()), bool), np.ones(int(os_.sum()), bool)])
+        o = np.lexsort((-end, start))
+        result.append(ThreadSlices(
+            t, start[o], end[o], el[o], (waiting_ns(el, wall, cpu, blocked, boundary) > 0)[o],
+            between[o], wall[o].astype(np.int64), cpu[o].astype(np.int64), count[o],
+            rank.get(t, len(rank))))
+    return result
 
 
 def gpu_series(trace, metrics) -> list[Series]:
@@ -136,8 +191,6 @@ def gpu_slices(trace, metrics) -> list[GpuSlices]:
 
 def sampled_series(trace, metrics) -> list[Series]:
     """Sampled counters placed on the tracer clock, inside the window."""
-    from pipesight.model.samples import SECONDS, tracks
-
     w: Window | None = metrics.window
     if w is None:
         return []

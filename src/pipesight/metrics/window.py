@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipesight.errors import UserError
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 HEAD = 1 << 16
 

@@ -8,8 +8,8 @@ import math
 from pathlib import Path
 
 from pipesight.errors import UserError
-from pipesight.model.ceiling import Ceiling
 from pipesight.readers.checks import is_int, is_number
+from pipesight.trace.ceiling import Ceiling
 
 MAX_FPS = 1e9
 MAX_BATCH = 1 << 16
@@ -73,7 +73,7 @@ def _bench_model(text: str, p: Path) -> Ceiling:
 
 
 def _trtexec(text: str, p: Path) -> Ceiling:
-    from pipesight.gpu.trtexec_log import parse_text
+    from pipesight.readers.trtexec_log import parse_text
 
     run = parse_text(text, str(p))
     try:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipesight.model import Trace
-from pipesight.model.clock import ClockMap, fit
+from pipesight.trace import Trace
+from pipesight.trace.clock import ClockMap, fit
 
 MARK = "pipesight-clock"
 

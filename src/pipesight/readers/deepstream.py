@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipesight.errors import UserError
-from pipesight.model import Trace
-from pipesight.model.samples import Samples
 from pipesight.readers import ds_latency, ds_perf
 from pipesight.readers.text import clean_line, read_text_lines
+from pipesight.trace import Trace
+from pipesight.trace.samples import Samples
 
 
 def looks_like_deepstream(head: bytes) -> bool:

@@ -5,11 +5,11 @@ links and the caps negotiated on each link."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipesight.errors import UserError
-from pipesight.model import Element, Pad, Topology
+from pipesight.trace import Element, Pad, Topology
+from pipesight.trace.topology import DotGraph
 
 _TOKEN = re.compile(
     r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<arrow>->)|(?P<punct>[{}\[\];,=])|'
@@ -20,17 +20,6 @@ _PTR = re.compile(r"_(0x[0-9a-fA-F]+)$")
 _SINK_COLOURS = {"#aaaaff", "#ddddff"}
 _SRC_COLOURS = {"#ffaaaa", "#ffdddd"}
 _GHOST_COLOURS = {"#ddddff", "#ffdddd"}
-
-
-@dataclass
-class DotGraph:
-    topology: Topology
-    pipeline_name: str | None = None
-    pipeline_state: str | None = None
-    states: dict[int, str] = field(default_factory=dict)  # element id -> "[>]" etc.
-    link_caps: dict[tuple[int, int], str] = field(default_factory=dict)  # (src pad, sink pad)
-    node_of_pad: dict[int, str] = field(default_factory=dict)  # pad id -> DOT node id
-    cluster_of_element: dict[int, str] = field(default_factory=dict)
 
 
 def _unquote(s: str) -> str:
@@ -107,126 +96,147 @@ def parse(text: str) -> DotGraph:
     toks = _tokens(text)
     if not toks or toks[0][1] not in ("digraph", "graph", "strict"):
         raise UserError("not a Graphviz DOT graph (it does not start with 'digraph')")
-    topo = Topology()
-    g = DotGraph(topo)
-    # stack of (cluster id, element id or None, pad-direction hint)
-    stack: list[tuple[str, int | None, str | None]] = [("", None, None)]
-    pads_by_node: dict[str, int] = {}
-    edges: list[tuple[str, str, dict[str, str]]] = []
-    pending_label: dict[int, bool] = {}
-    i = 0
-    n = len(toks)
-    # skip 'digraph NAME {'
-    while i < n and toks[i][1] != "{":
-        i += 1
-    i += 1
-    depth_clusters: list[str] = []
-    while i < n:
-        kind, val = toks[i]
-        if val == "}":
-            if len(stack) > 1:
-                stack.pop()
+    p = _Parser(toks)
+    p.statements()
+    p.finish()
+    return p.g
+
+
+class _Parser:
+    """GStreamer's dumps nest a cluster per element (and one per pad side of it), a node per
+    pad, and an edge per link (dashed between a ghost pad and its internal proxy pad)."""
+
+    def __init__(self, toks: list[tuple[str, str]]) -> None:
+        self.toks = toks
+        self.topo = Topology()
+        self.g = DotGraph(self.topo)
+        # stack of (cluster id, element id or None, pad-direction hint)
+        self.stack: list[tuple[str, int | None, str | None]] = [("", None, None)]
+        self.pads_by_node: dict[str, int] = {}
+        self.edges: list[tuple[str, str, dict[str, str]]] = []
+        self.pending_label: dict[int, bool] = {}
+
+    def at(self, i: int, what: int = 1) -> str:
+        return self.toks[i][what] if i < len(self.toks) else ""
+
+    def statements(self) -> None:
+        toks, n = self.toks, len(self.toks)
+        i = 0
+        while i < n and toks[i][1] != "{":  # skip 'digraph NAME {'
             i += 1
-            continue
-        if val == "subgraph":
-            cid = toks[i + 1][1] if i + 1 < n else ""
-            i += 2
-            if i < n and toks[i][1] == "{":
-                i += 1
-            parent_el = next((s[1] for s in reversed(stack) if s[1] is not None), None)
-            hint = None
-            parent_cluster = stack[-1][0]
-            if parent_cluster and cid in (parent_cluster + "_sink", parent_cluster + "_src"):
-                hint = "sink" if cid.endswith("_sink") else "src"
-                stack.append((cid, None, hint))
-            else:
-                eid = len(topo.elements) + 1
-                m = _PTR.search(cid)
-                topo.add_element(Element(id=eid, name=cid, parent=parent_el,
-                                         key=m.group(1) if m else None))
-                g.cluster_of_element[eid] = cid
-                pending_label[eid] = True
-                stack.append((cid, eid, None))
-            depth_clusters.append(cid)
-            continue
-        if kind in ("id", "str") and i + 1 < n and toks[i + 1][1] == "=":
-            # graph attribute: key = value
-            key = _unquote(val)
-            value = _unquote(toks[i + 2][1]) if i + 2 < n else ""
-            eid = stack[-1][1]
-            if key == "label":
-                if eid is not None and pending_label.get(eid):
-                    typ, name, state, props = _element_label(value)
-                    e = topo.elements[eid]
-                    e.type, e.name, e.props = typ, name, dict(props)
-                    if state:
-                        g.states[eid] = state
-                    pending_label[eid] = False
-                elif len(stack) == 1:
-                    typ, name, state, _ = _element_label(value)
-                    g.pipeline_name, g.pipeline_state = name, state
-            i += 3
-            if i < n and toks[i][1] == ";":
-                i += 1
-            continue
-        if kind in ("id", "str") and i + 1 < n and toks[i + 1][0] == "arrow":
-            a = _unquote(val)
-            b = _unquote(toks[i + 2][1]) if i + 2 < n else ""
-            i += 3
-            attrs: dict[str, str] = {}
-            if i < n and toks[i][1] == "[":
-                attrs, i = _attrs(toks, i)
-            edges.append((a, b, attrs))
-            continue
-        if kind in ("id", "str") and i + 1 < n and toks[i + 1][1] == "[":
-            node = _unquote(val)
-            attrs, i = _attrs(toks, i + 1)
-            if node in ("node", "edge", "graph", "legend"):
-                continue
-            owner = next((s for s in reversed(stack) if s[1] is not None), None)
-            hint = stack[-1][2]
-            colour = attrs.get("fillcolor", "").lower()
-            direction = hint or ("sink" if colour in _SINK_COLOURS else
-                                 "src" if colour in _SRC_COLOURS else "unknown")
-            label = attrs.get("label", "")
-            pname = label.split("\\n", 1)[0] if label else node
-            pid = len(topo.pads) + 1
-            is_proxy = node.startswith("_proxypad") or pname.startswith("proxypad")
-            topo.add_pad(Pad(
-                id=pid, name=pname, direction=direction,
-                element=None if is_proxy or owner is None else owner[1],
-                ghost=colour in _GHOST_COLOURS and not is_proxy,
-                proxy=is_proxy,
-            ))
-            pads_by_node[node] = pid
-            g.node_of_pad[pid] = node
-            continue
         i += 1
-    for e in topo.elements.values():
-        e.is_bin = any(x.parent == e.id for x in topo.elements.values())
-    for a, b, attrs in edges:
-        pa, pb = pads_by_node.get(a), pads_by_node.get(b)
-        if pa is None or pb is None or attrs.get("style") == "invis":
-            continue
-        if attrs.get("style") == "dashed":
-            # a ghost pad and its internal proxy pad
-            ghost, proxy = (pa, pb) if topo.pads[pb].proxy else (pb, pa)
-            if topo.pads[proxy].proxy:
-                topo.pads[proxy].parent_pad = ghost
-            continue
-        topo.add_link(pa, pb)
-        caps_label = attrs.get("label", "").strip()
-        if not caps_label or caps_label.startswith(" " * 8):
-            caps_label = attrs.get("taillabel") or attrs.get("headlabel") or ""
-        caps = caps_from_label(caps_label)
-        if caps:
-            g.link_caps[(pa, pb)] = caps
-            topo.pads[pa].caps = caps
-            if attrs.get("headlabel"):
-                topo.pads[pb].caps = caps_from_label(attrs["headlabel"])
+        while i < n:
+            kind, val = toks[i]
+            if val == "}":
+                if len(self.stack) > 1:
+                    self.stack.pop()
+                i += 1
+            elif val == "subgraph":
+                i = self.subgraph(i)
+            elif kind in ("id", "str") and self.at(i + 1) == "=":
+                i = self.attribute(i)
+            elif kind in ("id", "str") and self.at(i + 1, 0) == "arrow":
+                i = self.edge(i)
+            elif kind in ("id", "str") and self.at(i + 1) == "[":
+                i = self.node(i)
             else:
-                topo.pads[pb].caps = caps
-    return g
+                i += 1
+
+    def subgraph(self, i: int) -> int:
+        cid = self.at(i + 1)
+        i += 2
+        if self.at(i) == "{":
+            i += 1
+        stack, topo = self.stack, self.topo
+        parent_el = next((s[1] for s in reversed(stack) if s[1] is not None), None)
+        parent_cluster = stack[-1][0]
+        if parent_cluster and cid in (parent_cluster + "_sink", parent_cluster + "_src"):
+            stack.append((cid, None, "sink" if cid.endswith("_sink") else "src"))
+        else:
+            eid = len(topo.elements) + 1
+            m = _PTR.search(cid)
+            topo.add_element(Element(id=eid, name=cid, parent=parent_el,
+                                     key=m.group(1) if m else None))
+            self.g.cluster_of_element[eid] = cid
+            self.pending_label[eid] = True
+            stack.append((cid, eid, None))
+        return i
+
+    def attribute(self, i: int) -> int:
+        """A graph attribute, key = value: a cluster's label names its element."""
+        key, value = _unquote(self.at(i)), _unquote(self.at(i + 2))
+        eid = self.stack[-1][1]
+        if key == "label":
+            if eid is not None and self.pending_label.get(eid):
+                typ, name, state, props = _element_label(value)
+                e = self.topo.elements[eid]
+                e.type, e.name, e.props = typ, name, dict(props)
+                if state:
+                    self.g.states[eid] = state
+                self.pending_label[eid] = False
+            elif len(self.stack) == 1:
+                _typ, name, state, _ = _element_label(value)
+                self.g.pipeline_name, self.g.pipeline_state = name, state
+        i += 3
+        return i + 1 if self.at(i) == ";" else i
+
+    def edge(self, i: int) -> int:
+        a, b = _unquote(self.at(i)), _unquote(self.at(i + 2))
+        i += 3
+        attrs: dict[str, str] = {}
+        if self.at(i) == "[":
+            attrs, i = _attrs(self.toks, i)
+        self.edges.append((a, b, attrs))
+        return i
+
+    def node(self, i: int) -> int:
+        """A node is a pad (coloured by direction; proxy pads named so)."""
+        node = _unquote(self.at(i))
+        attrs, i = _attrs(self.toks, i + 1)
+        if node in ("node", "edge", "graph", "legend"):
+            return i
+        owner = next((s for s in reversed(self.stack) if s[1] is not None), None)
+        colour = attrs.get("fillcolor", "").lower()
+        direction = self.stack[-1][2] or ("sink" if colour in _SINK_COLOURS else
+                                          "src" if colour in _SRC_COLOURS else "unknown")
+        label = attrs.get("label", "")
+        pname = label.split("\\n", 1)[0] if label else node
+        pid = len(self.topo.pads) + 1
+        is_proxy = node.startswith("_proxypad") or pname.startswith("proxypad")
+        self.topo.add_pad(Pad(
+            id=pid, name=pname, direction=direction,
+            element=None if is_proxy or owner is None else owner[1],
+            ghost=colour in _GHOST_COLOURS and not is_proxy, proxy=is_proxy,
+        ))
+        self.pads_by_node[node] = pid
+        self.g.node_of_pad[pid] = node
+        return i
+
+    def finish(self) -> None:
+        """Bins (elements with children), links and the caps on them, ghost pads' proxies."""
+        topo, g = self.topo, self.g
+        for e in topo.elements.values():
+            e.is_bin = any(x.parent == e.id for x in topo.elements.values())
+        for a, b, attrs in self.edges:
+            pa, pb = self.pads_by_node.get(a), self.pads_by_node.get(b)
+            if pa is None or pb is None or attrs.get("style") == "invis":
+                continue
+            if attrs.get("style") == "dashed":
+                # a ghost pad and its internal proxy pad
+                ghost, proxy = (pa, pb) if topo.pads[pb].proxy else (pb, pa)
+                if topo.pads[proxy].proxy:
+                    topo.pads[proxy].parent_pad = ghost
+                continue
+            topo.add_link(pa, pb)
+            caps_label = attrs.get("label", "").strip()
+            if not caps_label or caps_label.startswith(" " * 8):
+                caps_label = attrs.get("taillabel") or attrs.get("headlabel") or ""
+            caps = caps_from_label(caps_label)
+            if caps:
+                g.link_caps[(pa, pb)] = caps
+                topo.pads[pa].caps = caps
+                topo.pads[pb].caps = (caps_from_label(attrs["headlabel"])
+                                      if attrs.get("headlabel") else caps)
 
 
 def read(path: Path) -> DotGraph:

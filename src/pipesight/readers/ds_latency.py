@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipesight.model.samples import INDEX, SECONDS, Samples, Series
+from pipesight.trace.samples import INDEX, SECONDS, Samples, Series
 
 SOURCE = "deepstream-latency"
 # a frame latency above this many ms (11.6 days) is a wall-clock time, not a latency

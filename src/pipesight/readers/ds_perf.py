@@ -21,7 +21,7 @@ from datetime import datetime
 
 import numpy as np
 
-from pipesight.model.samples import INDEX, SECONDS, Samples, Series
+from pipesight.trace.samples import INDEX, SECONDS, Samples, Series
 
 SOURCE = "deepstream-perf"
 

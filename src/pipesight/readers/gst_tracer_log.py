@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from pipesight.errors import UserError
-from pipesight.model import Element, Flow, Pad, Trace
-from pipesight.model.flow import PULL, PUSH
-from pipesight.readers.checks import MAX_I64, MAX_ID, MAX_U32, MAX_U64, clean_json
+from pipesight.readers.checks import MAX_I64, MAX_ID, MAX_U32, MAX_U64
 from pipesight.readers.gst_structure import none_if_max, parse_structure
+from pipesight.trace import Element, Flow, Pad, Trace
+from pipesight.trace.flow import PULL, PUSH
 
 CHUNK = 24 << 20
 PARALLEL_ABOVE = 96 << 20
@@ -344,7 +344,9 @@ def load_into(trace: Trace, path: Path, workers: int | None = None) -> TracerLog
         if arr.shape[0]:
             stats.last_ts = max(stats.last_ts, int(arr.max()))
     if rusage:
-        trace.extras["rusage"] = rusage
+        # the rusage tracer's CPU figures are per process and coarse (sampled at pushes):
+        # nothing here judges with them, and that is said rather than kept unread
+        trace.notes.append(f"{path.name}: {len(rusage)} rusage tracer records not used")
     trace.inputs.append(str(path))
     if stats.slow_path_records:
         trace.notes.append(
@@ -405,105 +407,100 @@ def _rare_record(
     f: dict[str, Any],
     rusage: list[dict[str, Any]],
 ) -> None:
-    topo = trace.topology
     ts = f.get("ts")
     if not _is_u(ts, MAX_I64):
         ts = None  # a time no clock reaches, or no time: the record's own time is unknown
     if ts is not None:
         stats.last_ts = max(stats.last_ts, ts)
-    if name == "new-element":
-        ix = _index(f.get("ix"))
-        if ix is None:
-            _damaged(stats)
-            return
-        topo.add_element(
-            Element(
-                id=ix,
-                name=str(f.get("name", f"element{ix}")),
-                type=f.get("type") if isinstance(f.get("type"), str) else None,
-                parent=_index(f.get("parent-ix")),
-                is_bin=bool(f.get("is-bin")),
-            )
-        )
-    elif name == "new-pad":
-        ix = _index(f.get("ix"))
-        if ix is None:
-            _damaged(stats)
-            return
-        d = f.get("pad-direction")
-        direction = {1: "src", 2: "sink"}.get(d, "unknown") if isinstance(d, int) else str(d)
-        if direction.upper().startswith("GST_PAD_"):
-            direction = direction[8:].lower()
-        topo.add_pad(
-            Pad(
-                id=ix,
-                name=str(f.get("name", f"pad{ix}")),
-                direction=direction,
-                element=_index(f.get("parent-ix")),
-                ghost=bool(f.get("is-ghostpad")),
-                proxy=str(f.get("type", "")) == "GstProxyPad",
-            )
-        )
+    if name in ("new-element", "new-pad"):
+        _topology_record(trace, stats, name, f)
     elif name == "buffer":
-        vals = [f.get(k) for k in ("thread-id", "ts", "pad-ix", "element-ix", "peer-pad-ix",
-                                   "peer-element-ix", "buffer-size")]
-        if vals[3] is None:
-            vals[3] = f.get("elem-ix")
-        if vals[5] is None:
-            vals[5] = f.get("peer-elem-ix")
-        if any(not isinstance(v, int) for v in vals):
-            stats.unknown_records["buffer (incomplete)"] = (
-                stats.unknown_records.get("buffer (incomplete)", 0) + 1
-            )
-            return
-        thread, t, *ixs, size = vals
-        if not (_is_u(thread, MAX_U64) and _is_u(t, MAX_I64) and _is_u(size, MAX_I64)
-                and all(_is_u(x, MAX_ID) or x == MAX_U32 for x in ixs)):
-            _damaged(stats)
-            return
-        pts, dur = f.get("buffer-pts", MAX_U64), f.get("buffer-duration", MAX_U64)
-        pts = pts if _is_u(pts, MAX_I64) else MAX_U64
-        dur = dur if _is_u(dur, MAX_I64) else MAX_U64
-        has_pts = int(_truth(f.get("have-buffer-pts", pts != MAX_U64)) and pts != MAX_U64)
-        has_dur = int(_truth(f.get("have-buffer-duration", dur != MAX_U64)) and dur != MAX_U64)
-        slow_rows.append([*vals, has_pts, pts, has_dur, dur, _flags(f.get("buffer-flags", 0))])
-    elif name == "latency":
-        if "src-element" in f:
-            src = ".".join(str(f.get(k)) for k in ("src-element-id", "src-element", "src"))
-            sink = ".".join(str(f.get(k)) for k in ("sink-element-id", "sink-element", "sink"))
-        else:  # GStreamer < 1.16: src and sink are "element_pad"
-            src, sink = str(f.get("src")), str(f.get("sink"))
-        if _is_u(f.get("time"), MAX_I64) and ts is not None:
-            trace.latency.pipeline.extend(
-                [f"{src}|{sink}"], np.zeros(1, np.int32), np.array([ts], np.int64),
-                np.array([f["time"]], np.int64)
-            )
-        else:
-            _damaged(stats)
-    elif name == "element-latency":
-        key = ".".join(str(f.get(k)) for k in ("element-id", "element", "src"))
-        if _is_u(f.get("time"), MAX_I64) and ts is not None:
-            trace.latency.element.extend(
-                [key], np.zeros(1, np.int32), np.array([ts], np.int64),
-                np.array([f["time"]], np.int64)
-            )
-        else:
-            _damaged(stats)
-    elif name == "element-reported-latency":
+        _buffer_record(stats, slow_rows, f)
+    elif name in ("latency", "element-latency", "element-reported-latency"):
+        _latency_record(trace, stats, name, f, ts)
+    elif name == "message":
+        stats.messages += 1
+    elif name in ("query", "element-query"):
+        stats.queries += 1
+    elif name in ("thread-rusage", "proc-rusage"):
+        rusage.append({"record": name, **f})
+    else:
+        stats.unknown_records[name] = stats.unknown_records.get(name, 0) + 1
+
+
+def _topology_record(trace: Trace, stats: TracerLogStats, name: str, f: dict[str, Any]) -> None:
+    ix = _index(f.get("ix"))
+    if ix is None:
+        _damaged(stats)
+        return
+    if name == "new-element":
+        trace.topology.add_element(Element(
+            id=ix, name=str(f.get("name", f"element{ix}")),
+            type=f.get("type") if isinstance(f.get("type"), str) else None,
+            parent=_index(f.get("parent-ix")), is_bin=bool(f.get("is-bin"))))
+        return
+    d = f.get("pad-direction")
+    direction = {1: "src", 2: "sink"}.get(d, "unknown") if isinstance(d, int) else str(d)
+    if direction.upper().startswith("GST_PAD_"):
+        direction = direction[8:].lower()
+    trace.topology.add_pad(Pad(
+        id=ix, name=str(f.get("name", f"pad{ix}")), direction=direction,
+        element=_index(f.get("parent-ix")), ghost=bool(f.get("is-ghostpad")),
+        proxy=str(f.get("type", "")) == "GstProxyPad"))
+
+
+def _buffer_record(stats: TracerLogStats, slow_rows: list[list[int]],
+                   f: dict[str, Any]) -> None:
+    """A buffer record in a layout the fast pattern does not know, read field by field."""
+    vals = [f.get(k) for k in ("thread-id", "ts", "pad-ix", "element-ix", "peer-pad-ix",
+                               "peer-element-ix", "buffer-size")]
+    if vals[3] is None:
+        vals[3] = f.get("elem-ix")
+    if vals[5] is None:
+        vals[5] = f.get("peer-elem-ix")
+    if any(not isinstance(v, int) for v in vals):
+        stats.unknown_records["buffer (incomplete)"] = (
+            stats.unknown_records.get("buffer (incomplete)", 0) + 1
+        )
+        return
+    thread, t, *ixs, size = vals
+    if not (_is_u(thread, MAX_U64) and _is_u(t, MAX_I64) and _is_u(size, MAX_I64)
+            and all(_is_u(x, MAX_ID) or x == MAX_U32 for x in ixs)):
+        _damaged(stats)
+        return
+    pts, dur = f.get("buffer-pts", MAX_U64), f.get("buffer-duration", MAX_U64)
+    pts = pts if _is_u(pts, MAX_I64) else MAX_U64
+    dur = dur if _is_u(dur, MAX_I64) else MAX_U64
+    has_pts = int(_truth(f.get("have-buffer-pts", pts != MAX_U64)) and pts != MAX_U64)
+    has_dur = int(_truth(f.get("have-buffer-duration", dur != MAX_U64)) and dur != MAX_U64)
+    slow_rows.append([*vals, has_pts, pts, has_dur, dur, _flags(f.get("buffer-flags", 0))])
+
+
+def _latency_record(trace: Trace, stats: TracerLogStats, name: str, f: dict[str, Any],
+                    ts: int | None) -> None:
+    if name == "element-reported-latency":
         key = ".".join(str(f.get(k)) for k in ("element-id", "element"))
         lo, hi = f.get("min", 0) or 0, f.get("max", 0) or 0
         if not (_is_u(lo, MAX_U64) and _is_u(hi, MAX_U64)):
             _damaged(stats)
             return
         trace.latency.reported.append((key, int(ts or 0), lo, hi, bool(f.get("live"))))
-    elif name == "message":
-        stats.messages += 1
-    elif name in ("query", "element-query"):
-        stats.queries += 1
-    elif name in ("thread-rusage", "proc-rusage"):
-        rusage.append(clean_json({"record": name, **f}))
+        return
+    if not (_is_u(f.get("time"), MAX_I64) and ts is not None):
+        _damaged(stats)
+        return
+    if name == "element-latency":
+        key = ".".join(str(f.get(k)) for k in ("element-id", "element", "src"))
+        series = trace.latency.element
     else:
-        stats.unknown_records[name] = stats.unknown_records.get(name, 0) + 1
+        if "src-element" in f:
+            src = ".".join(str(f.get(k)) for k in ("src-element-id", "src-element", "src"))
+            sink = ".".join(str(f.get(k)) for k in ("sink-element-id", "sink-element", "sink"))
+        else:  # GStreamer < 1.16: src and sink are "element_pad"
+            src, sink = str(f.get("src")), str(f.get("sink"))
+        key, series = f"{src}|{sink}", trace.latency.pipeline
+    series.extend([key], np.zeros(1, np.int32), np.array([ts], np.int64),
+                  np.array([f["time"]], np.int64))
 
 
 def _flow_from_table(trace: Trace, t: np.ndarray) -> Flow:

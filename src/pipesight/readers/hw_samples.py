@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from pipesight.model.samples import SECONDS, Samples, Series
 from pipesight.readers import deepstream, ds_latency, tegrastats
 from pipesight.readers.checks import (
     MAX_U32,
@@ -24,6 +23,7 @@ from pipesight.readers.checks import (
     text,
 )
 from pipesight.readers.text import clean_line
+from pipesight.trace.samples import SECONDS, Samples, Series
 
 NVML = "nvml"
 # NVML sample fields: (series name, unit)

@@ -15,24 +15,14 @@ for analysis and streamed by the measurements (``nsys_tables``), or loaded whole
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from pipesight import nsys_cli
 from pipesight.errors import UserError
-from pipesight.model import Trace
-from pipesight.model.gpu import (
-    PUSH_POP,
-    START_END,
-    GpuTimeline,
-    NvtxMarks,
-    NvtxRanges,
-    SyncOps,
-)
 from pipesight.readers import sqlite_bulk as bulk
 from pipesight.readers.checks import db_error
 from pipesight.readers.nsys_tables import (
@@ -43,6 +33,15 @@ from pipesight.readers.nsys_tables import (
     op_valid,
 )
 from pipesight.readers.sqlite_bulk import DB_ERRORS, StringIndex
+from pipesight.trace import Trace
+from pipesight.trace.gpu import (
+    PUSH_POP,
+    START_END,
+    GpuTimeline,
+    NvtxMarks,
+    NvtxRanges,
+    SyncOps,
+)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # tables only an Nsight Systems export has; one is enough to recognise it
@@ -402,13 +401,6 @@ def load(path: Path) -> Trace:
 
 # -- .nsys-rep: through nsys's own exporter ---------------------------------------------------
 
-def nsys_exe() -> str | None:
-    env = os.environ.get("NSYS")
-    if env:
-        return env if os.access(env, os.X_OK) else shutil.which(env)
-    return shutil.which("nsys")
-
-
 def export_rep(rep: Path, out: Path | None = None) -> Path:
     """The SQLite export of an .nsys-rep, made with nsys (reused when already up to date)."""
     beside = rep.with_name(rep.name.rsplit(".", 1)[0] + ".sqlite")
@@ -416,24 +408,10 @@ def export_rep(rep: Path, out: Path | None = None) -> Path:
         with open(beside, "rb") as f:
             if looks_like_nsys_sqlite(f.read(100), beside):
                 return beside
-    exe = nsys_exe()
-    if exe is None:
-        raise UserError(f"{rep}: an Nsight Systems report; reading it needs nsys (not on PATH, "
-                        f"$NSYS unset): install Nsight Systems, or export it elsewhere with "
-                        f"`nsys export --type sqlite {rep.name}` and analyze the .sqlite")
     if out is None:
         out = beside if os.access(rep.parent, os.W_OK) else \
             Path(tempfile.mkdtemp(prefix="pipesight-nsys-")) / beside.name
-    cmd = [exe, "export", "--type", "sqlite", "--force-overwrite", "true", "-o", str(out),
-           str(rep)]
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise UserError(f"{rep}: nsys export failed to run ({e})") from None
-    if res.returncode != 0 or not out.exists():
-        last = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"{rep}: nsys export failed (exit {res.returncode}): {last[0]}")
-    return out
+    return nsys_cli.export(rep, out)
 
 
 def load_rep(path: Path) -> Trace:

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipesight.errors import UserError
-from pipesight.model.gpu import (
+from pipesight.readers import sqlite_bulk as bulk
+from pipesight.readers.checks import db_error
+from pipesight.readers.sqlite_bulk import DB_ERRORS, StringIndex
+from pipesight.trace.gpu import (
     GRAPH,
     KERNEL,
     MEMCPY,
@@ -31,9 +34,6 @@ from pipesight.model.gpu import (
     OpChunk,
     split_thread_key,
 )
-from pipesight.readers import sqlite_bulk as bulk
-from pipesight.readers.checks import db_error
-from pipesight.readers.sqlite_bulk import DB_ERRORS, StringIndex
 
 OP_TABLES = (("CUPTI_ACTIVITY_KIND_KERNEL", KERNEL), ("CUPTI_ACTIVITY_KIND_MEMCPY", MEMCPY),
              ("CUPTI_ACTIVITY_KIND_MEMSET", MEMSET), ("CUPTI_ACTIVITY_KIND_GRAPH_TRACE", GRAPH))

@@ -13,53 +13,34 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipesight.errors import UserError
-from pipesight.model import Element, Flow, Frames, Outside, Pad, Trace
-from pipesight.model.flow import PROBE, PULL, PUSH
 from pipesight.readers.checks import MAX_I64, MAX_U32, clean_json, is_int
-
-MAGIC = 0x31545350
-HEADER_SIZE = 64
-_FIELDS = [
-    ("kind", "u1"),
-    ("probe", "u1"),
-    ("flags", "<u2"),
-    ("tid", "<u4"),
-    ("ts", "<u8"),
-    ("cpu", "<u8"),
-    ("pad", "<u4"),
-    ("peer", "<u4"),
-    ("size", "<u4"),
-    ("count", "<i4"),
-    ("pts", "<u8"),
-    ("vcsw", "<u4"),
-    ("ivcsw", "<u4"),
-]
-RECORD_V2 = np.dtype(_FIELDS)
-RECORD = np.dtype([*_FIELDS, ("seq", "<u8")])  # format 3, what the tracer writes now
-FORMATS = {2: RECORD_V2, 3: RECORD}
-HEADER = np.dtype(
-    [
-        ("magic", "<u4"),
-        ("version", "<u4"),
-        ("record_size", "<u4"),
-        ("header_size", "<u4"),
-        ("used", "<u8"),
-        ("capacity", "<u8"),
-        ("pid", "<u4"),
-        ("dropped", "<u4"),
-    ]
+from pipesight.trace import Element, Flow, Frames, Outside, Pad, Trace
+from pipesight.trace.flow import PROBE, PULL, PUSH
+from pipesight.tracer.layout import (
+    FORMATS,
+    HEADER,
+    HEADER_SIZE,
+    LIST_PRE,
+    MAGIC,
+    NONE_U64,
+    POST_KINDS,
+    PRE_KINDS,
+    PROBE_POST,
+    PROBE_PRE,
+    PULL_POST,
+    PULL_PRE,
+    PUSH_PRE,
+    RECORD,
+    RECORD_V2,
 )
-PUSH_PRE, PUSH_POST, LIST_PRE, LIST_POST, PULL_PRE, PULL_POST = 1, 2, 3, 4, 5, 6
-PROBE_PRE, PROBE_POST = 7, 8
-PRE_KINDS = (PUSH_PRE, LIST_PRE, PULL_PRE, PROBE_PRE)
-POST_KINDS = (PUSH_POST, LIST_POST, PULL_POST, PROBE_POST)
-NONE_U64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
 # ids of different processes are kept apart by this stride; ids (int32 in the model) of at
 # most MAX_PROCESSES processes fit
 PROCESS_STRIDE = 1_000_000
@@ -323,6 +304,10 @@ def _apply_defs(trace: Trace, defs: list[dict[str, Any]], off: int, pid: int) ->
                     proxy=bool(d.get("proxy")),
                 )
             )
+        elif t == "padparent":  # a pad recorded before it had a parent (a dynamic pad)
+            pp = topo.pads.get(int(d["id"]) + off)
+            if pp is not None and d.get("element"):
+                pp.element = int(d["element"]) + off
         elif t == "link":
             topo.add_link(int(d["src"]) + off, int(d["sink"]) + off)
         elif t == "props":
@@ -376,211 +361,243 @@ def _add_probe_elements(trace: Trace, recs: np.ndarray, off: int) -> None:
         nxt += 1
 
 
-def _probe_lookup(trace: Trace, off: int, max_rel: int) -> np.ndarray:
-    """pad id - off -> the pseudo-element of its probes (-1 where none), for one process's
-    pads (local id 0 is "no pad")."""
+class _PadLookup:
+    """pad id -> element, for one process's pads (ids off + 1 ... off + size - 1; -1 anywhere
+    else): a table sized by the process's own pads, whatever ids other processes have."""
+
+    def __init__(self, values: np.ndarray, off: int) -> None:
+        self.values, self.off = values, off
+
+    def __getitem__(self, pad: np.ndarray) -> np.ndarray:
+        return self.values[np.clip(np.asarray(pad) - self.off, 0, self.values.shape[0] - 1)]
+
+
+def _probe_lookup(trace: Trace, off: int, max_rel: int) -> _PadLookup:
+    """pad id -> the pseudo-element of its probes (-1 where none)."""
     lut = np.full(max_rel + 1, -1, np.int32)
     for e in trace.topology.elements.values():
         if e.probe_of is not None and off < e.probe_of <= off + max_rel:
             lut[e.probe_of - off] = e.id
-    return lut
+    return _PadLookup(lut, off)
 
 
-def _processing_lookup(trace: Trace, off: int, max_rel: int) -> np.ndarray:
-    """pad id - off -> processing element id (-1 where the pad only forwards)."""
+def _processing_lookup(trace: Trace, off: int, max_rel: int) -> _PadLookup:
+    """pad id -> processing element id (-1 where the pad only forwards)."""
     lut = np.full(max_rel + 1, -1, np.int32)
     for pid in trace.topology.pads:
         if off < pid <= off + max_rel:
             e = trace.topology.processing_element(pid)
             if e is not None:
                 lut[pid - off] = e
-    return lut
+    return _PadLookup(lut, off)
+
+
+@dataclass
+class _Records:
+    """One process's records as columns, sorted by thread (a thread writes its own in order),
+    with each record's thread, nesting depth and the frame that owns the time after it."""
+
+    kind: np.ndarray
+    ts: np.ndarray
+    cpu: np.ndarray  # -1 where the CPU clock was not read
+    pad: np.ndarray
+    peer: np.ndarray
+    size: np.ndarray
+    count: np.ndarray
+    pts: np.ndarray
+    flags: np.ndarray
+    vcsw: np.ndarray
+    ivcsw: np.ndarray
+    thread: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    seg_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per thread
+    seg_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per record
+    thread_first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    depth: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    current: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # owning pre
+    closes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # post's pre
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    @property
+    def is_pre(self) -> np.ndarray:
+        return np.isin(self.kind, PRE_KINDS)
+
+    @property
+    def is_post(self) -> np.ndarray:
+        return np.isin(self.kind, POST_KINDS)
+
+
+def _columns(recs: np.ndarray, off: int) -> _Records:
+    order = np.argsort(recs["tid"].astype(np.int64), kind="stable")
+
+    def col(name: str, dtype: type) -> np.ndarray:
+        return recs[name][order].astype(dtype)
+
+    def ids(name: str) -> np.ndarray:
+        a = col(name, np.int64)
+        return np.where(a > 0, a + off, 0)
+
+    def unset(name: str) -> np.ndarray:  # G_MAXUINT64 marks "none"
+        u = recs[name][order]
+        return np.where(u == NONE_U64, -1, u.astype(np.int64))
+
+    r = _Records(kind=col("kind", np.int8), ts=col("ts", np.int64), cpu=unset("cpu"),
+                 pad=ids("pad"), peer=ids("peer"), size=col("size", np.int64),
+                 count=col("count", np.int32), pts=unset("pts"), flags=col("flags", np.uint32),
+                 vcsw=col("vcsw", np.int64), ivcsw=col("ivcsw", np.int64))
+    r.thread = col("tid", np.int64)  # kernel tids until _threads maps them
+    return r
+
+
+def _threads(trace: Trace, r: _Records, pid: int) -> None:
+    """Thread index per record, and where each thread's records start."""
+    n = len(r)
+    uniq, first_idx, inverse = np.unique(r.thread, return_index=True, return_inverse=True)
+    of_tid = np.array([trace.thread_index(f"{pid}:{int(t)}", os_tid=int(t)) for t in uniq],
+                      np.int32)
+    r.thread = of_tid[inverse]
+    starts = np.zeros(n, bool)
+    starts[first_idx] = True
+    r.seg_start = np.sort(first_idx)
+    r.seg_id = np.cumsum(starts) - 1
+    r.thread_first = np.repeat(r.seg_start, np.diff(np.append(r.seg_start, n)))
+
+
+def _nesting(r: _Records) -> None:
+    """Depth after each record (restarted per thread), the frame (its pre record) owning the
+    interval after each record, and the pre each post closes: one pass per nesting level."""
+    n = len(r)
+    is_pre, is_post = r.is_pre, r.is_post
+    delta = is_pre.astype(np.int32) - is_post.astype(np.int32)
+    csum = np.cumsum(delta, dtype=np.int64)
+    base = csum[r.seg_start] - delta[r.seg_start]
+    # a trace that begins inside a call would go negative: such records get depth 0
+    r.depth = np.maximum((csum - base[r.seg_id]).astype(np.int32), 0)
+    idx = np.arange(n, dtype=np.int64)
+    r.current = np.full(n, -1, np.int64)
+    r.closes = np.full(n, -1, np.int64)
+    for level in range(1, int(r.depth.max(initial=0)) + 1):
+        opener = np.where(is_pre & (r.depth == level), idx, -1)
+        last = np.maximum.accumulate(opener)
+        last = np.where(last >= r.thread_first, last, -1)
+        sel = r.depth == level
+        r.current[sel] = last[sel]
+        selp = is_post & (r.depth == level - 1)
+        r.closes[selp] = last[selp]
 
 
 def _build(
     trace: Trace, recs: np.ndarray, off: int, pid: int
 ) -> tuple[Flow, Frames, Outside]:
-    n = recs.shape[0]
-    kind = recs["kind"].astype(np.int8)
-    tid = recs["tid"].astype(np.int64)
-    # stable sort by thread: a thread writes its records in order
-    order = np.argsort(tid, kind="stable")
-    kind = kind[order]
-    tid = tid[order]
-    ts = recs["ts"][order].astype(np.int64)
-    cpu_u = recs["cpu"][order]
-    cpu = np.where(cpu_u == NONE_U64, -1, cpu_u.astype(np.int64))
-    pad = recs["pad"][order].astype(np.int64)
-    pad = np.where(pad > 0, pad + off, 0)
-    peer = recs["peer"][order].astype(np.int64)
-    peer = np.where(peer > 0, peer + off, 0)
-    size = recs["size"][order].astype(np.int64)
-    count = recs["count"][order].astype(np.int32)
-    pts_u = recs["pts"][order]
-    pts = np.where(pts_u == NONE_U64, -1, pts_u.astype(np.int64))
-    flags = recs["flags"][order].astype(np.uint32)
-    vcsw = recs["vcsw"][order].astype(np.int64)
-    ivcsw = recs["ivcsw"][order].astype(np.int64)
+    r = _columns(recs, off)
     del recs
-
-    # lookups cover this process's pad ids only (off + 1 ... off + max_rel)
+    # lookups cover this process's pad ids only (local id 0 is "no pad")
     mine = [p - off for p in trace.topology.pads if off < p <= off + MAX_LOCAL_ID]
-    max_rel = int(max(pad.max(initial=off) - off, peer.max(initial=off) - off,
+    max_pad = int(max(r.pad.max(initial=off) - off, r.peer.max(initial=off) - off,
                       max(mine, default=0), 0))
-    lut = _processing_lookup(trace, off, max_rel)
-    probe_lut = _probe_lookup(trace, off, max_rel)
-
-    def rel(a: np.ndarray) -> np.ndarray:
-        return np.clip(a - off, 0, max_rel)
-
-    # thread index per record
-    uniq, first_idx, inverse = np.unique(tid, return_index=True, return_inverse=True)
-    thread_of_tid = np.array(
-        [trace.thread_index(f"{pid}:{int(t)}", os_tid=int(t)) for t in uniq], np.int32
-    )
-    thread = thread_of_tid[inverse]
-    starts = np.zeros(n, bool)
-    starts[first_idx] = True
-
-    is_pre = np.isin(kind, PRE_KINDS)
-    is_post = np.isin(kind, POST_KINDS)
-    delta = is_pre.astype(np.int32) - is_post.astype(np.int32)
-    # depth after each record, restarted per thread
-    csum = np.cumsum(delta, dtype=np.int64)
-    base = np.zeros(len(uniq), np.int64)
-    seg_start = np.sort(first_idx)
-    base = csum[seg_start] - delta[seg_start]
-    seg_id = np.cumsum(starts) - 1
-    depth = (csum - base[seg_id]).astype(np.int32)
-    # a trace that begins inside a call would go negative: such records are dropped from depth
-    depth = np.maximum(depth, 0)
-    max_depth = int(depth.max(initial=0))
-    thread_first = np.repeat(seg_start, np.diff(np.append(seg_start, n)))
-
-    idx = np.arange(n, dtype=np.int64)
-    current = np.full(n, -1, np.int64)  # frame (pre index) that owns the interval after i
-    closes = np.full(n, -1, np.int64)  # for a post: the pre it closes
-    for level in range(1, max_depth + 1):
-        opener = np.where(is_pre & (depth == level), idx, -1)
-        last = np.maximum.accumulate(opener)
-        last = np.where(last >= thread_first, last, -1)
-        sel = depth == level
-        current[sel] = last[sel]
-        selp = is_post & (depth == level - 1)
-        closes[selp] = last[selp]
-
+    lut = _processing_lookup(trace, off, max_pad)
+    _threads(trace, r, pid)
+    _nesting(r)
     # interval lengths to the next record of the same thread
+    n = len(r)
     nxt_same = np.ones(n, bool)
     nxt_same[-1:] = False
     if n:
-        nxt_same[:-1] = thread[1:] == thread[:-1]
+        nxt_same[:-1] = r.thread[1:] == r.thread[:-1]
     dt = np.zeros(n, np.int64)
     if n > 1:
-        dt[:-1] = np.where(nxt_same[:-1], ts[1:] - ts[:-1], 0)
+        dt[:-1] = np.where(nxt_same[:-1], r.ts[1:] - r.ts[:-1], 0)
     dt = np.maximum(dt, 0)
-    dcpu, dvol, dinv = _cpu_intervals(ts, cpu, vcsw, ivcsw, dt, thread_first)
+    dcpu, dvol, dinv = _cpu_intervals(r.ts, r.cpu, r.vcsw, r.ivcsw, dt, r.thread_first)
+    frames = _frames(trace, r, pid, lut, _probe_lookup(trace, off, max_pad),
+                     (dt, dcpu, dvol, dinv))
+    # time outside any call: owned by whoever makes the next top-level call
+    oi = np.flatnonzero((r.depth == 0) & nxt_same & ~r.is_pre)
+    nxt = oi + 1
+    outside = Outside(start=r.ts[oi], end=r.ts[nxt], thread=r.thread[oi],
+                      owner=lut[r.pad[nxt]].astype(np.int32),
+                      cpu=dcpu[oi], blocked=dvol[oi].astype(np.int32),
+                      preempted=dinv[oi].astype(np.int32))
+    return _flow(r, lut), frames, outside
 
-    pre_idx = np.flatnonzero(is_pre)
+
+def _frames(trace: Trace, r: _Records, pid: int, lut: _PadLookup, probe_lut: _PadLookup,
+            intervals: tuple[np.ndarray, ...]) -> Frames:
+    """One frame per pre record: its span, own (self) time and CPU, and who did the work."""
+    dt, dcpu, dvol, dinv = intervals
+    n = len(r)
+    pre_idx = np.flatnonzero(r.is_pre)
+    m = pre_idx.shape[0]
     pos = np.full(n, -1, np.int64)
-    pos[pre_idx] = np.arange(pre_idx.shape[0])
-    owned = current >= 0
-    self_wall = np.bincount(pos[current[owned]], weights=dt[owned], minlength=pre_idx.shape[0])
-    self_cpu = np.bincount(pos[current[owned]], weights=dcpu[owned], minlength=pre_idx.shape[0])
-    self_vol = np.bincount(pos[current[owned]], weights=dvol[owned], minlength=pre_idx.shape[0])
-    self_inv = np.bincount(pos[current[owned]], weights=dinv[owned], minlength=pre_idx.shape[0])
+    pos[pre_idx] = np.arange(m)
+    owned = r.current >= 0
+    into = pos[r.current[owned]]
+
+    def own(w: np.ndarray) -> np.ndarray:
+        return np.rint(np.bincount(into, weights=w[owned], minlength=m))
 
     # frame ends: the post closing each pre; unclosed frames end at their thread's last record
-    end = np.full(pre_idx.shape[0], -1, np.int64)
-    result = np.zeros(pre_idx.shape[0], np.int32)
-    post_idx = np.flatnonzero(is_post & (closes >= 0))
-    end[pos[closes[post_idx]]] = ts[post_idx]
-    result[pos[closes[post_idx]]] = count[post_idx]
+    end = np.full(m, -1, np.int64)
+    result = np.zeros(m, np.int32)
+    post_idx = np.flatnonzero(r.is_post & (r.closes >= 0))
+    end[pos[r.closes[post_idx]]] = r.ts[post_idx]
+    result[pos[r.closes[post_idx]]] = r.count[post_idx]
     unclosed = end < 0
     if unclosed.any():
-        last_of_thread = np.zeros(len(uniq), np.int64)
-        seg_end = np.append(seg_start[1:], n) - 1
-        last_of_thread = ts[seg_end]
-        end[unclosed] = last_of_thread[seg_id[pre_idx[unclosed]]]
+        last_of_thread = r.ts[np.append(r.seg_start[1:], n) - 1]
+        end[unclosed] = last_of_thread[r.seg_id[pre_idx[unclosed]]]
         trace.notes.append(
             f"process {pid}: {int(unclosed.sum())} calls had not returned when the trace ended"
         )
-
-    pk = kind[pre_idx]
-    is_pull = pk == PULL_PRE
-    is_probe = pk == PROBE_PRE
-    ppad = pad[pre_idx]
-    ppeer = peer[pre_idx]
+    pk = r.kind[pre_idx]
+    is_pull, is_probe = pk == PULL_PRE, pk == PROBE_PRE
+    ppad, ppeer = r.pad[pre_idx], r.peer[pre_idx]
     # push: work is done by the peer (receiver); pull: by the peer (provider); a probe span:
     # by the application's probes on the pad
-    element = np.where(ppeer > 0, lut[rel(ppeer)], -1).astype(np.int32)
-    element[is_probe] = probe_lut[rel(ppad[is_probe])]
-    caller = lut[rel(ppad)].astype(np.int32)
+    element = np.where(ppeer > 0, lut[ppeer], -1).astype(np.int32)
+    element[is_probe] = probe_lut[ppad[is_probe]]
     # the frame each frame is nested in: the one that owned the time just before its entry
-    parent = np.full(pre_idx.shape[0], -1, np.int64)
-    nested = (depth[pre_idx] >= 2) & (pre_idx > 0)
+    parent = np.full(m, -1, np.int64)
+    nested = (r.depth[pre_idx] >= 2) & (pre_idx > 0)
     if nested.any():
-        before = current[pre_idx[nested] - 1]
+        before = r.current[pre_idx[nested] - 1]
         parent[nested] = np.where(before >= 0, pos[np.maximum(before, 0)], -1)
-    frames = Frames(
-        start=ts[pre_idx],
-        end=end,
-        thread=thread[pre_idx],
-        element=element,
-        caller=caller,
-        pad=ppad.astype(np.int32),
-        self_wall=np.rint(self_wall).astype(np.int64),
-        self_cpu=np.rint(self_cpu).astype(np.int64),
-        blocked=np.rint(self_vol).astype(np.int32),
-        preempted=np.rint(self_inv).astype(np.int32),
-        count=np.where(is_pull, 1, np.where(is_probe, 0, count[pre_idx])).astype(np.int32),
-        depth=depth[pre_idx].astype(np.int16),
+    return Frames(
+        start=r.ts[pre_idx], end=end, thread=r.thread[pre_idx], element=element,
+        caller=lut[ppad].astype(np.int32), pad=ppad.astype(np.int32),
+        self_wall=own(dt).astype(np.int64), self_cpu=own(dcpu).astype(np.int64),
+        blocked=own(dvol).astype(np.int32), preempted=own(dinv).astype(np.int32),
+        count=np.where(is_pull, 1, np.where(is_probe, 0, r.count[pre_idx])).astype(np.int32),
+        depth=r.depth[pre_idx].astype(np.int16),
         mode=np.select([is_pull, is_probe], [PULL, PROBE], PUSH).astype(np.int8),
-        result=result,
-        parent=parent,
+        result=result, parent=parent,
     )
 
-    # time outside any call: owned by whoever makes the next top-level call
-    out_sel = (depth == 0) & nxt_same & ~is_pre
-    oi = np.flatnonzero(out_sel)
-    nxt = oi + 1
-    owner_pad = pad[nxt]
-    outside = Outside(
-        start=ts[oi],
-        end=ts[nxt],
-        thread=thread[oi],
-        owner=lut[rel(owner_pad)].astype(np.int32),
-        cpu=dcpu[oi],
-        blocked=dvol[oi].astype(np.int32),
-        preempted=dinv[oi].astype(np.int32),
-    )
 
-    # flow rows: every push / list push at its entry; every successful pull at its return
+def _flow(r: _Records, lut: _PadLookup) -> Flow:
+    """Flow rows: every push and list push at its entry; every successful pull at its return."""
+    kind, count = r.kind, r.count
     fsel_push = (kind == PUSH_PRE) | (kind == LIST_PRE)
-    fsel_pull = (kind == PULL_POST) & (count == 0) & (closes >= 0)
+    fsel_pull = (kind == PULL_POST) & (count == 0) & (r.closes >= 0)
     fi = np.concatenate([np.flatnonzero(fsel_push), np.flatnonzero(fsel_pull)])
     fi.sort()
     f_is_pull = kind[fi] == PULL_POST
     # for a pull, the peer was recorded at its entry
-    f_peer = peer[fi].copy()
-    f_peer[f_is_pull] = peer[closes[fi[f_is_pull]]]
-    f_pad = pad[fi]
-    own = lut[rel(f_pad)]
-    oth = np.where(f_peer > 0, lut[rel(f_peer)], -1)
-    flow = Flow(
-        ts=ts[fi],
-        thread=thread[fi],
-        pad=f_pad.astype(np.int32),
+    f_peer = r.peer[fi].copy()
+    f_peer[f_is_pull] = r.peer[r.closes[fi[f_is_pull]]]
+    f_pad = r.pad[fi]
+    own = lut[f_pad]
+    oth = np.where(f_peer > 0, lut[f_peer], -1)
+    return Flow(
+        ts=r.ts[fi], thread=r.thread[fi], pad=f_pad.astype(np.int32),
         peer=f_peer.astype(np.int32),
         src_element=np.where(f_is_pull, oth, own).astype(np.int32),
         dst_element=np.where(f_is_pull, own, oth).astype(np.int32),
-        size=size[fi],
-        count=np.where(f_is_pull, 1, count[fi]).astype(np.int32),
-        pts=pts[fi],
-        duration=np.full(fi.shape[0], -1, np.int64),
-        flags=flags[fi],
+        size=r.size[fi], count=np.where(f_is_pull, 1, count[fi]).astype(np.int32),
+        pts=r.pts[fi], duration=np.full(fi.shape[0], -1, np.int64), flags=r.flags[fi],
         mode=np.where(f_is_pull, PULL, PUSH).astype(np.int8),
     )
-    return flow, frames, outside
 
 
 def _cpu_intervals(

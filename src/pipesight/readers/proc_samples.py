@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from pipesight.model import CpuSamples
 from pipesight.readers.checks import MAX_U32, is_int, is_number, json_object, text
+from pipesight.trace import CpuSamples
 
 MAX_CPUS = 1 << 16
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipesight.model import Trace
-from pipesight.model.timeline import Callbacks
+from pipesight.trace import Trace
+from pipesight.trace.timeline import Callbacks
 
 RECORD = np.dtype([("tid", "<i8"), ("t0", "<i8"), ("t1", "<i8"), ("c0", "<i8"), ("c1", "<i8"),
                    ("name", "<i8")])

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipesight.errors import UserError
-from pipesight.model import Trace
-from pipesight.model.ceiling import Ceiling
 from pipesight.readers import (
     clocks,
+    dot,
     gst_tracer_log,
     hw_samples,
     nsys,
@@ -17,6 +16,8 @@ from pipesight.readers import (
     py_callbacks,
 )
 from pipesight.readers import manifest as manifest_reader
+from pipesight.trace import Trace
+from pipesight.trace.ceiling import Ceiling
 
 
 def is_run_dir(path: Path) -> bool:
@@ -55,6 +56,7 @@ def load(path: Path) -> Trace:
                 trace.inputs.extend(side.inputs)
             else:
                 gst_tracer_log.load_into(trace, log)
+    _load_graphs(trace, path)
     trace.samples = hw_samples.read_run(path, trace.run)
     _load_nsys(trace, path)
     clocks.align(trace)
@@ -92,3 +94,24 @@ def _load_nsys(trace: Trace, path: Path) -> None:
             return
     if db.is_file():
         nsys.load_into(trace, db)
+
+
+def graph_files(run_dir: Path) -> list[Path]:
+    """The pipeline graphs worth drawing: pipesight's own dumps as each pipeline started to
+    play, else the last PAUSED -> PLAYING dump gst-launch-1.0 made."""
+    d = run_dir / "dot"
+    if not d.is_dir():
+        return []
+    # regular files only: a pipe of that name would never give its end
+    ours = [p for p in sorted(d.glob("pipesight.*.playing.dot")) if p.is_file()]
+    if ours:
+        return ours
+    return [p for p in sorted(d.glob("*PAUSED_PLAYING.dot")) if p.is_file()][-1:]
+
+
+def _load_graphs(trace: Trace, path: Path) -> None:
+    for p in graph_files(path):
+        try:
+            trace.graphs.append((p.name, dot.read(p)))
+        except UserError as e:
+            trace.notes.append(f"pipeline graph {p.name} unreadable: {e}")

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from pipesight.errors import UserError
-from pipesight.model import Trace
-from pipesight.model.samples import INDEX, SECONDS, Samples, Series
 from pipesight.readers.text import clean_line, read_text_lines
+from pipesight.trace import Trace
+from pipesight.trace.samples import INDEX, SECONDS, Samples, Series
 
 SOURCE = "tegrastats"
 DEVICE = "jetson"

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from pipesight.compare.diff import SCHEMA, Change, Comparison, Row
+from pipesight.compare.comparison import SCHEMA, Change, Comparison, Row
 from pipesight.compare.noise import Z
 from pipesight.render.json_out import _clean
 
@@ -43,6 +43,9 @@ def to_dict(c: Comparison) -> dict[str, Any]:
         "b": asdict(c.b),
         "throughput": change_dict(c.throughput),
         "bottleneck": asdict(c.bottleneck),
+        "prediction": None if c.prediction is None else {
+            **asdict(c.prediction), "error_pct": _r(c.prediction.error_pct, 2),
+            "held": c.prediction.held},
         "noise": {
             "basis": c.noise_basis,
             "rule": (f"a change counts when |B - A| > {Z:g} x sqrt(sd_A^2 + sd_B^2) over the "

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pipesight.compare.diff import Change, Comparison, Row, SideInfo
+from pipesight.compare.comparison import Change, Comparison, Row, SideInfo
 from pipesight.compare.noise import Z
 from pipesight.render import safe_text
 

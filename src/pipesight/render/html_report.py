@@ -82,10 +82,8 @@ def _env() -> jinja2.Environment:
 
 def render(data: ReportData) -> str:
     v = data.verdict
-    b = v.get("bottleneck") or {}
     findings = v.get("findings") or []
-    top = next((f for f in findings if f.get("kind") and f.get("title") == b.get("summary")),
-               None)
+    top = next((f for f in findings if f.get("stance") == "verdict"), None)
     others = [f for f in findings if f is not top]
     css, js = _asset("report.css"), _asset("report.js")
     csp = (f"default-src 'none'; style-src {_sha256(css)}; script-src {_sha256(js)}; "

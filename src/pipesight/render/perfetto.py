@@ -33,8 +33,7 @@ import numpy as np
 
 from pipesight.metrics import Metrics
 from pipesight.metrics import timelines as tl
-from pipesight.metrics.activity import waiting_ns
-from pipesight.model import Trace
+from pipesight.trace import Trace
 
 MAX_SLICES = 400_000  # about 60 MB of JSON
 EXTRA_PID_BASE = 5_000_000  # above Linux's pid_max, so no clash with real processes
@@ -83,7 +82,7 @@ def write(trace: Trace, metrics: Metrics, path: Path, *, verdict: Any = None,
           timelines: tl.Timelines | None = None) -> dict[str, Any]:
     """Write trace.json; returns what went in (events, slices kept, aggregation)."""
     series = timelines if timelines is not None else tl.compute(trace, metrics)
-    tracks: list[Track] = [*thread_tracks(trace, metrics), *counter_tracks(trace, series),
+    tracks: list[Track] = [*thread_tracks(trace, series), *counter_tracks(trace, series),
                            *gpu_tracks(series)]
     if verdict is not None:
         tracks.extend(verdict_tracks(metrics, verdict))
@@ -108,16 +107,9 @@ def _ids(trace: Trace) -> list[tuple[int, int]]:
     return out
 
 
-def thread_tracks(trace: Trace, metrics: Metrics) -> list[SliceTrack]:
-    fr, out = trace.frames, trace.outside
-    if fr is None or out is None or len(fr) == 0:
-        return []
-    act = metrics.activity
-    boundary = act.boundary if act is not None else set()
-    topo = trace.topology
-    names = {e: topo.name(e) for e in np.unique(np.concatenate([fr.element, out.owner])).tolist()
-             if e >= 0}
-    # labels: element names, and the same with " (waiting)" for a queue's idle calls
+def thread_tracks(trace: Trace, series: tl.Timelines) -> list[SliceTrack]:
+    """One track per streaming thread: its slices named after their element, a queue's idle
+    calls as "NAME (waiting)"."""
     labels: list[str] = []
     index: dict[str, int] = {}
 
@@ -127,40 +119,24 @@ def thread_tracks(trace: Trace, metrics: Metrics) -> list[SliceTrack]:
             labels.append(s)
         return index[s]
 
-    lut_busy = {e: lab(n) for e, n in names.items()}
-    lut_wait = {e: lab(f"{n} (waiting)") for e, n in names.items() if e in boundary}
-    busy_order = sorted(range(len(trace.threads)), key=lambda t: -(
-        act.threads[t].busy_fraction if act is not None and t in act.threads else 0.0))
-    rank = {t: i for i, t in enumerate(busy_order)}
     ids = _ids(trace)
     tracks = []
-    for t, th in enumerate(trace.threads):
-        fs = (fr.thread == t) & (fr.element >= 0)
-        os_ = (out.thread == t) & (out.owner >= 0)
-        if not fs.any() and not os_.any():
-            continue
-        el = np.concatenate([fr.element[fs], out.owner[os_]]).astype(np.int64)
-        start = np.concatenate([fr.start[fs], out.start[os_]])
-        end = np.concatenate([fr.end[fs], out.end[os_]])
-        wall = np.concatenate([fr.self_wall[fs], out.end[os_] - out.start[os_]]).astype(float)
-        cpu = np.concatenate([fr.self_cpu[fs], out.cpu[os_]]).astype(float)
-        count = np.concatenate([fr.count[fs], np.zeros(int(os_.sum()), np.int32)])
-        blocked = np.concatenate([fr.blocked[fs], out.blocked[os_]])
-        waiting = waiting_ns(el, wall, cpu, blocked, boundary) > 0
-        uel, inv = np.unique(el, return_inverse=True)
-        busy_lab = np.array([lut_busy[e] for e in uel.tolist()], np.int32)
-        wait_lab = np.array([lut_wait.get(e, lut_busy[e]) for e in uel.tolist()], np.int32)
-        label = np.where(waiting, wait_lab[inv], busy_lab[inv]).astype(np.int32)
-        cat = np.concatenate([np.zeros(int(fs.sum()), np.int8), np.ones(int(os_.sum()), np.int8)])
-        order = np.lexsort((-end, start))
-        pid, tid = ids[t]
+    for ts in series.slices:
+        th = trace.threads[ts.thread]
+        uel, inv = np.unique(ts.element, return_inverse=True)
+        names = [trace.topology.name(int(e)) for e in uel.tolist()]
+        busy_lab = np.array([lab(n) for n in names], np.int32)
+        waits = set(np.unique(inv[ts.waiting]).tolist())
+        wait_lab = np.array([lab(f"{n} (waiting)") if i in waits else busy_lab[i]
+                             for i, n in enumerate(names)], np.int32)
+        label = np.where(ts.waiting, wait_lab[inv], busy_lab[inv]).astype(np.int32)
+        pid, tid = ids[ts.thread]
         tracks.append(SliceTrack(
-            group="pipeline", name=th.name or th.label(), start_ns=start[order],
-            end_ns=end[order], label=label[order], labels=labels, busy_ns=wall[order],
-            args={"buffers": count[order], "self_ns": wall[order].astype(np.int64),
-                  "cpu_ns": cpu[order].astype(np.int64)},
-            category=cat[order], categories=["call", "between calls"], pid=pid, tid=tid,
-            sort_index=rank.get(t),
+            group="pipeline", name=th.name or th.label(), start_ns=ts.start, end_ns=ts.end,
+            label=label, labels=labels, busy_ns=ts.self_ns.astype(float),
+            args={"buffers": ts.buffers, "self_ns": ts.self_ns, "cpu_ns": ts.cpu_ns},
+            category=ts.between.astype(np.int8), categories=["call", "between calls"],
+            pid=pid, tid=tid, sort_index=ts.busy_rank,
         ))
     return tracks
 

@@ -14,13 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipesight.model import Element, Topology
 from pipesight.render.graph_costs import (
     GraphCosts,
     cost_colour,
     fill_colour,
     text_colour,
 )
+from pipesight.trace import Element, Topology
 
 FOLD_MIN = 4  # this many identical branches from one element are folded into one
 MAX_CHAIN = 32

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipesight.capture.live import Progress
+from pipesight.readers.live_trace import Progress
 
 
 def text(p: Progress, duration_s: float | None) -> str:

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pipesight.findings import Verdict
+from pipesight.findings import Fix, Verdict
 from pipesight.render import safe_text
 
 MAX_ELEMENTS = 10
@@ -27,15 +27,20 @@ def render(v: Verdict, console: Console | None = None) -> None:
     c.print(f"[bold {colour}]Bottleneck: {escape(b.kind)}{where} ({escape(b.confidence)})"
             f"[/bold {colour}]")
     c.print(escape(b.summary))
-    if b.predicted_fps:
-        c.print(f"[green]If removed: up to {b.predicted_fps:.1f} fps[/green]")
-    top = next((f for f in v.findings if f.kind and f.title == b.summary), None)
+    top = next((f for f in v.findings if f.stance == "verdict"), None)
     if top is not None:
         ev = ", ".join(f"{e.metric}={e.value}{e.unit if e.unit in ('%', '') else ' ' + e.unit}"
                        f" [{e.source}]" for e in top.evidence[:8])
         c.print(f"[dim]Evidence: {escape(ev)}[/dim]")
-        if top.fix:
-            c.print(f"Fix: {escape(top.fix)}")
+    for x in b.fixes:
+        c.print(f"Fix: {escape(x.text)}" + _prediction(x))
+    h = b.headroom
+    if h and h.get("capacity_fps"):
+        more = (f"; about {h['more_streams']} more such pipelines would fit on the "
+                f"{h['cores']:.1f} usable cores (CPU only)"
+                if h.get("more_streams") is not None else "")
+        c.print(f"[green]Headroom: capacity about {h['capacity_fps']:.1f} fps, {h['ratio']:g}x "
+                f"the source's {h['source_fps']:g} fps{escape(more)}[/green]")
     if v.elements:
         t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         for col in ("element", "thread", "share", "ms/buf", "p99 ms", "cpu ms", "fps"):
@@ -59,16 +64,25 @@ def render(v: Verdict, console: Console | None = None) -> None:
                        f"busy {100 * gp['busy_fraction']:.1f}% of {gp['span_ms']:.0f} ms, "
                        f"{gp['idle_gaps']} idle gaps of {gp['gap_threshold_ms']:g} ms or more "
                        f"({gp['idle_ms']:.0f} ms{every})"))
-    others = [f for f in v.findings if f.title != b.summary][:MAX_FINDINGS]
+    others = [f for f in v.findings if f.stance != "verdict"][:MAX_FINDINGS]
     for f in others:
         mark = {"critical": "!", "warning": "~", "info": "·"}[f.severity]
-        c.print(f"{mark} {escape(f.title)}")
+        tag = f"[{f.stance}] " if f.stance else ""
+        c.print(f"{mark} {escape(tag + f.title)}")
     inst = v.instrumentation
     if inst.get("estimated_overhead_pct") is not None:
         c.print(f"[dim]Instrumentation: ~{inst['estimated_overhead_pct']}% of the busiest thread "
                 f"({inst['calls_per_s_busiest_thread']} traced calls/s)[/dim]")
     if v.not_seen:
         c.print(f"[dim]Not seen: {escape('; '.join(v.not_seen))}[/dim]")
+
+
+def _prediction(x: Fix) -> str:
+    if x.predicted_fps is None:
+        return f" [dim]({escape(x.basis)})[/dim]" if x.basis else ""
+    word = "at most" if x.bound == "upper" else "predicted"
+    return (f" [green]→ {word} {x.predicted_fps:.1f} fps[/green]"
+            + (f" [dim]({escape(x.basis)})[/dim]" if x.basis else ""))
 
 
 def _ms(x: float | None) -> str:

@@ -375,6 +375,31 @@ element_id_locked (GstElement * element)
   return id;
 }
 
+static GQuark orphan_quark;
+
+/* A pad recorded without a parent has one now: a "padparent" record gives it. */
+static void
+adopt (GstPad * pad, guint32 id)
+{
+  GstObject *parent = GST_OBJECT_PARENT (pad);
+  guint32 element;
+  GString *l;
+  if (parent == NULL || !GST_IS_ELEMENT (parent))
+    return;
+  g_mutex_lock (&defs_lock);
+  if (g_object_get_qdata (G_OBJECT (pad), orphan_quark) == NULL) {
+    g_mutex_unlock (&defs_lock);
+    return;
+  }
+  g_object_set_qdata (G_OBJECT (pad), orphan_quark, NULL);
+  element = element_id_locked (GST_ELEMENT (parent));
+  l = g_string_new ("{\"t\":\"padparent\"");
+  g_string_append_printf (l, ",\"id\":%u,\"element\":%u}", id, element);
+  defs_write (l);
+  g_mutex_unlock (&defs_lock);
+  g_string_free (l, TRUE);
+}
+
 static guint32
 pad_id (GstPad * pad)
 {
@@ -385,8 +410,13 @@ pad_id (GstPad * pad)
   if (!pad)
     return 0;
   id = GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (pad), pad_quark));
-  if (G_LIKELY (id))
+  if (G_LIKELY (id)) {
+    /* a pad first seen before it had a parent (a demuxer's dynamic pad, being linked before
+     * it is added): say whose it is once it has one */
+    if (G_UNLIKELY (g_object_get_qdata (G_OBJECT (pad), orphan_quark) != NULL))
+      adopt (pad, id);
     return id;
+  }
   g_mutex_lock (&defs_lock);
   id = GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (pad), pad_quark));
   if (id) {
@@ -409,6 +439,8 @@ pad_id (GstPad * pad)
   }
   id = next_pad_id++;
   g_object_set_qdata (G_OBJECT (pad), pad_quark, GUINT_TO_POINTER (id));
+  if (element == 0 && parent_pad == 0)
+    g_object_set_qdata (G_OBJECT (pad), orphan_quark, GUINT_TO_POINTER (1));
   l = g_string_new ("{\"t\":\"pad\"");
   g_string_append_printf (l, ",\"id\":%u,\"name\":", id);
   json_string (l, GST_OBJECT_NAME (pad));
@@ -1091,6 +1123,7 @@ ps_tracer_init (PsTracer * self)
   pad_quark = g_quark_from_static_string ("pipesight-pad-id");
   element_quark = g_quark_from_static_string ("pipesight-element-id");
   marker_quark = g_quark_from_static_string ("pipesight-probe-marker");
+  orphan_quark = g_quark_from_static_string ("pipesight-orphan-pad");
   if (!open_outputs ()) {
     g_printerr ("pipesight tracer: PIPESIGHT_TRACE_DIR unset or not writable; "
         "recording nothing\n");

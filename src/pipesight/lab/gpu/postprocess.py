@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipesight.lab.gpu.detector import DetectorSpec
+from pipesight.nets.detector import DetectorSpec
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from pipesight.lab.gpu.compose import TileLayout, draw_numpy, draw_torch, tile_numpy, tile_torch
-from pipesight.lab.gpu.detector import DetectorSpec, build, memory_format, spec_named
 from pipesight.lab.gpu.nvtx import Ranges
 from pipesight.lab.gpu.postprocess import NmsParams, nms_batch_torch, nms_frame_numpy
 from pipesight.lab.gpu.sources import yuv420_to_rgb
+from pipesight.nets.detector import DetectorSpec, build, memory_format, spec_named
 
 MODES = ("naive", "tuned")
 DTYPES = ("fp16", "bf16", "fp32")
@@ -136,7 +136,7 @@ class Stages:
                  fuse_prep: bool = True, graph_post: bool = True) -> None:
         import torch
 
-        from pipesight.gpu.engine import Engine
+        from pipesight.nets.engine import Engine
 
         self.mode, self.streams, self.batch = mode, streams, batch
         self.device = device
@@ -210,7 +210,7 @@ class Stages:
         """Tuned post-processing as CUDA graphs: NMS, tiling and drawing each become one launch
         (dozens of small kernels each otherwise, launched from Python threads that share one
         interpreter lock). A capture that fails leaves that stage eager, with a note."""
-        from pipesight.gpu.engine import Graphed
+        from pipesight.nets.engine import Graphed
 
         torch = self.dev.torch
         with torch.inference_mode():
