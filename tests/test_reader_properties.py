@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipesight.errors import UserError
-from pipesight.trace import Trace
 from pipesight.readers import (
     ceiling,
     deepstream_config,
@@ -36,6 +35,7 @@ from pipesight.readers import (
     tegrastats,
 )
 from pipesight.readers.checks import MAX_I64
+from pipesight.trace import Trace
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CI = settings(max_examples=60, deadline=None,
@@ -358,8 +358,8 @@ SQL_VALUES = st.one_of(st.none(), st.integers(-(2 ** 63), 2 ** 63 - 1),
 @given(st.lists(st.tuples(st.sampled_from(["drop", "delete", "update"]), st.integers(0, 200),
                           st.integers(0, 20), SQL_VALUES), min_size=1, max_size=4))
 def test_nsys_export_damaged_tables(edits):
-    from pipesight.workflows.answer import analyze_trace
     from pipesight.readers import nsys
+    from pipesight.workflows.answer import analyze_trace
 
     src = FIXTURES / "nsys" / "sync-copies.sqlite"
     db = _file(src.read_bytes(), "export.sqlite")

@@ -117,3 +117,11 @@ def test_names_from_the_pipeline_reach_the_terminal_as_text(tmp_path):
     assert t.returncode == 0
     assert "\x1b]0;" not in t.output and "\u202e" not in t.output and "\x9b" not in t.output
     assert "e\\x1b]0;pwned" in t.output
+
+
+def test_profile_help_documents_ctrl_c_and_exit_status():
+    r = run("profile", "--help")
+    assert r.returncode == 0
+    text = " ".join(r.stdout.split())
+    assert "Ctrl-C stops COMMAND the way --duration does" in text
+    assert "130 stopped by Ctrl-C" in text and "127 command not found" in text

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from pipesight.capture.tree import Exit
-from pipesight.tracer.layout import HEADER, HEADER_SIZE
+from pipesight.tracer.layout import HEADER, HEADER_SIZE, RING_FLAG
 
 # signals that mean the process crashed (pipesight never sends them)
 CRASH_SIGNALS = {"SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGILL", "SIGSYS", "SIGTRAP"}
@@ -51,7 +51,7 @@ def clean_exits(trace_dir: Path) -> dict[int, bool | None]:
             continue
         h = np.frombuffer(head, HEADER)[0]
         used, cap = int(h["used"]), int(h["capacity"])
-        if used >= cap:
+        if used >= cap or int(h["flags"]) & RING_FLAG:  # full, or a ring (never trimmed)
             out[pid] = None
         else:
             out[pid] = size <= HEADER_SIZE + used

@@ -113,7 +113,8 @@ class LiveTrace:
             if len(head) < layout.HEADER.itemsize:
                 return None
             h = np.frombuffer(head, layout.HEADER)[0]
-            if int(h["magic"]) != layout.MAGIC or int(h["version"]) != 3:
+            if (int(h["magic"]) != layout.MAGIC or int(h["version"]) != 3
+                    or int(h["flags"]) & layout.RING_FLAG):  # a ring is watch's to read
                 return None
             size = layout.RECORD.itemsize
             avail = min(int(h["used"]), int(h["capacity"])) // size
