@@ -5,6 +5,7 @@ never anything else. Short enough for CI; bench/fuzz_campaign.py is the long cam
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -57,8 +58,19 @@ JSON = st.recursive(
 LINES = st.lists(st.text(max_size=120), max_size=30)
 
 
+# every example's files in one folder, removed when the test session ends
+_TMP = tempfile.TemporaryDirectory(prefix="pipesight-prop-")
+_count = itertools.count()
+
+
+def _dir() -> Path:
+    d = Path(_TMP.name) / str(next(_count))
+    d.mkdir()
+    return d
+
+
 def _file(data: bytes | str, name: str = "input") -> Path:
-    d = Path(tempfile.mkdtemp(prefix="pipesight-prop-"))
+    d = _dir()
     p = d / name
     p.write_bytes(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
     return p
@@ -160,7 +172,7 @@ DEF = st.builds(lambda t, kv: {"t": t, **kv}, st.sampled_from(DEF_TYPES),
 @CI
 @given(st.lists(DEF, max_size=25), RECORDS)
 def test_tracer_run_of_any_definitions(defs, records):
-    d = Path(tempfile.mkdtemp(prefix="pipesight-prop-"))
+    d = _dir()
     (d / "defs-42.jsonl").write_text("\n".join(json.dumps(x) for x in defs) + "\n")
     (d / "events-42.bin").write_bytes(_events(records))
     t = Trace()
@@ -213,7 +225,7 @@ def test_nvml_samples_of_any_json_lines(lines):
 @FEW
 @given(st.binary(max_size=200), st.lists(JSON, max_size=5))
 def test_python_callbacks_of_any_bytes(data, names):
-    d = Path(tempfile.mkdtemp(prefix="pipesight-prop-"))
+    d = _dir()
     (d / "pycb-42.bin").write_bytes(data)
     (d / "pycb-42.jsonl").write_text("\n".join(json.dumps(x) for x in names))
     t = Trace()
