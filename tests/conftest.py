@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -52,3 +53,55 @@ def lab_run(tmp_path_factory):
         return done[key]
 
     return get
+
+
+# ---------------------------------------------------------------- no process left behind
+
+# every process profile and doctor start carries these in its environment, pointing into the
+# run directory: a test's run directories are under pytest's base temporary directory
+_MARKERS = (b"PIPESIGHT_TRACE_DIR=", b"GST_DEBUG_FILE=")
+LEFT_BEHIND_WAIT_S = 10.0
+
+
+def processes_under(base: str) -> list[tuple[int, str]]:
+    """(pid, name) of every process whose environment points into ``base``."""
+    import os
+
+    me = os.getpid()
+    out = []
+    prefix = base.encode()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+            continue  # already dead, its parent has not looked yet
+        if any(e.startswith(m) and e[len(m):].startswith(prefix) for e in env for m in _MARKERS):
+            out.append((int(name), stat.split("(", 1)[1].rsplit(")", 1)[0]))
+    return out
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind(tmp_path_factory):
+    """Fails a test after which a process it profiled or doctored still runs (and stops it)."""
+    import os
+    import signal
+    import time
+
+    yield
+    base = str(tmp_path_factory.getbasetemp())
+    deadline = time.monotonic() + LEFT_BEHIND_WAIT_S  # a killed pipesight's keeper cleans up
+    left = processes_under(base)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = processes_under(base)
+    for pid, _ in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left running after the test: {left}"

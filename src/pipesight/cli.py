@@ -7,10 +7,12 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from pipesight import __version__
 from pipesight.commands import COMMANDS, Parser
 from pipesight.errors import UserError
+from pipesight.terminal_text import one_line
 
 EXIT_INTERNAL = 70
 
@@ -28,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not os.environ.get("PIPESIGHT_DEBUG"):
+        # numpy's "mean of empty slice" and the like: the code handles the NaN they warn of, and
+        # stderr carries only pipesight's own one-line messages
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -36,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as e:
-        print(f"pipesight: {e}", file=sys.stderr)
+        from pipesight.readers.source import unspool
+
+        print(f"pipesight: {one_line(unspool(str(e)))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("pipesight: interrupted", file=sys.stderr)
@@ -46,6 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug must not look like a user's mistake, nor hide as one
         if os.environ.get("PIPESIGHT_DEBUG"):
             raise
-        print(f"pipesight: internal error: {type(e).__name__}: {e} "
+        print(f"pipesight: internal error: {type(e).__name__}: {one_line(e)} "
               "(set PIPESIGHT_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL

@@ -141,9 +141,12 @@ def _jetson(ctx: Context) -> Finding | None:
     if online is not None and total is not None:
         o, t = windowed(ctx, online).v, windowed(ctx, total).v
         n = min(len(o), len(t))
-        off = (t[:n] - o[:n]) > 0
+        counted = np.isfinite(o[:n]) & np.isfinite(t[:n])  # a line without a CPU field: NaN
+        o, t = o[:n][counted], t[:n][counted]
+        n = len(o)
+        off = (t - o) > 0
         if n and off.mean() >= OFFLINE:
-            k_on, k_all = int(np.median(o[:n])), int(np.median(t[:n]))
+            k_on, k_all = int(np.median(o)), int(np.median(t))
             ev += [Evidence("cpus_online", k_on, "cores", "tegrastats"),
                    Evidence("cpus", k_all, "cores", "tegrastats"),
                    Evidence("lines_with_cores_offline_pct", round(100 * off.mean(), 1), "%",

@@ -38,14 +38,17 @@ def _tasks(pid: int) -> list[int]:
 class ProcSampler:
     """Background thread; start() then stop(). Costs one /proc read per thread per sample."""
 
-    def __init__(self, root_pid: int, out: Path, interval_s: float = 0.1) -> None:
+    def __init__(self, root_pid: int, out: Path, interval_s: float = 0.1,
+                 exclude: set[int] | None = None) -> None:
         self.root = root_pid
+        self.exclude = set(exclude or ())  # e.g. the keeper: in the tree, not of the command
         self.interval = interval_s
         self.out = out
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pipesight-proc", daemon=True)
         self._names: dict[int, str] = {}
-        self._pids: list[int] = [root_pid]
+        self._pids: list[int] = [] if root_pid in self.exclude else [root_pid]
+        self.process_names: dict[int, str] = {}  # pid -> its name, as first seen
         self.samples = 0
         self.tick = os.sysconf("SC_CLK_TCK")
         self._fds: dict[int, int] = {}  # tid -> open schedstat descriptor
@@ -79,7 +82,7 @@ class ProcSampler:
 
     def _header(self, f: IO[str]) -> None:
         try:
-            ncpu = len(os.sched_getaffinity(self.root))
+            ncpu = len(os.sched_getaffinity(self._pids[0] if self._pids else self.root))
         except OSError:
             ncpu = os.cpu_count() or 0
         f.write(json.dumps({"t": "header", "interval_s": self.interval, "ncpu": ncpu,
@@ -94,6 +97,7 @@ class ProcSampler:
                 continue
             seen.append(p)
             stack.extend(_children(p))
+        seen = [p for p in seen if p not in self.exclude]
         if seen:
             self._pids = seen
 
@@ -122,6 +126,8 @@ class ProcSampler:
                     wait = -1
                 if tid not in self._names:
                     self._names[tid] = (_read(base + "/comm") or "").strip()
+                    if tid == pid:
+                        self.process_names.setdefault(pid, self._names[tid])
                     lines.append(json.dumps({"t": "thread", "pid": pid, "tid": tid,
                                              "name": self._names[tid]}))
                 lines.append(f'{{"t":"s","ts":{now},"tid":{tid},"cpu":{cpu},"wait":{wait}}}')

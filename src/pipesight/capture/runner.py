@@ -1,15 +1,18 @@
 """Runs a command instrumented and writes a run directory that is never edited afterwards
-(analyses write their own files beside the captured ones)."""
+(analyses write their own files beside the captured ones).
+
+The command runs under the keeper, which owns its whole process tree (capture/tree.py); its
+output is kept and passed through (capture/output.py); a progress line is drawn on a terminal
+(capture/screen.py; what it shows is the caller's); Ctrl-C stops it the way --duration does
+(capture/interrupts.py, capture/stop.py) and the run is analysed all the same."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -19,16 +22,27 @@ from pathlib import Path
 from typing import Any
 
 from pipesight import __version__
+from pipesight.capture import crashes as crashes_mod
 from pipesight.capture import host
 from pipesight.capture import nsys as nsys_capture
+from pipesight.capture import run_dir as run_dir_mod
+from pipesight.capture.crashes import clean_exits
 from pipesight.capture.environment import DEFAULT_TRACERS, traced_env
 from pipesight.capture.hw_samplers import start_hw_samplers
+from pipesight.capture.interrupts import Interrupts
+from pipesight.capture.output import Pump
 from pipesight.capture.proc_sampler import ProcSampler
+from pipesight.capture.screen import Screen, flush_std
+from pipesight.capture.stop import Leftovers, stop_command, stop_rest
+from pipesight.capture.tree import ProcessTree
 from pipesight.errors import UserError
+from pipesight.terminal_text import one_line
 from pipesight.tracer.build import plugin_dir
 
 GRACE_S = 10.0  # after SIGINT, time to reach EOS and exit before SIGTERM
-KILL_AFTER_S = 3.0
+PROGRESS_FIRST_S = 1.0  # a run shorter than this needs no progress line
+PROGRESS_EVERY_S = 0.5
+PUMP_JOIN_S = 5.0  # a survivor may hold the output pipes open: do not wait on it for long
 
 
 @dataclass
@@ -38,15 +52,18 @@ class CaptureOptions:
     grace_s: float = GRACE_S
     tracers: list[str] = field(default_factory=lambda: list(DEFAULT_TRACERS))
     sample_interval_s: float = 0.1
-    quiet: bool = False
+    quiet: bool = False  # neither the command's output nor pipesight's notes on the terminal
+    # a live progress line on stdout (a terminal): its text, asked twice a second with the run
+    # directory and the seconds since the start
+    progress: Callable[[Path, float], str] | None = None
     # GST_DEBUG categories to add (e.g. doctor's GST_STATES:4) and the threshold used when the
     # user set none
     extra_debug: list[str] = field(default_factory=list)
     default_debug: str = "2"
     # polled while the command runs: a returned reason stops it (e.g. doctor's hang watch)
-    watch: Callable[[subprocess.Popen], str | None] | None = None
+    watch: Callable[[ProcessTree], str | None] | None = None
     # called when the command ignored the interrupt, before it is terminated
-    on_hung: Callable[[subprocess.Popen], None] | None = None
+    on_hung: Callable[[ProcessTree], None] | None = None
     poll_s: float = 0.25
     nsys: bool = False  # run under Nsight Systems (capture/nsys.py)
     nsys_args: str | None = None  # extra `nsys profile` options
@@ -84,12 +101,7 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
     exe = shutil.which(cmd[0])
     if exe is None:
         raise UserError(f"command not found: {cmd[0]}", exit_code=127)
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise UserError(f"{run_dir} already exists and is not empty: a run directory is never "
-                        "overwritten; choose another with -o")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for sub in ("dot", "trace", "samples"):
-        (run_dir / sub).mkdir(exist_ok=True)
+    run_dir_mod.prepare(run_dir)
     tracer_dir, note = plugin_dir(build=True) if "pipesight" in opts.tracers else (None, "")
     tracers = list(opts.tracers)
     notes = [note] if note else []
@@ -127,170 +139,176 @@ def capture(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> CaptureResul
         if manifest["nsys"].get("advice") and not opts.quiet:
             echo(f"pipesight: {manifest['nsys']['advice']}")
     _write_manifest(run_dir, manifest)
-    start_real = datetime.now(timezone.utc)
-    start_mono = time.monotonic_ns()
-    ended_by = "exit"
-    interrupted = False
-    with open(run_dir / "stdout.log", "wb") as out_f, open(run_dir / "stderr.log", "wb") as err_f, \
-            _terminate_is_interrupt():
+    run = _Run(run_dir, opts)
+    with Interrupts() as intr:
+        run.start(run_argv, env, cmd[0])
         try:
-            proc = subprocess.Popen(run_argv, env=env, stdout=out_f, stderr=err_f,
-                                    stdin=subprocess.DEVNULL, start_new_session=True,
-                                    preexec_fn=_die_with_parent)
-        except OSError as e:
-            raise UserError(f"cannot start {cmd[0]}: {e.strerror}", exit_code=127) from None
-        sampler = ProcSampler(proc.pid, run_dir / "samples" / "proc.jsonl",
-                              opts.sample_interval_s)
-        sampler.start()
-        hw = start_hw_samplers(run_dir / "samples", proc.pid, opts.sample_interval_s)
-        try:
-            ended_by = _wait(proc, opts)
-        except KeyboardInterrupt:
-            interrupted = True
-            ended_by = _stop(proc, opts.grace_s, "interrupted by the user", opts.on_hung)
+            ended_by = run.wait(intr)
         finally:
-            sampler.stop()
-            hw.stop()
-    end_mono = time.monotonic_ns()
-    rc = proc.returncode
-    signame, failed, reason = _outcome(rc, ended_by, opts)
+            leftovers = run.finish()
+    manifest.update(_outcome(run, ended_by, leftovers, intr, opts, tracer_dir is not None))
+    manifest["notes"].extend(run.hw.notes() if run.hw else [])
     if opts.nsys:
         manifest["nsys"].update(nsys_capture.export(run_dir))
-    manifest.update({
-        "start": start_real.isoformat(),
-        "start_monotonic_ns": start_mono,
-        "end_monotonic_ns": end_mono,
-        "wall_s": round((end_mono - start_mono) / 1e9, 3),
-        "exit_code": rc,
-        "signal": signame,
-        "ended_by": ended_by,
-        "interrupted": interrupted,
-        "failed": failed,
-        "failure": reason,
-        "proc_samples": sampler.samples,
-        "samplers": hw.summary(),
-        "artifacts": sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file()),
-    })
-    manifest["notes"].extend(hw.notes())
+    manifest["artifacts"] = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*")
+                                   if p.is_file())
     _trim_trace_files(run_dir)
     _write_manifest(run_dir, manifest)
-    if interrupted:
-        raise KeyboardInterrupt
     return CaptureResult(run_dir, manifest)
 
 
-def _outcome(rc: int | None, ended_by: str, opts: CaptureOptions
-             ) -> tuple[str | None, bool, str | None]:
-    """The signal that ended the command, whether the run failed, and why in words."""
-    signame = None
-    if rc is not None and rc < 0:
+class _Run:
+    """One run of the command: its process tree, samplers, output pumps and progress line."""
+
+    def __init__(self, run_dir: Path, opts: CaptureOptions) -> None:
+        self.dir = run_dir
+        self.opts = opts
+        self.tree = ProcessTree()
+        self.screen = Screen(sys.stdout if opts.progress is not None else None)
+        self.pumps: list[Pump] = []
+        self.sampler: ProcSampler | None = None
+        self.hw: Any = None
+        self.start_real = datetime.now(timezone.utc)
+        self.start_mono = time.monotonic_ns()
+        self.end_mono = self.start_mono
+        self.clean: dict[int, bool | None] = {}
+
+    def start(self, argv: list[str], env: dict[str, str], name: str) -> None:
+        flush_std()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
         try:
-            signame = signal.Signals(-rc).name
-        except ValueError:
-            signame = f"signal {-rc}"
+            self.start_real = datetime.now(timezone.utc)
+            self.start_mono = time.monotonic_ns()
+            self.tree.start(argv, env, stdout=out_w, stderr=err_w)
+        except BaseException:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        o = self.opts
+        # both on pipesight's stderr: its stdout holds its own answer alone (the verdict, or
+        # JSON), whoever reads it
+        echo = None if o.quiet else sys.stderr
+        for fd, log, to in ((out_r, "stdout.log", echo), (err_r, "stderr.log", echo)):
+            p = Pump(fd, self.dir / log, to.buffer if to is not None else None, self.screen)
+            p.start()
+            self.pumps.append(p)
+        self.sampler = ProcSampler(self.tree.keeper_pid, self.dir / "samples" / "proc.jsonl",
+                                   o.sample_interval_s, exclude={self.tree.keeper_pid})
+        self.sampler.start()
+        self.hw = start_hw_samplers(self.dir / "samples", self.tree.main_pid,
+                                    o.sample_interval_s)
+
+    def wait(self, intr: Interrupts) -> str:
+        """Until the command exits, or is stopped (--duration, the watch, an interrupt)."""
+        o = self.opts
+        deadline = None if o.duration_s is None else time.monotonic() + o.duration_s
+        next_draw = time.monotonic() + PROGRESS_FIRST_S
+        t0 = time.monotonic()
+        while not self.tree.wait_main(o.poll_s):
+            if intr.count:
+                return stop_command(self.tree, o.grace_s, "interrupted by the user",
+                                    o.on_hung, intr)
+            if o.watch is not None:
+                reason = o.watch(self.tree)
+                if reason:
+                    return stop_command(self.tree, o.grace_s, f"stopped: {reason}", o.on_hung,
+                                        intr)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return stop_command(self.tree, o.grace_s,
+                                    f"stopped at --duration {o.duration_s:g}s", o.on_hung, intr)
+            if o.progress is not None and now >= next_draw:
+                self.screen.show(o.progress(self.dir, now - t0))
+                next_draw = now + PROGRESS_EVERY_S
+        return "exit"
+
+    def finish(self) -> Leftovers:
+        """The rest of the tree stopped, every sampler and pump ended."""
+        try:
+            left = stop_rest(self.tree, self.opts.grace_s)
+        finally:
+            self.end_mono = time.monotonic_ns()
+            self.screen.clear()
+            # before the runner trims the events files, and once every process has ended
+            self.clean = clean_exits(self.dir / "trace")
+            if self.sampler is not None:
+                self.sampler.stop()
+            if self.hw is not None:
+                self.hw.stop()
+            for p in self.pumps:
+                p.join(PUMP_JOIN_S)
+            self.tree.close()
+        return left
+
+
+def _outcome(run: _Run, ended_by: str, left: Leftovers, intr: Interrupts, opts: CaptureOptions,
+             traced: bool) -> dict[str, Any]:
+    """What the manifest says about how the run ended."""
+    tree = run.tree
+    main = tree.main_exit
+    rc = None if main is None else (main.code if main.signal is None else
+                                    -int(getattr(signal, main.signal, 0) or 0))
+    signame = None if main is None else main.signal
     hung = ended_by.endswith("after hanging")
-    stopped = ended_by.startswith("stopped at --duration") or ended_by.startswith("stopped:")
+    stopped = ended_by != "exit"
     # an app stopped by our interrupt may exit non-zero (KeyboardInterrupt): that is no failure
-    failed = hung or (ended_by == "exit" and rc != 0) or (
-        stopped and signame is not None and signame != "SIGINT"
-    )
+    failed = hung or (ended_by == "exit" and rc not in (0, None)) or (
+        stopped and signame is not None and signame not in ("SIGINT", "SIGTERM", "SIGKILL"))
+    names = dict(tree.signalled.names)
+    if run.sampler is not None:
+        names.update(run.sampler.process_names)
+    names.update({e.pid: e.comm for e in tree.exits if e.comm})
+    crashes = crashes_mod.find(tree.exits, run.clean, tree.signalled.sent, names,
+                               run.dir / "stderr.log")
     reason = None
-    if failed:
-        if hung:
-            reason = (f"the command did not stop within {opts.grace_s:g}s of the interrupt at "
-                      f"--duration and was {ended_by.split()[0]}")
-        elif signame:
-            reason = f"the command crashed ({signame})"
-        else:
-            reason = f"the command exited with status {rc}"
-    return signame, failed, reason
-
-
-def _wait(proc: subprocess.Popen, opts: CaptureOptions) -> str:
-    if opts.watch is not None:
-        return _wait_watched(proc, opts)
-    if opts.duration_s is None:
-        proc.wait()
-        return "exit"
-    try:
-        proc.wait(timeout=opts.duration_s)
-        return "exit"
-    except subprocess.TimeoutExpired:
-        return _stop(proc, opts.grace_s, f"stopped at --duration {opts.duration_s:g}s",
-                     opts.on_hung)
-
-
-def _wait_watched(proc: subprocess.Popen, opts: CaptureOptions) -> str:
-    assert opts.watch is not None
-    deadline = None if opts.duration_s is None else time.monotonic() + opts.duration_s
-    while True:
-        try:
-            proc.wait(timeout=opts.poll_s)
-            return "exit"
-        except subprocess.TimeoutExpired:
-            pass
-        reason = opts.watch(proc)
-        if reason:
-            return _stop(proc, opts.grace_s, f"stopped: {reason}", opts.on_hung)
-        if deadline is not None and time.monotonic() >= deadline:
-            return _stop(proc, opts.grace_s, f"stopped at --duration {opts.duration_s:g}s",
-                         opts.on_hung)
-
-
-def _die_with_parent() -> None:
-    """In the child: if pipesight is killed outright, its command goes too (Linux)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-@contextlib.contextmanager
-def _terminate_is_interrupt():
-    """SIGTERM or SIGHUP to pipesight (a CI job cancelled, a terminal closed) stops the command
-    the way Ctrl-C does, so that it does not run on unattended."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    old = {}
-    try:
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            old[sig] = signal.signal(sig, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        pass
-    try:
-        yield
-    finally:
-        for sig, h in old.items():
-            signal.signal(sig, h)
-
-
-def _stop(proc: subprocess.Popen, grace_s: float, why: str,
-          on_hung: Callable[[subprocess.Popen], None] | None = None) -> str:
-    """SIGINT (EOS for gst-launch-1.0 -e, a clean quit for most apps), then SIGTERM, then
-    SIGKILL, to the whole process group."""
-    try:
-        os.killpg(proc.pid, signal.SIGINT)
-    except ProcessLookupError:
-        return why
-    try:
-        proc.wait(timeout=grace_s)
-        return why
-    except subprocess.TimeoutExpired:
-        pass
-    if on_hung is not None:
-        on_hung(proc)
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=KILL_AFTER_S)
-        return "terminated after hanging"
-    except (subprocess.TimeoutExpired, ProcessLookupError):
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return "killed after hanging"
+    if hung:
+        reason = (f"the command did not stop within {opts.grace_s:g}s of the interrupt at "
+                  f"--duration and was {ended_by.split()[0]}")
+    elif failed and signame:
+        reason = f"the command crashed ({signame})"
+    elif failed:
+        reason = f"the command exited with status {rc}"
+    if crashes:
+        failed = True
+        said = "; ".join(c.what for c in crashes[:3])
+        reason = f"{reason}; {said}" if reason else said
+    nothing = traced and not run.clean and not failed
+    if nothing:
+        failed = True
+        reason = ("nothing ran through GStreamer: no process of the command started GStreamer "
+                  "with pipesight's tracer (is COMMAND a GStreamer program?)")
+    if left.stopped and not opts.quiet:
+        echo(f"pipesight: the command left {len(left.stopped)} process(es) running when it "
+             "ended; stopped: " + ", ".join(f"{one_line(p['comm'])} ({p['pid']})"
+                                            for p in left.stopped[:6]))
+    if left.survivors:
+        echo("pipesight: could not stop " + "; ".join(
+            f"process {s['pid']} ({one_line(s['comm'])}, state {s['state']})"
+            for s in left.survivors) + "; they are still running")
+    return {
+        "start": run.start_real.isoformat(),
+        "start_monotonic_ns": run.start_mono,
+        "end_monotonic_ns": run.end_mono,
+        "wall_s": round((run.end_mono - run.start_mono) / 1e9, 3),
+        "exit_code": rc,
+        "signal": signame,
+        "ended_by": ended_by,
+        "interrupted": intr.first.name if intr.first is not None else False,
+        "interrupt_exit_status": intr.exit_status,
+        "failed": failed,
+        "failure": reason,
+        "crashes": [c.what for c in crashes],
+        "left_running": left.stopped,
+        "survivors": left.survivors,
+        "traced_processes": {str(k): ("clean exit" if v else "no clean exit" if v is False
+                                      else "unknown") for k, v in run.clean.items()},
+        "proc_samples": run.sampler.samples if run.sampler is not None else 0,
+        "samplers": run.hw.summary() if run.hw is not None else {},
+    }
 
 
 def _trim_trace_files(run_dir: Path) -> None:

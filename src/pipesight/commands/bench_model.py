@@ -38,9 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
+    from pipesight.readers.source import resolve
     from pipesight.readers.trtexec_log import read
 
-    logs = [read(path) for path in a.trtexec_log]
+    logs = [read(resolve(path)) for path in a.trtexec_log]
     if a.batch < 1:
         raise UserError("--batch must be 1 or more")
     if a.repeats < 1 or a.repeat_seconds <= 0 or a.warmup < 0 or a.latency_runs < 1:

@@ -38,7 +38,12 @@ def run(a: argparse.Namespace) -> int:
         raise UserError("--fail-if-slower takes a percentage from 0 to 100")
     if a.margin is not None and not 0 < a.margin < 100:
         raise UserError("--margin takes a percentage above 0 and under 100")
-    side_a, side_b = load_side(Path(a.a)), load_side(Path(a.b))
+    from pipesight.readers.source import resolve, unspool
+
+    side_a, side_b = load_side(resolve(a.a)), load_side(resolve(a.b))
+    for side in (side_a, side_b):  # a pipe's copy is labelled as the user named it
+        side.label = unspool(side.label)
+        side.notes = [unspool(n) for n in side.notes]
     c = compare(side_a, side_b, margin_pct=a.margin)
     reason = None
     if a.fail_if_slower is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from pipesight.capture.run_names import new_run_dir
 from pipesight.commands import Parser
 from pipesight.errors import UserError
+from pipesight.terminal_text import one_line
 
 EXIT_TARGET_FAILED = 3
 
@@ -63,6 +64,7 @@ def run(a: argparse.Namespace) -> int:
     from pipesight.doctor import inputs
     from pipesight.doctor.diagnose import diagnose
     from pipesight.render import doctor_view, json_out
+    from pipesight.workflows.outputs import write_text
 
     args = list(a.args)
     if args and args[0] != "--":
@@ -80,8 +82,8 @@ def run(a: argparse.Namespace) -> int:
 
         run_dir = Path(a.output) if a.output else new_run_dir(f"doctor-{Path(cmd[0]).name}")
         if not a.json:
-            print(f"pipesight: running {cmd[0]} with doctor's evidence on -> {run_dir}",
-                  file=sys.stderr)
+            print(f"pipesight: running {one_line(cmd[0])} with doctor's evidence on -> "
+                  f"{one_line(run_dir)}", file=sys.stderr)
         res = run_command(cmd, run_dir, a.stall or DEFAULT_STALL_S, a.timeout, a.duration,
                           a.grace)
         inp = inputs.load([run_dir], benchmark=a.benchmark)
@@ -100,15 +102,15 @@ def run(a: argparse.Namespace) -> int:
     v = diagnose(inp)
     if len(paths) == 1 and paths[0].is_dir():
         with contextlib.suppress(OSError):  # a read-only run directory
-            json_out.write(v, paths[0] / "doctor.json")
+            write_text(paths[0] / "doctor.json", json_out.dumps(v) + "\n")
     if a.json:
         sys.stdout.write(json_out.dumps(v) + "\n")
     else:
         doctor_view.render(v)
         if failed:
-            print(f"Run directory: {paths[0]}")
+            print(f"Run directory: {one_line(paths[0])}")
     if failed:
         if not a.json:
-            print(f"pipesight: the command failed: {failed}", file=sys.stderr)
+            print(f"pipesight: the command failed: {one_line(failed)}", file=sys.stderr)
         return EXIT_TARGET_FAILED
     return 0

@@ -29,14 +29,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(a: argparse.Namespace) -> int:
     from pipesight.readers import dot as dot_reader
+    from pipesight.readers.source import resolve
     from pipesight.render import graphviz
     from pipesight.render.dot_writer import to_dot
     from pipesight.render.pipeline_graph import build_graph
 
-    src = Path(a.dotfile)
+    src = resolve(a.dotfile)
     if not src.is_file():
-        raise UserError(f"{src}: no such file" if not src.exists() else f"{src}: not a file")
-    out = Path(a.output) if a.output else Path(src.stem + ".svg")
+        raise UserError(f"{src}: a directory, not a DOT file")
+    named = Path(a.dotfile)  # what the user called it (src may be a pipe's copy)
+    out = Path(a.output) if a.output else Path(named.stem + ".svg")
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise UserError(f"{out}: the output must end in .svg, .png or .dot")
@@ -44,7 +46,7 @@ def run(a: argparse.Namespace) -> int:
     if not any(True for _ in g.topology.leaf_elements()):
         raise UserError(f"{src}: no GStreamer elements found in this DOT graph")
     costs = _costs(Path(a.run)) if a.run else None
-    title = " ".join(x for x in (g.pipeline_name, g.pipeline_state) if x) or src.stem
+    title = " ".join(x for x in (g.pipeline_name, g.pipeline_state) if x) or named.stem
     pg = build_graph(g.topology, title=title, costs=costs, link_caps=g.link_caps,
                      states=g.states, fold=not a.no_fold)
     if costs is not None:

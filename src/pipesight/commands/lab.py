@@ -8,7 +8,6 @@ import json
 import sys
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -17,7 +16,7 @@ from pipesight.lab import runner
 from pipesight.lab.gpu.config import ENGINES
 from pipesight.lab.gpu.gst_media import DECODERS
 from pipesight.lab.scenarios import SCENARIOS, by_name, ground_truth
-from pipesight.render import wrapping
+from pipesight.render import safe_text
 from pipesight.workflows.outputs import emit
 
 
@@ -81,7 +80,7 @@ def _list() -> int:
         if s.variants:
             truth += "; variants: " + ", ".join(v.action for v in s.variants)
         t.add_row(escape(s.name), escape(s.planted), escape(exp), escape(truth))
-    Console(**wrapping.options()).print(t)
+    safe_text.console().print(t)
     return 0
 
 

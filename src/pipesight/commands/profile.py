@@ -9,11 +9,31 @@ from pathlib import Path
 from pipesight.capture.run_names import new_run_dir
 from pipesight.errors import UserError
 
+EPILOG = """\
+Ctrl-C stops COMMAND the way --duration does (SIGINT, which is EOS for gst-launch-1.0, so files
+are finalised), then analyses what ran: verdict.json and report.html are written. A second
+Ctrl-C stops it at once (SIGTERM, then SIGKILL). When COMMAND ends, processes it left running
+(background jobs, nohup, setsid) are stopped too and listed in manifest.json.
+
+exit status:
+  0    done
+  2    a usage or input mistake (one line says which)
+  3    the command failed: crashed (any process of it), exited non-zero, hung past --duration,
+       or ran no GStreamer pipeline; what was captured is kept and analysed
+  5    a CI gate failed (--fail-under-fps)
+  127  command not found
+  130  stopped by Ctrl-C (143 SIGTERM, 129 SIGHUP) after the verdict was written
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     pr = sub.add_parser("profile", help="run a command instrumented and name its bottleneck",
                         description="Run COMMAND (gst-launch-1.0, a Python app, deepstream-app) "
-                        "with tracers, write a run directory and print the verdict.")
+                        "with tracers, write a run directory and print the verdict. COMMAND's "
+                        "own output is shown on stderr as it runs and kept in RUN/stdout.log "
+                        "and RUN/stderr.log; on a terminal a progress line shows the time, buffers "
+                        "per second into the sinks and the busiest element.",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument("-o", "--output", metavar="RUN_DIR", help="run directory to write "
                     "(default: pipesight-runs/DATE-TIME-NAME-XXXX, a new one each time)")
     pr.add_argument("--duration", type=float, metavar="S",

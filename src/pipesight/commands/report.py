@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(a: argparse.Namespace) -> int:
     from pipesight.render import perfetto
     from pipesight.workflows.answer import analyze_path
-    from pipesight.workflows.outputs import REPORT_HTML, write_html
+    from pipesight.workflows.outputs import REPORT_HTML, clear_target, write_html
 
     path = Path(a.path)
     if a.slices is not None and (a.slices < 0 or not a.trace_json):
@@ -40,6 +40,8 @@ def run(a: argparse.Namespace) -> int:
     run_dir = path if path.is_dir() else None
     out = Path(a.output) if a.output else (
         path / REPORT_HTML if run_dir is not None else Path(f"{path.name}.report.html"))
+    if not a.output:
+        clear_target(out)  # inside the run directory: never through a pipe or a link there
     try:
         write_html(trace, metrics, verdict, out, name=path.resolve().name)
         if a.trace_json:

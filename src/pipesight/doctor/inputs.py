@@ -14,6 +14,8 @@ from typing import Any
 from pipesight.doctor import stacks as stackmod
 from pipesight.errors import UserError
 from pipesight.readers import deepstream_config, dot, gst_debug_log
+from pipesight.readers import manifest as manifest_reader
+from pipesight.readers.checks import clean_json, is_number, json_object, text
 from pipesight.readers.dot import DotGraph
 from pipesight.readers.gst_debug_log import DebugLog
 
@@ -81,10 +83,11 @@ class DoctorInput:
 # ---------------------------------------------------------------- loading
 
 def load(paths: list[Path], benchmark: bool = False) -> DoctorInput:
+    from pipesight.readers.source import resolve
+
     inp = DoctorInput(benchmark=benchmark)
-    for p in paths:
-        if not p.exists():
-            raise UserError(f"{p}: no such file or directory")
+    for given in paths:
+        p = resolve(given)  # a pipe is read whole first; a device is refused
         if p.is_dir():
             _load_dir(inp, p)
         else:
@@ -124,20 +127,19 @@ def _load_file(inp: DoctorInput, p: Path) -> None:
 def _load_dir(inp: DoctorInput, d: Path) -> None:
     found = False
     man = d / "manifest.json"
-    if man.exists():
-        try:
-            inp.manifest = json.loads(man.read_text())
-            inp.command = list(inp.manifest.get("command") or [])
-            found = True
-        except (json.JSONDecodeError, OSError):
-            inp.notes.append("manifest.json is damaged; the command is unknown")
+    if man.is_file():
+        inp.manifest, notes = manifest_reader.read(man)
+        inp.notes.extend(notes)
+        inp.command = list(inp.manifest.get("command") or [])
+        found = True
     for name in ("gst.log", "stderr.log", "stdout.log"):
         f = d / name
-        if f.exists() and f.stat().st_size > 0:
+        if f.is_file() and f.stat().st_size > 0:
             inp.log.extend(gst_debug_log.read(f, name))
             inp.inputs.append(str(f))
             found = True
-    dots = sorted((d / "dot").glob("*.dot")) + sorted(d.glob("*.dot"))
+    dots = [f for f in sorted((d / "dot").glob("*.dot")) + sorted(d.glob("*.dot"))
+            if f.is_file()]
     for f in dots:
         try:
             inp.dots.append(DotDump(f, dot.read(f)))
@@ -151,11 +153,15 @@ def _load_dir(inp: DoctorInput, d: Path) -> None:
         found = True
         inp.run_dirs.append(d)
     verdict = d / "verdict.json"
-    if verdict.exists():
-        with contextlib.suppress(json.JSONDecodeError, OSError):
-            inp.verdict = json.loads(verdict.read_text())
+    if verdict.is_file():
+        with contextlib.suppress(ValueError, OSError, RecursionError):
+            v = json.loads(verdict.read_bytes())
+            # what doctor reads of it: the bottleneck's element; a damaged one is left out
+            b = v.get("bottleneck") if isinstance(v, dict) else None
+            if isinstance(b, dict) and isinstance(b.get("element"), str | None):
+                inp.verdict = {"bottleneck": clean_json(b)}
     hang = d / "doctor" / "hang.json"
-    if hang.exists():
+    if hang.is_file():
         inp.hang = _load_hang(d / "doctor", hang, tdir)
         found = True
     if not found:
@@ -167,7 +173,7 @@ def _load_dir(inp: DoctorInput, d: Path) -> None:
 def _load_tracer_defs(inp: DoctorInput, tdir: Path) -> None:
     from pipesight.readers.pipesight_trace import read_defs
 
-    for defs_path in sorted(tdir.glob("defs-*.jsonl")):
+    for defs_path in [p for p in sorted(tdir.glob("defs-*.jsonl")) if p.is_file()]:
         defs, notes = read_defs(defs_path)
         inp.notes.extend(notes)
         names: dict[int, str] = {}
@@ -208,15 +214,23 @@ def _factories_from_command(inp: DoctorInput) -> None:
 
 
 def _load_hang(ddir: Path, hang_json: Path, tdir: Path) -> Hang:
-    try:
-        info = json.loads(hang_json.read_text())
-    except (json.JSONDecodeError, OSError):
+    info = json_object(hang_json.read_bytes()) if hang_json.stat().st_size < 64 << 20 else None
+    if info is None:
         return Hang("unreadable doctor/hang.json", None, note="hang.json is damaged")
-    h = Hang(str(info.get("reason") or "stalled"), info.get("at_s"), source=str(hang_json))
-    for proc in info.get("processes") or []:
-        names = {int(k): v for k, v in (proc.get("threads") or {}).items()}
+    at = info.get("at_s")
+    h = Hang(text(info.get("reason")) or "stalled", float(at) if is_number(at) else None,
+             source=str(hang_json))
+    procs = info.get("processes")
+    for proc in procs if isinstance(procs, list) else []:
+        if not isinstance(proc, dict):
+            continue
+        threads = proc.get("threads")
+        names = {int(k): str(v) for k, v in (threads.items() if isinstance(threads, dict)
+                                             else ()) if str(k).isdigit() and len(str(k)) < 12}
         f = proc.get("stacks")
-        if f and (ddir / f).exists():
+        # a file name beside hang.json, nothing else (the file is the user's to edit)
+        if isinstance(f, str) and "/" not in f and f not in ("", ".", "..") and (
+                ddir / f).is_file():
             h.threads.extend(stackmod.parse((ddir / f).read_text(errors="replace"), names))
     if not info.get("eu_stack"):
         h.note = "eu-stack (elfutils) is not installed: native stacks were not recorded"

@@ -29,13 +29,13 @@ class _Watch(HangWatch):
         super().__init__(run_dir, stall_s)
         self.timeout_s = timeout_s
 
-    def __call__(self, proc):  # type: ignore[override]
-        reason = super().__call__(proc)
+    def __call__(self, tree):  # type: ignore[override]
+        reason = super().__call__(tree)
         if reason:
             return reason
         if self.timeout_s is not None and time.monotonic() - self.start >= self.timeout_s:
             reason = f"still running after --timeout {self.timeout_s:g}s"
-            self.record(proc, reason)
+            self.record(tree, reason)
             return reason
         return None
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipesight.capture.tree import ProcessTree
 from pipesight.doctor import stacks as stackmod
 from pipesight.tracer.layout import HEADER, HEADER_SIZE
 
@@ -39,24 +40,6 @@ def events_used(trace_dir: Path) -> int | None:
     return total if seen else None
 
 
-def descendants(pid: int) -> list[int]:
-    """pid and every process below it (deepstream-app and shells start children)."""
-    children: dict[int, list[int]] = {}
-    for st in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = st.read_text()
-            ppid = int(text.rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(st.parent.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
 class HangWatch:
     def __init__(self, run_dir: Path, stall_s: float) -> None:
         self.run_dir = run_dir
@@ -67,7 +50,7 @@ class HangWatch:
         self.recorded = False
         self.reason: str | None = None
 
-    def __call__(self, proc: subprocess.Popen) -> str | None:
+    def __call__(self, tree: ProcessTree) -> str | None:
         used = events_used(self.run_dir / "trace")
         now = time.monotonic()
         if used is None:
@@ -80,14 +63,14 @@ class HangWatch:
             return None
         what = ("no buffer moved" if not used else "no buffer moved any more")
         reason = f"the pipeline stalled: {what} for {idle:.1f} s"
-        self.record(proc, reason)
+        self.record(tree, reason)
         return reason
 
-    def on_hung(self, proc: subprocess.Popen) -> None:
+    def on_hung(self, tree: ProcessTree) -> None:
         if not self.recorded:
-            self.record(proc, "the command did not stop after the interrupt (no EOS)")
+            self.record(tree, "the command did not stop after the interrupt (no EOS)")
 
-    def record(self, proc: subprocess.Popen, reason: str) -> None:
+    def record(self, tree: ProcessTree, reason: str) -> None:
         out = self.run_dir / "doctor"
         out.mkdir(exist_ok=True)
         self.recorded = True
@@ -99,7 +82,7 @@ class HangWatch:
             "processes": [],
             "eu_stack": shutil.which("eu-stack"),
         }
-        for pid in descendants(proc.pid):
+        for pid in tree.pids():  # every process of the command, orphans included
             names = stackmod.read_names(pid)
             entry: dict = {"pid": pid, "threads": {str(k): v for k, v in names.items()}}
             try:

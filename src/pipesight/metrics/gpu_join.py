@@ -220,6 +220,10 @@ class CallWindow:
                 ch.pid[has], ch.correlation[has]):
             raise DroppedTooEarly  # its call, or an earlier one with its id, is gone
         c = self.cols
+        if not found.any():  # no call to join (none read, e.g. the export has no runtime table)
+            for k in ("call_thread", "call_start", "call_dur", "call_seq", "call_name"):
+                setattr(ch, k, np.full(n, -1, np.int64))
+            return
         ch.call_thread = np.where(found, c["thread"][row], -1)
         ch.call_start = np.where(found, c["start"][row], -1)
         ch.call_dur = np.where(found, c["end"][row] - c["start"][row], -1)

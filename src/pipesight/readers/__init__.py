@@ -92,10 +92,24 @@ FORMATS: list[Format] = [
 
 
 def load(path: Path) -> tuple[Trace, str]:
+    """Any input pipesight analyses (a pipe is read whole first: readers/source.py)."""
+    from pipesight.readers import source
+
+    local = source.resolve(path)
+    if local == path:
+        return _load(path)
+    try:
+        trace, kind = _load(local)
+    except UserError as e:
+        raise UserError(source.unspool(str(e)), e.exit_code) from None
+    trace.inputs = [source.unspool(x) for x in trace.inputs]
+    trace.notes = [source.unspool(x) for x in trace.notes]
+    return trace, kind
+
+
+def _load(path: Path) -> tuple[Trace, str]:
     from pipesight.readers import run_dir
 
-    if not path.exists():
-        raise UserError(f"{path}: no such file or directory")
     if path.is_dir():
         if run_dir.is_run_dir(path):
             return run_dir.load(path), "run directory"

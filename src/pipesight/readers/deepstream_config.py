@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ _KEY = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*=\s*(.*?)\s*$")
 APP_GROUPS = {"application", "tiled-display", "streammux", "primary-gie", "osd", "tracker",
               "tests", "source-list", "source-attr-all", "message-converter", "pre-process"}
 APP_GROUP_PREFIXES = ("source", "sink", "secondary-gie", "message-consumer")
+MAX_NUMBER = 1e15
 INFER_KEYS = {"network-mode", "gie-unique-id", "model-engine-file", "onnx-file", "model-file",
               "tlt-encoded-model", "int8-calib-file", "num-detected-classes", "net-scale-factor",
               "batch-size", "process-mode", "network-type", "labelfile-path"}
@@ -28,11 +30,16 @@ class Entry:
     raw: str
 
     def number(self) -> float | None:
+        """The value as a number; None unless it is one a configuration can hold (finite,
+        within 1e15: ``nan``, ``inf`` or 400 digits are not settings)."""
         v = self.value.split("#", 1)[0].strip()
-        try:
-            return float(int(v, 0)) if re.fullmatch(r"-?(0x)?\d+", v) else float(v)
-        except ValueError:
+        if len(v) > 40:
             return None
+        try:
+            x = float(int(v, 0)) if re.fullmatch(r"-?(0x[0-9a-fA-F]+|\d+)", v) else float(v)
+        except (ValueError, OverflowError):
+            return None
+        return x if math.isfinite(x) and abs(x) <= MAX_NUMBER else None
 
     def flag(self) -> bool | None:
         v = self.value.split("#", 1)[0].strip().lower()

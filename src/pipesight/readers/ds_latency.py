@@ -20,6 +20,7 @@ start time stays 0 and the "frame latency" printed is the batch's wall-clock tim
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -40,6 +41,12 @@ _CLAT = re.compile(r"component[ _]latency\s*=\s*" + _NUM)
 _SRC = re.compile(r"source_id\s*=\s*(\d+)")
 _FRAME = re.compile(r"(?:Source|Src)[ _]?id\s*=\s*(\d+)\s+Frame_?(?:num|no|number)\s*=\s*(\d+)"
                     r"\s+Frame latency\s*=\s*" + _NUM)
+
+
+def _ms(text: str) -> float | None:
+    """A printed time in ms; None for one beyond a float (digits that overflow to inf)."""
+    x = float(text)
+    return x if math.isfinite(x) else None
 
 
 @dataclass
@@ -97,12 +104,16 @@ def parse(lines: list[str]) -> LatencyLog:
                 cur = None
                 b = batch()
             b.components.append(Component(
-                m.group(1), float(ti.group(1)) if ti else None, float(to.group(1)) if to else None,
-                float(cl.group(1)) if cl else None, int(sid.group(1)) if sid else None))
+                m.group(1), _ms(ti.group(1)) if ti else None, _ms(to.group(1)) if to else None,
+                _ms(cl.group(1)) if cl else None, int(sid.group(1)) if sid else None))
             continue
         m = _FRAME.search(line)
         if m:
-            batch().frames.append((int(m.group(1)), int(m.group(2)), float(m.group(3))))
+            ms = _ms(m.group(3))
+            if ms is None:
+                log.malformed += 1
+            else:
+                batch().frames.append((int(m.group(1)), int(m.group(2)), ms))
             continue
         if "Frame latency" in line or "Comp name" in line:
             log.malformed += 1

@@ -14,6 +14,7 @@ A header's ``FPS 0 (Avg)`` names a stream; it is never read as a rate of 0.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,8 +89,8 @@ def parse(lines: list[str]) -> PerfLog:
                 key = names[i]
             else:
                 key = f"stream {i}"
-            p.fps[key] = float(m.group(3))
-            p.avg[key] = float(m.group(4))
+            p.fps[key] = _rate(m.group(3))
+            p.avg[key] = _rate(m.group(4))
         log.prints.append(p)
         log.style.add("deepstream-app")
         return True
@@ -112,7 +113,7 @@ def parse(lines: list[str]) -> PerfLog:
                 if last is None or last.style != "python-old" or key in last.fps:
                     last = PerfPrint(len(log.prints), stamp, style="python-old")
                     log.prints.append(last)
-                last.fps[key] = float(om.group(2))
+                last.fps[key] = _rate(om.group(2))
                 log.style.add("python-old")
             continue
         instance, body = m.group(1), m.group(2).strip()
@@ -132,7 +133,7 @@ def parse(lines: list[str]) -> PerfLog:
                 p = PerfPrint(len(log.prints), stamp, style="python")
                 for k, v in items:
                     key = k if not re.fullmatch(r"stream\d+", k) else f"stream {k[6:]}"
-                    p.fps[key] = float(v)
+                    p.fps[key] = _rate(v)
                 log.prints.append(p)
                 log.style.add("python")
                 continue
@@ -174,6 +175,12 @@ def to_samples(log: PerfLog, what: str) -> Samples:
     if log.malformed:
         s.notes.append(f"{what}: skipped {log.malformed} PERF lines that could not be read")
     return s
+
+
+def _rate(text: str) -> float:
+    """A printed rate; NaN (not measured) for what no rate is: inf, or digits beyond a float."""
+    x = float(text)
+    return x if math.isfinite(x) else math.nan
 
 
 def _stream_order(key: str) -> tuple[int, str]:

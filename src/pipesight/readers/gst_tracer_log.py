@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipesight.errors import UserError
+from pipesight.readers.checks import MAX_I64, MAX_ID, MAX_U32, MAX_U64
 from pipesight.readers.gst_structure import none_if_max, parse_structure
 from pipesight.trace import Element, Flow, Pad, Trace
 from pipesight.trace.flow import PULL, PUSH
@@ -81,8 +82,6 @@ _FLAG_NICKS = {
     "droppable": 1 << 12, "delta-unit": 1 << 13, "tag-memory": 1 << 14, "sync-after": 1 << 15,
     "non-droppable": 1 << 16,
 }
-MAX_U32 = 4294967295
-MAX_U64 = 18446744073709551615
 
 
 @dataclass
@@ -94,6 +93,7 @@ class TracerLogStats:
     unknown_records: dict[str, int] = field(default_factory=dict)
     last_ts: int = 0
     slow_path_records: int = 0
+    damaged_records: int = 0
 
 
 @dataclass
@@ -106,6 +106,7 @@ class _Chunk:
     rare: list[tuple[str, str]]
     events: int
     slow: int
+    damaged: int = 0  # buffer records with values out of range, dropped
 
 
 def looks_like_tracer_log(head: bytes) -> bool:
@@ -117,7 +118,16 @@ def looks_like_gst_debug_log(head: bytes) -> bool:
     return bool(_LINE.search(_ANSI.sub(b"", head)))
 
 
-def _u64(col: tuple[bytes, ...], n: int) -> np.ndarray:
+def _u64(col: tuple[bytes, ...], n: int, bad: np.ndarray) -> np.ndarray:
+    """Digits -> uint64; a value past 64 bits marks its row in ``bad`` (a damaged record)."""
+    if any(len(k) > 19 for k in set(col)):  # only then can a value overflow
+        table = {k: int(k) for k in set(col)}
+        over = {k for k, v in table.items() if v > MAX_U64}
+        if over:
+            bad |= np.fromiter((k in over for k in col), bool, n)
+            for k in over:
+                table[k] = 0
+        return np.fromiter(map(table.__getitem__, col), np.uint64, n)
     # most columns hold few distinct values (pads, threads, sizes): convert each value once
     distinct = set(col)
     if len(distinct) * 4 < n:
@@ -126,40 +136,61 @@ def _u64(col: tuple[bytes, ...], n: int) -> np.ndarray:
     return np.fromiter(map(int, col), np.uint64, n)
 
 
-def _split(col: tuple[bytes, ...], pattern: re.Pattern, width: int, n: int) -> np.ndarray | None:
+def _split(col: tuple[bytes, ...], pattern: re.Pattern, width: int, n: int,
+           bad: np.ndarray) -> np.ndarray | None:
     """A column of grouped fields -> (n, width) integers, each distinct value parsed once.
-    None if a value is not of the expected layout."""
+    None if a value is not of the expected layout; a value past 64 bits marks its row bad."""
     table: dict[bytes, int] = {}
     values = []
+    over = []
     for k in set(col):
         m = pattern.match(k)
         if m is None:
             return None
         table[k] = len(values)
-        values.append([int(x) for x in m.groups()])
+        row = [int(x) for x in m.groups()]
+        if any(x > MAX_U64 for x in row):
+            over.append(len(values))
+            row = [0] * width
+        values.append(row)
     idx = np.fromiter(map(table.__getitem__, col), np.int64, n)
+    if over:
+        bad |= np.isin(idx, over)
     return np.array(values, np.uint64).reshape(-1, width)[idx]
 
 
-def _buffer_table(rows: list[tuple[bytes, ...]]) -> np.ndarray | None:
-    """Rows of the fast buffer pattern -> the 12 buffer columns (see _flow_from_table)."""
+def _buffer_table(rows: list[tuple[bytes, ...]]) -> tuple[np.ndarray | None, int]:
+    """Rows of the fast buffer pattern -> the 12 buffer columns (see _flow_from_table), and
+    how many rows held values no GStreamer writes (dropped)."""
     n = len(rows)
     out = np.empty((n, _BUFFER_COLS), np.uint64)
     if not n:
-        return out
+        return out, 0
     thread, ts, ixs, size, has_pts, pts, dur_flags = zip(*rows, strict=True)
-    ix = _split(ixs, _IXS, 4, n)
-    df = _split(dur_flags, _DUR_FLAGS, 3, n)
+    bad = np.zeros(n, bool)
+    ix = _split(ixs, _IXS, 4, n, bad)
+    df = _split(dur_flags, _DUR_FLAGS, 3, n, bad)
     if ix is None or df is None:
-        return None
-    out[:, 0] = _u64(thread, n)
-    out[:, 1] = _u64(ts, n)
+        return None, 0
+    out[:, 0] = _u64(thread, n, bad)
+    out[:, 1] = _u64(ts, n, bad)
     out[:, 2:6] = ix
-    out[:, 6] = _u64(size, n)
-    out[:, 7] = _u64(has_pts, n)
-    out[:, 8] = _u64(pts, n)
+    out[:, 6] = _u64(size, n, bad)
+    out[:, 7] = _u64(has_pts, n, bad)
+    out[:, 8] = _u64(pts, n, bad)
     out[:, 9:12] = df
-    return out
+    ok = ~bad & _in_range(out)
+    return (out if ok.all() else out[ok]), int(n - np.count_nonzero(ok))
+
+
+def _in_range(t: np.ndarray) -> np.ndarray:
+    """Rows whose values are of a size GStreamer writes: times and sizes within int64, pad and
+    element indices real ones (or G_MAXUINT, "none"), flags within 32 bits."""
+    big = np.uint64(MAX_I64)
+    ids = t[:, 2:6]
+    ok = (t[:, 1] <= big) & (t[:, 6] <= big) & (t[:, 11] <= np.uint64(MAX_U32))
+    ok &= ((ids <= np.uint64(MAX_ID)) | (ids == np.uint64(MAX_U32))).all(axis=1)
+    return ok
 
 
 def _keyed(rows: list[tuple[bytes, ...]]) -> tuple[list[bytes], np.ndarray]:
@@ -170,9 +201,13 @@ def _keyed(rows: list[tuple[bytes, ...]]) -> tuple[list[bytes], np.ndarray]:
     out = np.empty((n, 3), np.uint64)
     if n:
         cols = list(zip(*rows, strict=True))
+        bad = np.zeros(n, bool)
         out[:, 0] = np.fromiter(map(keys.__getitem__, cols[0]), np.uint64, n)
-        out[:, 1] = _u64(cols[1], n)
-        out[:, 2] = _u64(cols[2], n)
+        out[:, 1] = _u64(cols[1], n, bad)
+        out[:, 2] = _u64(cols[2], n, bad)
+        bad |= (out[:, 1] > np.uint64(MAX_I64)) | (out[:, 2] > np.uint64(MAX_I64))
+        if bad.any():
+            out = out[~bad]
     return list(keys), out
 
 
@@ -184,7 +219,7 @@ def _parse_chunk(data: bytes) -> _Chunk:
     # a fast pattern matches one GStreamer version's layout exactly; a file holds one layout,
     # so when it finds nothing while such records are there, read them field by field
     rows = _BUFFER.findall(data)
-    table = _buffer_table(rows)
+    table, damaged = _buffer_table(rows)
     if table is None or (not rows and _SLOW["buffer"][0] in data):
         table = np.zeros((0, _BUFFER_COLS), np.uint64)
         slow += _slow(rare, "buffer", data)
@@ -212,6 +247,7 @@ def _parse_chunk(data: bytes) -> _Chunk:
         rare=rare,
         events=data.count(_EVENT),
         slow=slow,
+        damaged=damaged,
     )
 
 
@@ -284,6 +320,7 @@ def load_into(trace: Trace, path: Path, workers: int | None = None) -> TracerLog
         rare.extend(ch.rare)
         stats.events += ch.events
         stats.slow_path_records += ch.slow
+        stats.damaged_records += ch.damaged
     rusage: list[dict[str, Any]] = []
     slow_rows: list[list[int]] = []
     for name, body in rare:
@@ -316,6 +353,9 @@ def load_into(trace: Trace, path: Path, workers: int | None = None) -> TracerLog
             f"{path.name}: {stats.slow_path_records} records in another GStreamer version's "
             "layout were read field by field"
         )
+    if stats.damaged_records:
+        trace.notes.append(f"{path.name}: skipped {stats.damaged_records} records holding values "
+                           "out of range (a damaged log)")
     for name, n in sorted(stats.unknown_records.items()):
         trace.notes.append(f"{path.name}: skipped {n} '{name}' records this version does not read")
     return stats
@@ -330,9 +370,29 @@ def _latency_key(raw: bytes) -> str:
     return ".".join(vals)
 
 
+def _is_u(v: Any, hi: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= hi
+
+
+def _index(v: Any) -> int | None:
+    """A pad or element index; None for GStreamer's "none" and for what no index can be."""
+    v = none_if_max(v)
+    return v if _is_u(v, MAX_ID) else None
+
+
+def _truth(v: Any) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("1", "true", "yes")
+    return bool(v)
+
+
+def _damaged(stats: TracerLogStats) -> None:
+    stats.damaged_records += 1
+
+
 def _flags(v: Any) -> int:
     if isinstance(v, int):
-        return v
+        return v & MAX_U32 if v >= 0 else 0
     total = 0
     for nick in str(v).replace("|", "+").split("+"):
         total |= _FLAG_NICKS.get(nick.strip().lower().replace("_", "-"), 0)
@@ -347,81 +407,17 @@ def _rare_record(
     f: dict[str, Any],
     rusage: list[dict[str, Any]],
 ) -> None:
-    topo = trace.topology
     ts = f.get("ts")
-    if isinstance(ts, int):
+    if not _is_u(ts, MAX_I64):
+        ts = None  # a time no clock reaches, or no time: the record's own time is unknown
+    if ts is not None:
         stats.last_ts = max(stats.last_ts, ts)
-    if name == "new-element":
-        ix = none_if_max(f.get("ix"))
-        if ix is None:
-            return
-        topo.add_element(
-            Element(
-                id=ix,
-                name=str(f.get("name", f"element{ix}")),
-                type=f.get("type"),
-                parent=none_if_max(f.get("parent-ix")),
-                is_bin=bool(f.get("is-bin")),
-            )
-        )
-    elif name == "new-pad":
-        ix = none_if_max(f.get("ix"))
-        if ix is None:
-            return
-        d = f.get("pad-direction")
-        direction = {1: "src", 2: "sink"}.get(d, "unknown") if isinstance(d, int) else str(d)
-        if direction.upper().startswith("GST_PAD_"):
-            direction = direction[8:].lower()
-        topo.add_pad(
-            Pad(
-                id=ix,
-                name=str(f.get("name", f"pad{ix}")),
-                direction=direction,
-                element=none_if_max(f.get("parent-ix")),
-                ghost=bool(f.get("is-ghostpad")),
-                proxy=str(f.get("type", "")) == "GstProxyPad",
-            )
-        )
+    if name in ("new-element", "new-pad"):
+        _topology_record(trace, stats, name, f)
     elif name == "buffer":
-        vals = [f.get(k) for k in ("thread-id", "ts", "pad-ix", "element-ix", "peer-pad-ix",
-                                   "peer-element-ix", "buffer-size")]
-        if vals[3] is None:
-            vals[3] = f.get("elem-ix")
-        if vals[5] is None:
-            vals[5] = f.get("peer-elem-ix")
-        if any(not isinstance(v, int) for v in vals):
-            stats.unknown_records["buffer (incomplete)"] = (
-                stats.unknown_records.get("buffer (incomplete)", 0) + 1
-            )
-            return
-        pts, dur = f.get("buffer-pts", MAX_U64), f.get("buffer-duration", MAX_U64)
-        pts = pts if isinstance(pts, int) else MAX_U64
-        dur = dur if isinstance(dur, int) else MAX_U64
-        has_pts = int(f.get("have-buffer-pts", pts != MAX_U64))
-        has_dur = int(f.get("have-buffer-duration", dur != MAX_U64))
-        slow_rows.append([*vals, has_pts, pts, has_dur, dur, _flags(f.get("buffer-flags", 0))])
-    elif name == "latency":
-        if "src-element" in f:
-            src = ".".join(str(f.get(k)) for k in ("src-element-id", "src-element", "src"))
-            sink = ".".join(str(f.get(k)) for k in ("sink-element-id", "sink-element", "sink"))
-        else:  # GStreamer < 1.16: src and sink are "element_pad"
-            src, sink = str(f.get("src")), str(f.get("sink"))
-        if isinstance(f.get("time"), int):
-            trace.latency.pipeline.extend(
-                [f"{src}|{sink}"], np.zeros(1, np.int32), np.array([ts or 0]), np.array([f["time"]])
-            )
-    elif name == "element-latency":
-        key = ".".join(str(f.get(k)) for k in ("element-id", "element", "src"))
-        if isinstance(f.get("time"), int):
-            trace.latency.element.extend(
-                [key], np.zeros(1, np.int32), np.array([ts or 0]), np.array([f["time"]])
-            )
-    elif name == "element-reported-latency":
-        key = ".".join(str(f.get(k)) for k in ("element-id", "element"))
-        trace.latency.reported.append(
-            (key, int(ts or 0), int(f.get("min", 0) or 0), int(f.get("max", 0) or 0),
-             bool(f.get("live")))
-        )
+        _buffer_record(stats, slow_rows, f)
+    elif name in ("latency", "element-latency", "element-reported-latency"):
+        _latency_record(trace, stats, name, f, ts)
     elif name == "message":
         stats.messages += 1
     elif name in ("query", "element-query"):
@@ -430,6 +426,81 @@ def _rare_record(
         rusage.append({"record": name, **f})
     else:
         stats.unknown_records[name] = stats.unknown_records.get(name, 0) + 1
+
+
+def _topology_record(trace: Trace, stats: TracerLogStats, name: str, f: dict[str, Any]) -> None:
+    ix = _index(f.get("ix"))
+    if ix is None:
+        _damaged(stats)
+        return
+    if name == "new-element":
+        trace.topology.add_element(Element(
+            id=ix, name=str(f.get("name", f"element{ix}")),
+            type=f.get("type") if isinstance(f.get("type"), str) else None,
+            parent=_index(f.get("parent-ix")), is_bin=bool(f.get("is-bin"))))
+        return
+    d = f.get("pad-direction")
+    direction = {1: "src", 2: "sink"}.get(d, "unknown") if isinstance(d, int) else str(d)
+    if direction.upper().startswith("GST_PAD_"):
+        direction = direction[8:].lower()
+    trace.topology.add_pad(Pad(
+        id=ix, name=str(f.get("name", f"pad{ix}")), direction=direction,
+        element=_index(f.get("parent-ix")), ghost=bool(f.get("is-ghostpad")),
+        proxy=str(f.get("type", "")) == "GstProxyPad"))
+
+
+def _buffer_record(stats: TracerLogStats, slow_rows: list[list[int]],
+                   f: dict[str, Any]) -> None:
+    """A buffer record in a layout the fast pattern does not know, read field by field."""
+    vals = [f.get(k) for k in ("thread-id", "ts", "pad-ix", "element-ix", "peer-pad-ix",
+                               "peer-element-ix", "buffer-size")]
+    if vals[3] is None:
+        vals[3] = f.get("elem-ix")
+    if vals[5] is None:
+        vals[5] = f.get("peer-elem-ix")
+    if any(not isinstance(v, int) for v in vals):
+        stats.unknown_records["buffer (incomplete)"] = (
+            stats.unknown_records.get("buffer (incomplete)", 0) + 1
+        )
+        return
+    thread, t, *ixs, size = vals
+    if not (_is_u(thread, MAX_U64) and _is_u(t, MAX_I64) and _is_u(size, MAX_I64)
+            and all(_is_u(x, MAX_ID) or x == MAX_U32 for x in ixs)):
+        _damaged(stats)
+        return
+    pts, dur = f.get("buffer-pts", MAX_U64), f.get("buffer-duration", MAX_U64)
+    pts = pts if _is_u(pts, MAX_I64) else MAX_U64
+    dur = dur if _is_u(dur, MAX_I64) else MAX_U64
+    has_pts = int(_truth(f.get("have-buffer-pts", pts != MAX_U64)) and pts != MAX_U64)
+    has_dur = int(_truth(f.get("have-buffer-duration", dur != MAX_U64)) and dur != MAX_U64)
+    slow_rows.append([*vals, has_pts, pts, has_dur, dur, _flags(f.get("buffer-flags", 0))])
+
+
+def _latency_record(trace: Trace, stats: TracerLogStats, name: str, f: dict[str, Any],
+                    ts: int | None) -> None:
+    if name == "element-reported-latency":
+        key = ".".join(str(f.get(k)) for k in ("element-id", "element"))
+        lo, hi = f.get("min", 0) or 0, f.get("max", 0) or 0
+        if not (_is_u(lo, MAX_U64) and _is_u(hi, MAX_U64)):
+            _damaged(stats)
+            return
+        trace.latency.reported.append((key, int(ts or 0), lo, hi, bool(f.get("live"))))
+        return
+    if not (_is_u(f.get("time"), MAX_I64) and ts is not None):
+        _damaged(stats)
+        return
+    if name == "element-latency":
+        key = ".".join(str(f.get(k)) for k in ("element-id", "element", "src"))
+        series = trace.latency.element
+    else:
+        if "src-element" in f:
+            src = ".".join(str(f.get(k)) for k in ("src-element-id", "src-element", "src"))
+            sink = ".".join(str(f.get(k)) for k in ("sink-element-id", "sink-element", "sink"))
+        else:  # GStreamer < 1.16: src and sink are "element_pad"
+            src, sink = str(f.get("src")), str(f.get("sink"))
+        key, series = f"{src}|{sink}", trace.latency.pipeline
+    series.extend([key], np.zeros(1, np.int32), np.array([ts], np.int64),
+                  np.array([f["time"]], np.int64))
 
 
 def _flow_from_table(trace: Trace, t: np.ndarray) -> Flow:

@@ -7,13 +7,21 @@ Sample times are CLOCK_MONOTONIC ns; they become seconds since the run's start
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipesight.readers import deepstream, ds_latency, tegrastats
+from pipesight.readers.checks import (
+    MAX_U32,
+    clean_json,
+    is_int,
+    is_number,
+    json_object,
+    number_or_nan,
+    text,
+)
 from pipesight.readers.text import clean_line
 from pipesight.trace.samples import SECONDS, Samples, Series
 
@@ -31,6 +39,7 @@ NVML_FIELDS = {
 PROC_FIELDS = {"sm": "sm_util", "mem": "mem_util", "enc": "enc_util", "dec": "dec_util",
                "jpg": "jpg_util", "ofa": "ofa_util"}
 MAX_LOG_BYTES = 256 << 20
+MAX_GPUS = 1024
 
 
 def _jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
@@ -39,28 +48,43 @@ def _jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
         for line in f:
             if not line.strip():
                 continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError:
-                bad += 1  # a run killed mid-write leaves a cut last line
-                continue
-            if isinstance(d, dict):
+            d = json_object(line)  # None for a cut last line (a run killed mid-write)
+            if d is not None:
                 rows.append(d)
             else:
                 bad += 1
     return rows, bad
 
 
+def _sample_ok(r: dict[str, Any]) -> bool:
+    """An NVML sample or process row pipesight can place: a clock time, a GPU index."""
+    return (is_int(r.get("ts")) and is_int(r.get("gpu", 0), 0, MAX_GPUS)
+            and (r.get("t") != "p" or is_int(r.get("pid"), 0, MAX_U32)))
+
+
 def gpu_label(i: int) -> str:
     return f"GPU {i}"
+
+
+def _gpu_info(g: dict[str, Any]) -> dict[str, Any]:
+    """What the sampler said of a GPU (index, name, engine counts, clock limits): scalars only,
+    numbers finite and of a size a GPU has."""
+    out: dict[str, Any] = {}
+    for k, v in g.items():
+        if isinstance(v, str | bool) or v is None or is_number(v, -1e12, 1e12):
+            out[str(k)] = v
+    if not is_int(out.get("index"), 0, MAX_GPUS):
+        out.pop("index", None)
+    return out
 
 
 def read_nvml(path: Path, t0_ns: int | None) -> Samples:
     s = Samples()
     rows, bad = _jsonl(path)
     head = next((r for r in rows if r.get("t") == "header"), {})
-    samples = [r for r in rows if r.get("t") == "s" and isinstance(r.get("ts"), int)]
-    procs = [r for r in rows if r.get("t") == "p" and isinstance(r.get("ts"), int)]
+    samples = [r for r in rows if r.get("t") == "s" and _sample_ok(r)]
+    procs = [r for r in rows if r.get("t") == "p" and _sample_ok(r)]
+    bad += sum(1 for r in rows if r.get("t") in ("s", "p") and not _sample_ok(r))
     if bad:
         s.notes.append(f"{path.name}: skipped {bad} unreadable lines")
     if not samples:
@@ -73,35 +97,41 @@ def read_nvml(path: Path, t0_ns: int | None) -> Samples:
         for key, (name, unit) in NVML_FIELDS.items():
             if not any(key in r for r in mine):
                 continue
-            v = np.array([r.get(key, np.nan) for r in mine], np.float64)
+            v = np.array([number_or_nan(r.get(key)) for r in mine], np.float64)
             s.add(Series(name, unit, NVML, gpu_label(g), t, v))
         for pid in sorted({int(r["pid"]) for r in procs if int(r.get("gpu", 0)) == g}):
             pr = [r for r in procs if int(r.get("gpu", 0)) == g and int(r["pid"]) == pid]
             pt = (np.array([r["ts"] for r in pr], np.int64) - base) / 1e9
             for key, name in PROC_FIELDS.items():
                 if any(key in r for r in pr):
-                    v = np.array([r.get(key, np.nan) for r in pr], np.float64)
+                    v = np.array([number_or_nan(r.get(key)) for r in pr], np.float64)
                     s.add(Series(name, "%", "nvml-process", f"{gpu_label(g)} pid {pid}", pt, v,
                                  meta={"pid": pid, "gpu": g}))
-    s.meta[NVML] = {"driver": head.get("driver"), "nvml_version": head.get("nvml_version"),
-                    "gpus": head.get("gpus", []), "interval_s": head.get("interval_s"),
-                    "root_pid": head.get("root_pid")}
+    gpus = head.get("gpus")
+    s.meta[NVML] = {"driver": text(head.get("driver")) or None,
+                    "nvml_version": text(head.get("nvml_version")) or None,
+                    "gpus": [_gpu_info(x) for x in gpus if isinstance(x, dict)]
+                    if isinstance(gpus, list) else [],
+                    "interval_s": head.get("interval_s") if is_number(head.get("interval_s"),
+                                                                      1e-4, 3600) else None,
+                    "root_pid": head.get("root_pid") if is_int(head.get("root_pid"), 0,
+                                                                MAX_U32) else None}
     unsup = next((r for r in rows if r.get("t") == "unsupported"), None)
-    if unsup:
-        s.meta[NVML]["unsupported"] = unsup.get("fields", {})
+    if unsup and isinstance(unsup.get("fields"), dict):
+        s.meta[NVML]["unsupported"] = clean_json(unsup["fields"])
     return s
 
 
 def read_tegrastats(path: Path, t0_ns: int | None) -> Samples:
     rows, bad = _jsonl(path)
-    lines = [r for r in rows if r.get("t") == "line" and isinstance(r.get("ts"), int)
+    lines = [r for r in rows if r.get("t") == "line" and is_int(r.get("ts"))
              and isinstance(r.get("line"), str)]
     head = next((r for r in rows if r.get("t") == "header"), {})
     if not lines:
         s = Samples(notes=[f"{path.name}: tegrastats printed nothing"])
         end = next((r for r in rows if r.get("t") == "end"), {})
-        if end.get("note"):
-            s.notes.append(str(end["note"]))
+        if isinstance(end.get("note"), str):
+            s.notes.append(end["note"])
         return s
     parsed = []
     skipped = 0
@@ -114,7 +144,8 @@ def read_tegrastats(path: Path, t0_ns: int | None) -> Samples:
     base = t0_ns if t0_ns is not None else parsed[0][0] if parsed else 0
     s = tegrastats.to_samples([((ts - base) / 1e9, ln) for ts, ln in parsed], "seconds",
                               "the run's start", path.name)
-    s.meta[tegrastats.SOURCE]["interval_s"] = head.get("interval_s")
+    iv = head.get("interval_s")
+    s.meta[tegrastats.SOURCE]["interval_s"] = iv if is_number(iv, 1e-4, 3600) else None
     if skipped:
         s.notes.insert(0, f"{path.name}: skipped {skipped} lines that are not tegrastats output")
     if bad:
@@ -127,7 +158,7 @@ def read_console(run: Path) -> Samples | None:
     out = Samples()
     for name in ("stdout.log", "stderr.log"):
         p = run / name
-        if not p.exists() or p.stat().st_size == 0:
+        if not p.is_file() or p.stat().st_size == 0:
             continue
         with open(p, "rb") as f:
             data = f.read(MAX_LOG_BYTES)
@@ -153,12 +184,12 @@ def _epoch(iso: Any) -> float | None:
 def read_run(run: Path, manifest: dict[str, Any]) -> Samples | None:
     """All of a run directory's sampled counters; None where it has none."""
     t0 = manifest.get("start_monotonic_ns")
-    t0 = int(t0) if isinstance(t0, int | float) else None
+    t0 = t0 if is_int(t0) else None
     s = Samples(origin="the run's start" if t0 is not None else "the first sample")
     sdir = run / "samples"
-    if (sdir / "nvml.jsonl").exists():
+    if (sdir / "nvml.jsonl").is_file():
         s.extend(read_nvml(sdir / "nvml.jsonl", t0))
-    if (sdir / "tegrastats.jsonl").exists():
+    if (sdir / "tegrastats.jsonl").is_file():
         s.extend(read_tegrastats(sdir / "tegrastats.jsonl", t0))
     ds = read_console(run)
     if ds is not None:

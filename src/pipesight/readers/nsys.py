@@ -24,6 +24,7 @@ import numpy as np
 from pipesight import nsys_cli
 from pipesight.errors import UserError
 from pipesight.readers import sqlite_bulk as bulk
+from pipesight.readers.checks import db_error
 from pipesight.readers.nsys_tables import (
     COPY_LABELS,
     ExportSchema,
@@ -31,6 +32,7 @@ from pipesight.readers.nsys_tables import (
     call_valid,
     op_valid,
 )
+from pipesight.readers.sqlite_bulk import DB_ERRORS, StringIndex
 from pipesight.trace import Trace
 from pipesight.trace.gpu import (
     PUSH_POP,
@@ -72,15 +74,16 @@ def _uri(path: Path) -> str:
 def _connect(path: Path) -> tuple[sqlite3.Connection, str]:
     uri = _uri(path)
     try:
-        con = sqlite3.connect(uri, uri=True)
+        con = bulk.open_db(uri)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return con, uri
-    except sqlite3.Error:
+    except DB_ERRORS:
         # a read-only folder can refuse even a read-only open that wants a lock file
         uri = f"{uri}&immutable=1"
-        con = sqlite3.connect(uri, uri=True)
+        con = bulk.open_db(uri)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return con, uri
+
 
 
 def looks_like_nsys_sqlite(head: bytes, path: Path) -> bool:
@@ -88,11 +91,11 @@ def looks_like_nsys_sqlite(head: bytes, path: Path) -> bool:
         return False
     try:
         con, _ = _connect(path)
-    except sqlite3.Error:
+    except DB_ERRORS:
         return True  # SQLite, but damaged: ``read`` says so
     try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.Error:
+    except DB_ERRORS:
         return True
     finally:
         con.close()
@@ -158,29 +161,23 @@ class _Reader:
         return 0
 
     # strings and look-ups
-    def _strings(self) -> np.ndarray:
+    def _strings(self) -> StringIndex:
         if not self.s.has("StringIds"):
             self.note("no StringIds table: names unknown")
-            return np.zeros(0, np.int32)
+            self._remap = StringIndex([])
+            return self._remap
         ids, vals = [], []
         for i, v in self.con.execute("SELECT id, value FROM StringIds"):
             if isinstance(i, int) and i >= 0:
                 ids.append(i)
                 vals.append("" if v is None else str(v))
         self.g.strings = vals
-        remap = np.full((max(ids) + 1) if ids else 0, -1, np.int32)
-        if ids:
-            remap[np.array(ids, np.int64)] = np.arange(len(ids), dtype=np.int32)
-        self._remap = remap
-        return remap
+        self._remap = StringIndex(ids)
+        return self._remap
 
     def _name(self, sid: np.ndarray) -> np.ndarray:
         """Our string index for StringIds ids (-1 where unknown)."""
-        sid = np.asarray(sid, np.int64)
-        ok = (sid >= 0) & (sid < self._remap.shape[0])
-        out = np.full(sid.shape, -1, np.int32)
-        out[ok] = self._remap[sid[ok]]
-        return out
+        return self._remap.lookup(sid)
 
     def _ints(self, table: str, exprs: list[str]) -> list[np.ndarray]:
         """Every row of a small table, in rowid order."""
@@ -213,7 +210,7 @@ class _Reader:
             if row and row[0]:
                 self.g.hostname = str(row[0])
 
-    def _processes_and_threads(self, remap: np.ndarray) -> None:
+    def _processes_and_threads(self, remap: StringIndex) -> None:
         if self.s.has("PROCESSES") and {"pid", "name"} <= self.s.colset("PROCESSES"):
             for pid, name in self.con.execute("SELECT pid, name FROM PROCESSES"):
                 if isinstance(pid, int) and name:
@@ -234,10 +231,10 @@ class _Reader:
         dev = self.s.col(gpu, "cuDevice", default="id")
         by_gpu: dict[int, str] = {}
         for gid, cud, name in self.con.execute(f"SELECT id, {dev}, name FROM {gpu}"):
-            if name is None:
-                continue
-            by_gpu[int(gid)] = str(name)
-            self.g.device_names[int(cud)] = str(name)
+            if name is None or not isinstance(gid, int) or not isinstance(cud, int):
+                continue  # a damaged row
+            by_gpu[gid] = str(name)
+            self.g.device_names[cud] = str(name)
         cd = "TARGET_INFO_CUDA_DEVICE"
         if self.s.has(cd) and {"gpuId", "cudaId"} <= self.s.colset(cd):
             for gid, cid in self.con.execute(f"SELECT gpuId, cudaId FROM {cd}"):
@@ -247,7 +244,8 @@ class _Reader:
     def _copy_labels(self) -> dict[int, str]:
         t = "ENUM_CUDA_MEMCPY_OPER"
         if self.s.has(t) and {"id", "label"} <= self.s.colset(t):
-            return {int(i): str(lb) for i, lb in self.con.execute(f"SELECT id, label FROM {t}")}
+            return {i: str(lb) for i, lb in self.con.execute(f"SELECT id, label FROM {t}")
+                    if isinstance(i, int)}
         return COPY_LABELS
 
     def _sync(self) -> None:
@@ -268,7 +266,8 @@ class _Reader:
         t = "ENUM_NSYS_EVENT_TYPE"
         types = dict(NVTX_TYPES)
         if self.s.has(t) and {"id", "name"} <= self.s.colset(t):
-            known = {str(n): int(i) for i, n in self.con.execute(f"SELECT id, name FROM {t}")}
+            known = {str(n): i for i, n in self.con.execute(f"SELECT id, name FROM {t}")
+                     if isinstance(i, int)}
             types.update({k: known[k] for k in types if k in known})
         return types
 
@@ -369,13 +368,13 @@ def read(path: Path, whole: bool = True) -> tuple[GpuTimeline, list[str]]:
     they skip come when they are read)."""
     try:
         con, uri = _connect(path)
-    except sqlite3.Error as e:
-        raise UserError(f"{path}: a damaged or unreadable SQLite file ({e})") from None
+    except DB_ERRORS as e:
+        raise UserError(f"{path}: a damaged or unreadable SQLite file ({db_error(e)})") from None
     try:
         r = _Reader(con, path.name, uri)
         g = r.read(whole)
-    except sqlite3.DatabaseError as e:
-        raise UserError(f"{path}: damaged Nsight Systems export ({e})") from None
+    except DB_ERRORS as e:
+        raise UserError(f"{path}: damaged Nsight Systems export ({db_error(e)})") from None
     finally:
         con.close()
     notes = r.notes

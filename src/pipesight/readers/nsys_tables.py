@@ -19,6 +19,8 @@ import numpy as np
 
 from pipesight.errors import UserError
 from pipesight.readers import sqlite_bulk as bulk
+from pipesight.readers.checks import db_error
+from pipesight.readers.sqlite_bulk import DB_ERRORS, StringIndex
 from pipesight.trace.gpu import (
     GRAPH,
     KERNEL,
@@ -149,7 +151,7 @@ COPY_LABELS = {0: "Unknown", 1: "Host-to-Device", 2: "Device-to-Host", 3: "Host-
 class ExportTables:
     """The big tables of one export file (a ``GpuSource``)."""
 
-    def __init__(self, uri: str, label: str, schema: ExportSchema, remap: np.ndarray,
+    def __init__(self, uri: str, label: str, schema: ExportSchema, remap: StringIndex,
                  copy_labels: dict[int, str], notes: list[str], parallel_rows: int = 1 << 62,
                  workers: int = 1) -> None:
         self.uri = uri
@@ -175,17 +177,13 @@ class ExportTables:
     def connect(self) -> sqlite3.Connection:
         try:
             # check_same_thread off: a worker thread's connection is closed by the caller
-            return sqlite3.connect(self.uri, uri=True, check_same_thread=False)
-        except sqlite3.Error as e:
-            raise UserError(f"{self.label}: cannot reopen the export ({e})") from None
+            return bulk.open_db(self.uri, check_same_thread=False)
+        except DB_ERRORS as e:
+            raise UserError(f"{self.label}: cannot reopen the export ({db_error(e)})") from None
 
     def names(self, sid: np.ndarray) -> np.ndarray:
         """Our string index for StringIds ids (-1 where unknown)."""
-        sid = np.asarray(sid, np.int64)
-        ok = (sid >= 0) & (sid < self.remap.shape[0])
-        out = np.full(sid.shape, -1, np.int32)
-        out[ok] = self.remap[sid[ok]]
-        return out
+        return self.remap.lookup(sid)
 
     def intern_labels(self, g: GpuTimeline) -> None:
         """Names made up for rows without one, interned in reading order so that string
@@ -217,8 +215,9 @@ class ExportTables:
                 return self._load_calls(con, g, table)
             finally:
                 con.close()
-        except sqlite3.DatabaseError as e:
-            raise UserError(f"{self.label}: damaged Nsight Systems export ({e})") from None
+        except DB_ERRORS as e:
+            raise UserError(f"{self.label}: damaged Nsight Systems export "
+                            f"({db_error(e)})") from None
 
     def _read(self, con: sqlite3.Connection, table: str, exprs: list[str], where: str
               ) -> list[np.ndarray]:
@@ -317,8 +316,9 @@ class ExportTables:
         con = self.connect()
         try:
             yield ExportSession(self, g, con)
-        except sqlite3.DatabaseError as e:
-            raise UserError(f"{self.label}: damaged Nsight Systems export ({e})") from None
+        except DB_ERRORS as e:
+            raise UserError(f"{self.label}: damaged Nsight Systems export "
+                            f"({db_error(e)})") from None
         finally:
             con.close()
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from pipesight.errors import UserError
+from pipesight.readers.checks import MAX_I64, MAX_U32, clean_json, is_int
 from pipesight.trace import Element, Flow, Frames, Outside, Pad, Trace
 from pipesight.trace.flow import PROBE, PULL, PUSH
 from pipesight.tracer.layout import (
@@ -31,6 +32,7 @@ from pipesight.tracer.layout import (
     NONE_U64,
     POST_KINDS,
     PRE_KINDS,
+    PROBE_POST,
     PROBE_PRE,
     PULL_POST,
     PULL_PRE,
@@ -40,8 +42,12 @@ from pipesight.tracer.layout import (
     RING_FLAG,
 )
 
-# ids of different processes are kept apart by this stride
+# ids of different processes are kept apart by this stride; ids (int32 in the model) of at
+# most MAX_PROCESSES processes fit
 PROCESS_STRIDE = 1_000_000
+MAX_LOCAL_ID = PROCESS_STRIDE - 1
+MAX_PROCESSES = 256
+MAX_LIST = 1 << 20  # buffers in one pushed list
 
 _EVENTS_RE = re.compile(r"events-(\d+)\.bin$")
 
@@ -50,7 +56,7 @@ def find_processes(directory: Path) -> list[tuple[int, Path, Path]]:
     out = []
     for ev in sorted(directory.glob("events-*.bin")):
         m = _EVENTS_RE.search(ev.name)
-        if not m:
+        if not m or not ev.is_file():  # a directory or a pipe of that name is no events file
             continue
         pid = int(m.group(1))
         out.append((pid, ev, directory / f"defs-{pid}.jsonl"))
@@ -101,6 +107,10 @@ def read_events(path: Path) -> tuple[np.ndarray, dict[str, int], list[str]]:
             "(the process ended mid-write)"
         )
     recs = np.asarray(recs[done]) if incomplete else np.asarray(recs)
+    recs, bad = _valid_records(recs)
+    if bad:
+        notes.append(f"{path.name}: skipped {bad} records with impossible values (kind, pad, "
+                     "time or count out of range: a damaged file)")
     if version < 3:
         # format 2: the CPU clock came from getrusage, which lags by up to a scheduler tick
         notes.append(f"{path.name}: format {version} (CPU times from getrusage, coarse)")
@@ -114,10 +124,29 @@ def read_events(path: Path) -> tuple[np.ndarray, dict[str, int], list[str]]:
     return recs, info, notes
 
 
+def _valid_records(recs: np.ndarray) -> tuple[np.ndarray, int]:
+    """The records whose every field is in range; and how many were not."""
+    kind = recs["kind"]
+    pre = np.isin(kind, PRE_KINDS)
+    ok = ((kind >= PUSH_PRE) & (kind <= PROBE_POST)
+          & (recs["pad"] <= MAX_LOCAL_ID) & (recs["peer"] <= MAX_LOCAL_ID)
+          & (recs["ts"] <= np.uint64(MAX_I64))
+          & ((recs["cpu"] == NONE_U64) | (recs["cpu"] <= np.uint64(MAX_I64)))
+          & (~pre | ((recs["count"] >= 0) & (recs["count"] <= MAX_LIST))))
+    bad = int(recs.shape[0] - np.count_nonzero(ok))
+    if bad:
+        recs = recs[ok]
+    big_pts = (recs["pts"] > np.uint64(MAX_I64)) & (recs["pts"] != NONE_U64)
+    if big_pts.any():  # a time no clock reaches: no time
+        recs = recs.copy()
+        recs["pts"][big_pts] = NONE_U64
+    return recs, bad
+
+
 def read_defs(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     notes: list[str] = []
     out: list[dict[str, Any]] = []
-    if not path.exists():
+    if not path.is_file():
         return out, [f"{path.name}: missing; element and pad names are unknown"]
     bad = 0
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -130,13 +159,64 @@ def read_defs(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
             except json.JSONDecodeError:
                 bad += 1  # a line cut by a crash
                 continue
-            if isinstance(d, dict) and "t" in d:
-                out.append(d)
+            if isinstance(d, dict) and _valid_def(d):
+                out.append(clean_json(d))
             else:
                 bad += 1
     if bad:
-        notes.append(f"{path.name}: skipped {bad} unreadable lines")
+        notes.append(f"{path.name}: skipped {bad} unreadable lines or records with missing or "
+                     "out-of-range fields")
     return out, notes
+
+
+def _id(v: Any) -> bool:
+    return is_int(v, 0, MAX_LOCAL_ID)
+
+
+def _id_or_none(v: Any) -> bool:
+    return not v or _id(v)
+
+
+def _opt_str(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _ns(v: Any) -> bool:
+    return is_int(v, 0, MAX_I64)
+
+
+def _tid(v: Any) -> bool:
+    return is_int(v, 0, MAX_U32)
+
+
+# per record type: (fields it must have, the check of each field _apply_defs reads when present)
+_DEFS: dict[str, tuple[set[str], dict[str, Any]]] = {
+    "element": ({"id"}, {"id": _id, "parent": _id_or_none, "type": _opt_str,
+                         "factory": _opt_str, "ptr": _opt_str}),
+    "parent": ({"element"}, {"element": _id, "parent": _id_or_none}),
+    "pad": ({"id"}, {"id": _id, "element": _id_or_none, "parent_pad": _id_or_none}),
+    "link": ({"src", "sink"}, {"src": _id, "sink": _id}),
+    "props": ({"element"}, {"element": _id}),
+    "caps": ({"pad"}, {"pad": _id, "caps": _opt_str}),
+    "thread": ({"tid"}, {"tid": _tid, "name": _opt_str}),
+    "clock": ({"monotonic_ns", "ts"}, {"monotonic_ns": _ns, "ts": _ns,
+                                       "realtime_ns": lambda v: not v or _ns(v)}),
+    "clockmark": ({"monotonic_ns"}, {"monotonic_ns": _ns, "call_ns": lambda v: not v or _ns(v),
+                                     "tid": lambda v: not v or _tid(v)}),
+    "state": ({"element"}, {"element": _id}),
+    "message": (set(), {"element": _id, "pad": _id, "tid": _tid}),
+    "eos": (set(), {"element": _id, "pad": _id, "tid": _tid}),
+}
+
+
+def _valid_def(d: dict[str, Any]) -> bool:
+    t = d.get("t")
+    if not isinstance(t, str):
+        return False
+    required, checks = _DEFS.get(t, (set(), {}))
+    if not required <= d.keys():
+        return False
+    return all(ok(d[k]) for k, ok in checks.items() if k in d)
 
 
 def load_into(trace: Trace, directory: Path) -> bool:
@@ -144,6 +224,11 @@ def load_into(trace: Trace, directory: Path) -> bool:
     procs = find_processes(directory)
     if not procs:
         return False
+    if len(procs) > MAX_PROCESSES:
+        # the ones with the most records: a run of that many GStreamer processes is unusual
+        procs = sorted(procs, key=lambda p: -_size(p[1]))[:MAX_PROCESSES]
+        trace.notes.append(f"{directory}: more than {MAX_PROCESSES} traced processes; the "
+                           f"{MAX_PROCESSES} with the most records were read")
     # the process that moved the most buffers first: its ids stay as they are
     loaded = []
     for pid, ev, defs in procs:
@@ -174,6 +259,13 @@ def load_into(trace: Trace, directory: Path) -> bool:
     trace.outside = _concat(outsides, Outside)
     _assign_owners(trace)
     return True
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
 
 
 def _concat(parts: list[Any], cls: Any) -> Any:
@@ -276,24 +368,35 @@ def _add_probe_elements(trace: Trace, recs: np.ndarray, off: int) -> None:
         nxt += 1
 
 
-def _probe_lookup(trace: Trace, max_pad: int) -> np.ndarray:
+class _PadLookup:
+    """pad id -> element, for one process's pads (ids off + 1 ... off + size - 1; -1 anywhere
+    else): a table sized by the process's own pads, whatever ids other processes have."""
+
+    def __init__(self, values: np.ndarray, off: int) -> None:
+        self.values, self.off = values, off
+
+    def __getitem__(self, pad: np.ndarray) -> np.ndarray:
+        return self.values[np.clip(np.asarray(pad) - self.off, 0, self.values.shape[0] - 1)]
+
+
+def _probe_lookup(trace: Trace, off: int, max_rel: int) -> _PadLookup:
     """pad id -> the pseudo-element of its probes (-1 where none)."""
-    lut = np.full(max_pad + 1, -1, np.int32)
+    lut = np.full(max_rel + 1, -1, np.int32)
     for e in trace.topology.elements.values():
-        if e.probe_of is not None and e.probe_of <= max_pad:
-            lut[e.probe_of] = e.id
-    return lut
+        if e.probe_of is not None and off < e.probe_of <= off + max_rel:
+            lut[e.probe_of - off] = e.id
+    return _PadLookup(lut, off)
 
 
-def _processing_lookup(trace: Trace, max_pad: int) -> np.ndarray:
+def _processing_lookup(trace: Trace, off: int, max_rel: int) -> _PadLookup:
     """pad id -> processing element id (-1 where the pad only forwards)."""
-    lut = np.full(max_pad + 1, -1, np.int32)
+    lut = np.full(max_rel + 1, -1, np.int32)
     for pid in trace.topology.pads:
-        if pid <= max_pad:
+        if off < pid <= off + max_rel:
             e = trace.topology.processing_element(pid)
             if e is not None:
-                lut[pid] = e
-    return lut
+                lut[pid - off] = e
+    return _PadLookup(lut, off)
 
 
 @dataclass
@@ -396,9 +499,11 @@ def _build(
 ) -> tuple[Flow, Frames, Outside]:
     r = _columns(recs, off)
     del recs
-    max_pad = int(max(r.pad.max(initial=0), r.peer.max(initial=0),
-                      max(trace.topology.pads, default=0)))
-    lut = _processing_lookup(trace, max_pad)
+    # lookups cover this process's pad ids only (local id 0 is "no pad")
+    mine = [p - off for p in trace.topology.pads if off < p <= off + MAX_LOCAL_ID]
+    max_pad = int(max(r.pad.max(initial=off) - off, r.peer.max(initial=off) - off,
+                      max(mine, default=0), 0))
+    lut = _processing_lookup(trace, off, max_pad)
     _threads(trace, r, pid)
     _nesting(r)
     # interval lengths to the next record of the same thread
@@ -412,20 +517,20 @@ def _build(
         dt[:-1] = np.where(nxt_same[:-1], r.ts[1:] - r.ts[:-1], 0)
     dt = np.maximum(dt, 0)
     dcpu, dvol, dinv = _cpu_intervals(r.ts, r.cpu, r.vcsw, r.ivcsw, dt, r.thread_first)
-    frames = _frames(trace, r, pid, lut, _probe_lookup(trace, max_pad), max_pad,
+    frames = _frames(trace, r, pid, lut, _probe_lookup(trace, off, max_pad),
                      (dt, dcpu, dvol, dinv))
     # time outside any call: owned by whoever makes the next top-level call
     oi = np.flatnonzero((r.depth == 0) & nxt_same & ~r.is_pre)
     nxt = oi + 1
     outside = Outside(start=r.ts[oi], end=r.ts[nxt], thread=r.thread[oi],
-                      owner=lut[np.minimum(r.pad[nxt], max_pad)].astype(np.int32),
+                      owner=lut[r.pad[nxt]].astype(np.int32),
                       cpu=dcpu[oi], blocked=dvol[oi].astype(np.int32),
                       preempted=dinv[oi].astype(np.int32))
-    return _flow(r, lut, max_pad), frames, outside
+    return _flow(r, lut), frames, outside
 
 
-def _frames(trace: Trace, r: _Records, pid: int, lut: np.ndarray, probe_lut: np.ndarray,
-            max_pad: int, intervals: tuple[np.ndarray, ...]) -> Frames:
+def _frames(trace: Trace, r: _Records, pid: int, lut: _PadLookup, probe_lut: _PadLookup,
+            intervals: tuple[np.ndarray, ...]) -> Frames:
     """One frame per pre record: its span, own (self) time and CPU, and who did the work."""
     dt, dcpu, dvol, dinv = intervals
     n = len(r)
@@ -457,8 +562,8 @@ def _frames(trace: Trace, r: _Records, pid: int, lut: np.ndarray, probe_lut: np.
     ppad, ppeer = r.pad[pre_idx], r.peer[pre_idx]
     # push: work is done by the peer (receiver); pull: by the peer (provider); a probe span:
     # by the application's probes on the pad
-    element = np.where(ppeer > 0, lut[np.minimum(ppeer, max_pad)], -1).astype(np.int32)
-    element[is_probe] = probe_lut[np.minimum(ppad[is_probe], max_pad)]
+    element = np.where(ppeer > 0, lut[ppeer], -1).astype(np.int32)
+    element[is_probe] = probe_lut[ppad[is_probe]]
     # the frame each frame is nested in: the one that owned the time just before its entry
     parent = np.full(m, -1, np.int64)
     nested = (r.depth[pre_idx] >= 2) & (pre_idx > 0)
@@ -467,7 +572,7 @@ def _frames(trace: Trace, r: _Records, pid: int, lut: np.ndarray, probe_lut: np.
         parent[nested] = np.where(before >= 0, pos[np.maximum(before, 0)], -1)
     return Frames(
         start=r.ts[pre_idx], end=end, thread=r.thread[pre_idx], element=element,
-        caller=lut[np.minimum(ppad, max_pad)].astype(np.int32), pad=ppad.astype(np.int32),
+        caller=lut[ppad].astype(np.int32), pad=ppad.astype(np.int32),
         self_wall=own(dt).astype(np.int64), self_cpu=own(dcpu).astype(np.int64),
         blocked=own(dvol).astype(np.int32), preempted=own(dinv).astype(np.int32),
         count=np.where(is_pull, 1, np.where(is_probe, 0, r.count[pre_idx])).astype(np.int32),
@@ -477,7 +582,7 @@ def _frames(trace: Trace, r: _Records, pid: int, lut: np.ndarray, probe_lut: np.
     )
 
 
-def _flow(r: _Records, lut: np.ndarray, max_pad: int) -> Flow:
+def _flow(r: _Records, lut: _PadLookup) -> Flow:
     """Flow rows: every push and list push at its entry; every successful pull at its return."""
     kind, count = r.kind, r.count
     fsel_push = (kind == PUSH_PRE) | (kind == LIST_PRE)
@@ -489,8 +594,8 @@ def _flow(r: _Records, lut: np.ndarray, max_pad: int) -> Flow:
     f_peer = r.peer[fi].copy()
     f_peer[f_is_pull] = r.peer[r.closes[fi[f_is_pull]]]
     f_pad = r.pad[fi]
-    own = lut[np.minimum(f_pad, max_pad)]
-    oth = np.where(f_peer > 0, lut[np.minimum(f_peer, max_pad)], -1)
+    own = lut[f_pad]
+    oth = np.where(f_peer > 0, lut[f_peer], -1)
     return Flow(
         ts=r.ts[fi], thread=r.thread[fi], pad=f_pad.astype(np.int32),
         peer=f_peer.astype(np.int32),
@@ -545,3 +650,13 @@ def _assign_owners(trace: Trace) -> None:
             continue
         vals, cnt = np.unique(fr.caller[sel], return_counts=True)
         t.owner = int(vals[np.argmax(cnt)])
+
+
+def chunk_frames(defs: list[dict[str, Any]], recs: np.ndarray, pid: int) -> tuple[Trace, Frames]:
+    """Frames of a run of records read while the process still runs (the progress line): calls
+    cut by the ends of the run are approximate."""
+    trace = Trace()
+    _apply_defs(trace, defs, 0, pid)
+    _add_probe_elements(trace, recs, 0)
+    _, frames, _ = _build(trace, recs, 0, pid)
+    return trace, frames

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from pipesight.readers.checks import MAX_U32, is_int, is_number, json_object, text
 from pipesight.trace import CpuSamples
+
+MAX_CPUS = 1 << 16
+
+
+def _all_ints(d: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    """Counters and clocks: non-negative integers a nanosecond clock can hold."""
+    return all(is_int(d.get(k)) for k in keys)
 
 
 def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None, list[str]]:
-    if not path.exists():
+    if not path.is_file():
         return None, []
     ts, tid, cpu, wait = [], [], [], []
     names: dict[int, str] = {}
@@ -20,27 +28,27 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
     bad = 0
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError:
-                bad += 1
-                continue
-            t = d.get("t")
-            if t == "s":
+            d = json_object(line)
+            t = d.get("t") if d is not None else None
+            if t == "s" and _all_ints(d, ("ts", "tid", "cpu")) and is_int(d.get("wait"), -1):
                 ts.append(d["ts"])
                 tid.append(d["tid"])
                 cpu.append(d["cpu"])
                 wait.append(d["wait"])
-            elif t == "sys":
+            elif t == "sys" and _all_ints(d, ("ts", "busy", "total")):
                 sys_ts.append(d["ts"])
                 sys_busy.append(d["busy"])
                 sys_total.append(d["total"])
-            elif t == "thread":
-                names[int(d["tid"])] = str(d.get("name", ""))
+            elif t == "thread" and is_int(d.get("tid"), 0, MAX_U32):
+                names[d["tid"]] = text(d.get("name"))
             elif t == "header":
-                ncpu = int(d.get("ncpu", 0))
-                interval = float(d.get("interval_s", 0.1))
-                machine = int(d.get("machine_cpus") or 0)
+                ncpu = d["ncpu"] if is_int(d.get("ncpu"), 0, MAX_CPUS) else 0
+                iv = d.get("interval_s")
+                interval = float(iv) if is_number(iv, 1e-4, 3600.0) else 0.1
+                mc = d.get("machine_cpus")
+                machine = mc if is_int(mc, 0, MAX_CPUS) else 0
+            else:
+                bad += 1
     notes = [f"{path.name}: skipped {bad} unreadable lines"] if bad else []
     if not ts:
         return None, notes

@@ -27,7 +27,7 @@ def load_into(trace: Trace, directory: Path) -> None:
     names: list[str] = []
     for path in sorted(directory.glob("pycb-*.bin")):
         m = _BIN.search(path.name)
-        if not m:
+        if not m or not path.is_file():
             continue
         pid = int(m.group(1))
         raw = path.read_bytes()
@@ -59,7 +59,7 @@ def load_into(trace: Trace, directory: Path) -> None:
 
 def _names(path: Path, trace: Trace) -> dict[int, str]:
     out: dict[int, str] = {}
-    if not path.exists():
+    if not path.is_file():
         trace.notes.append(f"{path.name}: missing; Python callbacks are unnamed")
         return out
     for line in path.read_text(errors="replace").splitlines():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pipesight.errors import UserError
@@ -16,13 +15,14 @@ from pipesight.readers import (
     proc_samples,
     py_callbacks,
 )
+from pipesight.readers import manifest as manifest_reader
 from pipesight.trace import Trace
 from pipesight.trace.ceiling import Ceiling
 
 
 def is_run_dir(path: Path) -> bool:
     return path.is_dir() and (
-        (path / "manifest.json").exists() or any((path / "trace").glob("events-*.bin"))
+        (path / "manifest.json").is_file() or any((path / "trace").glob("events-*.bin"))
         or any(path.glob("events-*.bin"))
     )
 
@@ -30,11 +30,9 @@ def is_run_dir(path: Path) -> bool:
 def load(path: Path) -> Trace:
     trace = Trace()
     manifest = path / "manifest.json"
-    if manifest.exists():
-        try:
-            trace.run = json.loads(manifest.read_text())
-        except json.JSONDecodeError:
-            trace.notes.append("manifest.json is damaged; run details unknown")
+    if manifest.is_file():
+        trace.run, notes = manifest_reader.read(manifest)
+        trace.notes.extend(notes)
     if isinstance(trace.run.get("ceiling"), dict):
         try:
             trace.ceiling = Ceiling.from_dict(trace.run["ceiling"])
@@ -44,7 +42,7 @@ def load(path: Path) -> Trace:
     have_frames = pipesight_trace.load_into(trace, tdir)
     py_callbacks.load_into(trace, tdir)
     log = path / "gst.log"
-    if log.exists() and log.stat().st_size > 0:
+    if log.is_file() and log.stat().st_size > 0:
         with open(log, "rb") as f:
             head = f.read(1 << 20)
         if gst_tracer_log.looks_like_tracer_log(head):
@@ -70,7 +68,7 @@ def load(path: Path) -> Trace:
     if start is not None and trace.monotonic_offset_ns is not None:
         trace.run_start_ts = int(start) - trace.monotonic_offset_ns
     err = path / "stderr.log"
-    if err.exists():
+    if err.is_file():
         with open(err, "rb") as f:
             f.seek(max(err.stat().st_size - 4096, 0))
             tail = f.read().decode("utf-8", "replace").splitlines()[-12:]
@@ -88,13 +86,13 @@ def load(path: Path) -> Trace:
 def _load_nsys(trace: Trace, path: Path) -> None:
     """RUN/nsys.sqlite (the export of RUN/nsys.nsys-rep, made here when nsys is at hand)."""
     db, rep = path / "nsys.sqlite", path / "nsys.nsys-rep"
-    if not db.exists() and rep.exists():
+    if not db.is_file() and rep.is_file():
         try:
             db = nsys.export_rep(rep)
         except UserError as e:
             trace.notes.append(str(e))
             return
-    if db.exists():
+    if db.is_file():
         nsys.load_into(trace, db)
 
 
@@ -104,10 +102,11 @@ def graph_files(run_dir: Path) -> list[Path]:
     d = run_dir / "dot"
     if not d.is_dir():
         return []
-    ours = sorted(d.glob("pipesight.*.playing.dot"))
+    # regular files only: a pipe of that name would never give its end
+    ours = [p for p in sorted(d.glob("pipesight.*.playing.dot")) if p.is_file()]
     if ours:
         return ours
-    return sorted(d.glob("*PAUSED_PLAYING.dot"))[-1:]
+    return [p for p in sorted(d.glob("*PAUSED_PLAYING.dot")) if p.is_file()][-1:]
 
 
 def _load_graphs(trace: Trace, path: Path) -> None:

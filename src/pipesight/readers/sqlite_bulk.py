@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,18 @@ def integer(expr: str, default: str = "-1") -> str:
     column against the others). A value that is not an integer makes its block be read row by
     row instead (``columns``)."""
     return f"COALESCE({expr}, {default})"
+
+
+# what reading a damaged export raises: SQLite's errors, and a message of SQLite's quoting the
+# file's own bytes that Python cannot decode
+DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
+def open_db(uri: str, **kw: Any) -> sqlite3.Connection:
+    """A connection whose text is decoded leniently: a damaged export holds any bytes."""
+    con = sqlite3.connect(uri, uri=True, **kw)
+    con.text_factory = lambda b: b.decode("utf-8", "replace")
+    return con
 
 
 def columns(con: sqlite3.Connection, exprs: list[str], tail: str,
@@ -61,12 +74,13 @@ def _parse(text: object) -> np.ndarray | None:
 
 
 def _as_int(v: object) -> int:
-    if isinstance(v, int):
-        return v
-    try:
-        return int(float(v))  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return -1
+    """An int64, or -1 for what is none (text, a blob, a float beyond int64, NaN)."""
+    if not isinstance(v, int):
+        try:
+            v = int(float(v))  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return -1
+    return v if -(1 << 63) <= v < (1 << 63) else -1
 
 
 def _by_rows(con: sqlite3.Connection, exprs: list[str], tail: str,
@@ -86,7 +100,7 @@ def blocks(con: sqlite3.Connection, table: str, size: int | None = None
         # one aggregate a query: SQLite then reads the ends of the rowid tree, not the table
         lo = con.execute(f'SELECT min(rowid) FROM "{table}"').fetchone()[0]
         hi = con.execute(f'SELECT max(rowid) FROM "{table}"').fetchone()[0]
-    except sqlite3.Error:  # a table without rowid: one block
+    except DB_ERRORS:  # a table without rowid: one block
         return [(-(1 << 62), 1 << 62)]
     if lo is None:
         return []
@@ -140,3 +154,36 @@ def read_blocks(con: sqlite3.Connection, table: str, exprs: list[str], tail: str
                     c.close()
     for lo, hi in bl[done:]:
         yield columns(con, exprs, tail, (lo, hi))
+
+
+class StringIndex:
+    """StringIds ids -> positions in the timeline's string list. Exports number their strings
+    sparsely (a window keeps only those it uses: 140 strings up to id 331,886), and a damaged
+    one can hold any id: a dense table when the ids allow it, a sorted search otherwise."""
+
+    DENSE_UP_TO = 1 << 22
+
+    def __init__(self, ids: list[int]) -> None:
+        a = np.asarray(ids, np.int64)
+        self._dense: np.ndarray | None = None
+        if a.shape[0] and int(a.max()) < self.DENSE_UP_TO:
+            self._dense = np.full(int(a.max()) + 1, -1, np.int32)
+            self._dense[a] = np.arange(a.shape[0], dtype=np.int32)
+        else:
+            self._order = np.argsort(a, kind="stable").astype(np.int32)
+            self._sorted = a[self._order]
+
+    def lookup(self, sid: np.ndarray) -> np.ndarray:
+        """Position of each id (-1 where unknown)."""
+        sid = np.asarray(sid, np.int64)
+        out = np.full(sid.shape, -1, np.int32)
+        if self._dense is not None:
+            ok = (sid >= 0) & (sid < self._dense.shape[0])
+            out[ok] = self._dense[sid[ok]]
+            return out
+        if not self._sorted.shape[0]:
+            return out
+        pos = np.minimum(np.searchsorted(self._sorted, sid), self._sorted.shape[0] - 1)
+        hit = self._sorted[pos] == sid
+        out[hit] = self._order[pos[hit]]
+        return out

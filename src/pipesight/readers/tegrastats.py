@@ -14,6 +14,7 @@ in MHz, not a load. It is kept as a clock ("NVDEC.freq") and never as a load.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -164,7 +165,20 @@ def parse_line(raw: str) -> TegraLine | None:
     for m in _TOKEN.finditer(line):
         if not covered[m.start():m.end()].any():
             out.unknown.append(m.group(0))
+    # a number too long for a float reads as infinity: not a measurement
+    for k in [k for k, (x, _) in v.items() if math.isinf(x)]:
+        del v[k]
+        out.unknown.append(k)
     return out
+
+
+def _ends_with_newline(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(-1, 2)
+            return f.read(1) in (b"\n", b"\r")
+    except OSError:
+        return True
 
 
 def to_samples(rows: list[tuple[float, TegraLine]], clock: str, origin: str,
@@ -243,9 +257,24 @@ def read_lines(lines: list[str], what: str, interval_s: float | None = None) -> 
     return s
 
 
+def cut_last_line(lines: list[str], ends_with_newline: bool) -> bool:
+    """Whether the last line was cut short (the file ends mid-line and that line has fewer
+    fields than the one before it): it is then left out and the input said to be truncated."""
+    if ends_with_newline or len(lines) < 2:
+        return False
+    last, prev = parse_line(lines[-1]), parse_line(lines[-2])
+    if last is None or prev is None:
+        return last is None and prev is not None
+    return set(last.values) < set(prev.values)
+
+
 def load(path: Path) -> Trace:
     lines = read_text_lines(path)
     t = Trace()
+    lines = [x for x in lines if x.strip()] if lines else lines
+    if cut_last_line(lines, _ends_with_newline(path)):
+        lines = lines[:-1]
+        t.extras["truncated"] = f"{path.name} ends in the middle of a line"
     t.samples = read_lines(lines, path.name)
     t.inputs.append(f"tegrastats log {path}")
     t.notes.extend(t.samples.notes)

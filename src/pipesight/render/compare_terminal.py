@@ -9,7 +9,7 @@ from rich.table import Table
 
 from pipesight.compare.comparison import Change, Comparison, Row, SideInfo
 from pipesight.compare.noise import Z
-from pipesight.render import wrapping
+from pipesight.render import safe_text
 
 MAX_ROWS = 12
 # the first two of these a run has, to fit 80 columns; --json and --html have them all
@@ -34,7 +34,7 @@ _HEAD = {"ms_per_buffer": "ms/buffer", "p99_ms": "p99 ms", "thread_share_pct": "
 
 
 def render(c: Comparison, console: Console | None = None) -> None:
-    con = console or Console(highlight=False, **wrapping.options())
+    con = console or safe_text.console()
     for tag, s in (("A", c.a), ("B", c.b)):
         con.print(_side_line(tag, s))
     colour = {"faster": "green", "slower": "red", "bottleneck moved": "yellow"}.get(c.status,

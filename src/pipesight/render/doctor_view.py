@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipesight.findings import Finding, Verdict
-from pipesight.render import wrapping
+from pipesight.render import safe_text
 
 MAX_EVIDENCE = 5
 MAX_QUOTE_LINES = 4
@@ -15,7 +15,7 @@ MAX_LINE = 220
 
 
 def render(v: Verdict, console: Console | None = None) -> None:
-    c = console or Console(highlight=False, **wrapping.options())
+    c = console or safe_text.console()
     problems = [f for f in v.findings if f.severity != "info"]
     notes = [f for f in v.findings if f.severity == "info"]
     if problems:

@@ -8,14 +8,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipesight.findings import Fix, Verdict
-from pipesight.render import wrapping
+from pipesight.render import safe_text
 
 MAX_ELEMENTS = 10
 MAX_FINDINGS = 5
 
 
 def render(v: Verdict, console: Console | None = None) -> None:
-    c = console or Console(highlight=False, **wrapping.options())
+    c = console or safe_text.console()
     fps = "n/a" if v.throughput_fps is None else f"{v.throughput_fps:.1f} fps"
     win = ""
     if v.window_start_s is not None and v.window_end_s is not None:

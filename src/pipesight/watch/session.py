@@ -25,7 +25,9 @@ from typing import Any
 
 from pipesight import __version__
 from pipesight.capture import host
-from pipesight.capture.runner import _die_with_parent, _gst_launch_with_eos, _stop
+from pipesight.capture.group_stop import die_with_parent as _die_with_parent
+from pipesight.capture.group_stop import stop_group as _stop
+from pipesight.capture.runner import _gst_launch_with_eos
 from pipesight.errors import UserError
 from pipesight.exporters import series
 from pipesight.watch import record as records

@@ -6,18 +6,25 @@ import argparse
 import json
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipesight.capture.environment import DEFAULT_TRACERS, LATENCY_TRACER
+from pipesight.capture.run_dir import prepare as prepare_run_dir
 from pipesight.capture.runner import CaptureOptions, capture
+from pipesight.capture.screen import wants_progress
 from pipesight.findings import Verdict
 from pipesight.readers import run_dir as run_dir_reader
+from pipesight.readers.live_trace import LiveTrace
+from pipesight.render import progress_line
+from pipesight.terminal_text import one_line
 from pipesight.workflows.answer import analyze_trace
 from pipesight.workflows.gates import EXIT_GATE, under_fps
 from pipesight.workflows.outputs import emit, write_run_outputs
 
 EXIT_TARGET_FAILED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
 
 
 def options_from(a: argparse.Namespace) -> CaptureOptions:
@@ -32,7 +39,23 @@ def options_from(a: argparse.Namespace) -> CaptureOptions:
     return CaptureOptions(duration_s=a.duration, delay_s=a.delay, grace_s=a.grace,
                           tracers=tracers, nsys=getattr(a, "nsys", False),
                           nsys_args=getattr(a, "nsys_args", None),
-                          nvtx=getattr(a, "nvtx", False), manifest_extra=extra)
+                          nvtx=getattr(a, "nvtx", False), manifest_extra=extra,
+                          progress=(progress_text(a.duration) if wants_progress(sys.stdout, a.json)
+                                    else None))
+
+
+def progress_text(duration_s: float | None) -> Callable[[Path, float], str]:
+    """The progress line's text while a command runs: what the tracer's files in its run
+    directory say so far (one reader per run, so that each read starts where the last ended)."""
+    live: dict[Path, LiveTrace] = {}
+
+    def text(run_dir: Path, elapsed_s: float) -> str:
+        reader = live.setdefault(run_dir, LiveTrace(run_dir / "trace"))
+        p = reader.poll()
+        p.elapsed_s = elapsed_s
+        return progress_line.text(p, duration_s)
+
+    return text
 
 
 def run_once(cmd: list[str], run_dir: Path, opts: CaptureOptions) -> tuple[Verdict, dict]:
@@ -48,13 +71,16 @@ def profile(cmd: list[str], run_dir: Path, a: argparse.Namespace) -> int:
     if a.repeat == 1:
         v, manifest = run_once(cmd, run_dir, opts)
         return _gate(_finish(v, manifest, run_dir, a.json), v.throughput_fps, a)
+    prepare_run_dir(run_dir, subdirs=False)
     verdicts: list[tuple[Verdict, dict, Path]] = []
     for i in range(1, a.repeat + 1):
         sub = run_dir / "repeats" / str(i)
         if not a.json:
-            print(f"pipesight: run {i} of {a.repeat} -> {sub}", file=sys.stderr)
+            print(f"pipesight: run {i} of {a.repeat} -> {one_line(sub)}", file=sys.stderr)
         v, m = run_once(cmd, sub, opts)
         verdicts.append((v, m, sub))
+        if m.get("interrupted"):
+            break  # Ctrl-C ends the series: the runs made so far are summarised
     summary = repeat_summary([v for v, _, _ in verdicts])
     fps = [v.throughput_fps or 0.0 for v, _, _ in verdicts]
     v, manifest, _ = verdicts[representative(fps)]
@@ -64,7 +90,8 @@ def profile(cmd: list[str], run_dir: Path, a: argparse.Namespace) -> int:
         {"repeats": [str(p.relative_to(run_dir)) for _, _, p in verdicts], "summary": summary,
          "command": manifest.get("command")}, indent=2) + "\n")
     failed = next((m for _, m, _ in verdicts if m.get("failed")), None)
-    return _gate(_finish(v, failed or manifest, run_dir, a.json, summary),
+    stopped = next((m for _, m, _ in verdicts if m.get("interrupted")), None)
+    return _gate(_finish(v, failed or stopped or manifest, run_dir, a.json, summary),
                  statistics.median(fps), a)
 
 
@@ -112,9 +139,14 @@ def _finish(v: Verdict, manifest: dict, run_dir: Path, as_json: bool,
             print(f"Over {summary['n']} runs: {summary['mean_fps']:.1f} ± "
                   f"{summary['stdev_fps']:.1f} fps (min {summary['min_fps']:.1f}, max "
                   f"{summary['max_fps']:.1f}); verdict {same}")
-        print(f"Run directory: {run_dir}")
+        print(f"Run directory: {one_line(run_dir)}")
     if manifest.get("failed"):
-        print(f"pipesight: the target failed: {manifest.get('failure')}; what was captured is "
-              f"kept in {run_dir} and analyzed as far as it goes", file=sys.stderr)
+        print(f"pipesight: the target failed: {one_line(manifest.get('failure'))}; what was "
+              f"captured is kept in {one_line(run_dir)} and analyzed as far as it goes",
+              file=sys.stderr)
         return EXIT_TARGET_FAILED
+    if manifest.get("interrupted"):
+        print(f"pipesight: stopped by {manifest['interrupted']} ({manifest.get('ended_by')}); "
+              "what ran until then is analysed above", file=sys.stderr)
+        return int(manifest.get("interrupt_exit_status") or EXIT_INTERRUPTED)
     return 0
