@@ -22,6 +22,7 @@ QUEUE_FULL = 0.5  # share of the window a queue spends at >= 90% of a limit
 QUEUE_EMPTY = 0.5
 PROC_BUSY = 0.85  # share of one core in the kernel's accounting
 RATE_MATCH = 0.05  # measured rate within 5% of the caps' framerate
+HANDOVER_ROLES = ("enqueue", "loop")
 
 
 def analyze(ctx: Context) -> list[Finding]:
@@ -33,9 +34,12 @@ def analyze(ctx: Context) -> list[Finding]:
         if tt.busy_fraction < SUSPECT:
             continue
         rows = [r for r in ctx.on_thread(t) if r.wall_ns - r.wait_ns > 0]
-        if not rows or _output_dropped(ctx, t):
+        # a hand-over (a queue, a muxer taking buffers to its own thread) is never the work
+        # that limits a thread: its CPU counts, but it stays the thread's other work
+        top = next((r for r in rows if r.role not in HANDOVER_ROLES), None)
+        if top is None or _output_dropped(ctx, t):
             continue
-        f = _classify(ctx, t, rows[0], rows)
+        f = _classify(ctx, t, top, rows)
         if f is not None:
             out.append(f)
     return out
@@ -162,9 +166,9 @@ def _element_bound(ctx: Context, t: int, top, rows, s: _Seen) -> Finding:
              f"{ctx.thread_name(t)}, which is busy {_pct(tt.busy_fraction):g}% of the time "
              f"(mostly {how})")
     if s.q_before_full and s.fq is not None:
-        title += f"; the queue in front of it ({ctx.name(s.fq)}) is full"
+        title += f"; {ctx.handover_words([s.fq], 'in front of')} is full"
     elif s.q_after_empty:
-        title += "; the queue after it runs empty"
+        title += f"; {ctx.handover_words(ctx.queues_fed_by(t), 'after')} runs empty"
     # other elements' work on the thread (not the queues handing buffers to or from it: a queue
     # before the element would not take that off)
     others_ns = float(sum(r.wall_ns - r.wait_ns for r in rows

@@ -35,10 +35,12 @@ class PredictionCheck:
         return abs(self.predicted_fps - self.got_fps) <= RATE_OK * self.got_fps
 
 
-def check(va: dict[str, Any], vb: dict[str, Any], m: Matching) -> PredictionCheck | None:
+def check(va: dict[str, Any], vb: dict[str, Any], m: Matching, got: float | None = None
+          ) -> PredictionCheck | None:
+    """``got``: B's throughput (over repeats, their mean; default: B's verdict's)."""
     b = va.get("bottleneck") or {}
     fixes = [f for f in b.get("fixes") or [] if f.get("predicted_fps")]
-    got = vb.get("throughput_fps")
+    got = vb.get("throughput_fps") if got is None else got
     if not fixes or not got:
         return None
     by = {f["action"]: f for f in fixes}

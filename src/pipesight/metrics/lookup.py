@@ -85,6 +85,20 @@ class Lookup:
     def nominal_fps(self, eid: int) -> float | None:
         return nominal_fps(self.trace, eid)
 
+    def handover_words(self, eids: list[int], where: str) -> str:
+        """Hand-over elements in words: "the queue after it (queue1)" where each has a queue's
+        limits, else what it does, "the element after it that takes its buffers to another
+        thread (mp4mux0)": a muxer or an aggregator is no queue."""
+        names = ", ".join(self.name(e) for e in eids)
+        if eids and all("max-size-buffers" in self._props(e) for e in eids):
+            return f"the queue{'s' if len(eids) > 1 else ''} {where} it ({names})"
+        return (f"the element{'s' if len(eids) > 1 else ''} {where} it that "
+                f"{'hand' if len(eids) > 1 else 'hands'} buffers to another thread ({names})")
+
+    def _props(self, eid: int) -> dict:
+        e = self.trace.topology.element(eid)
+        return e.props if e is not None else {}
+
     def prop(self, eid: int, key: str) -> object:
         e = self.trace.topology.element(eid)
         return None if e is None else e.props.get(key)

@@ -27,6 +27,28 @@ def is_run_dir(path: Path) -> bool:
     )
 
 
+def repeat_dirs(path: Path) -> list[Path] | None:
+    """The repeats of a `profile --repeat N` directory (RUN/manifest.json's ``repeats``:
+    repeats/1 ... repeats/N), or None where ``path`` is no such directory."""
+    manifest = path / "manifest.json"
+    if not path.is_dir() or not manifest.is_file():
+        return None
+    try:
+        m = json.loads(manifest.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    reps = m.get("repeats") if isinstance(m, dict) else None
+    if not isinstance(reps, list):
+        return None
+    root = path.resolve()
+    out = []
+    for r in reps:
+        # only directories inside the run directory: a manifest does not send a reader away
+        if isinstance(r, str) and (path / r).resolve().is_relative_to(root):
+            out.append(path / r)
+    return out
+
+
 def load(path: Path) -> Trace:
     trace = Trace()
     manifest = path / "manifest.json"

@@ -7,7 +7,6 @@ import json
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
 
 from pipesight.capture.environment import DEFAULT_TRACERS, LATENCY_TRACER
 from pipesight.capture.runner import CaptureOptions, capture
@@ -16,6 +15,7 @@ from pipesight.readers import run_dir as run_dir_reader
 from pipesight.workflows.answer import analyze_trace
 from pipesight.workflows.gates import EXIT_GATE, under_fps
 from pipesight.workflows.outputs import emit, write_run_outputs
+from pipesight.workflows.repeats import repeat_summary, representative
 
 EXIT_TARGET_FAILED = 3
 
@@ -48,30 +48,30 @@ def profile(cmd: list[str], run_dir: Path, a: argparse.Namespace) -> int:
     if a.repeat == 1:
         v, manifest = run_once(cmd, run_dir, opts)
         return _gate(_finish(v, manifest, run_dir, a.json), v.throughput_fps, a)
-    verdicts: list[tuple[Verdict, dict, Path]] = []
+    runs: list[tuple[Verdict, dict, Path]] = []
     for i in range(1, a.repeat + 1):
         sub = run_dir / "repeats" / str(i)
         if not a.json:
             print(f"pipesight: run {i} of {a.repeat} -> {sub}", file=sys.stderr)
         v, m = run_once(cmd, sub, opts)
-        verdicts.append((v, m, sub))
-    summary = repeat_summary([v for v, _, _ in verdicts])
-    fps = [v.throughput_fps or 0.0 for v, _, _ in verdicts]
-    v, manifest, _ = verdicts[representative(fps)]
+        runs.append((v, m, sub))
+    verdicts = [v for v, _, _ in runs]
+    dirs = [str(p.relative_to(run_dir)) for _, _, p in runs]
+    summary = repeat_summary(verdicts, dirs)
+    fps = [v.throughput_fps or 0.0 for v in verdicts]
+    v, manifest, rep_dir = runs[representative(fps)]
     v.run["repeat"] = summary
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "manifest.json").write_text(json.dumps(
-        {"repeats": [str(p.relative_to(run_dir)) for _, _, p in verdicts], "summary": summary,
-         "command": manifest.get("command")}, indent=2) + "\n")
-    failed = next((m for _, m, _ in verdicts if m.get("failed")), None)
-    return _gate(_finish(v, failed or manifest, run_dir, a.json, summary),
-                 statistics.median(fps), a)
-
-
-def representative(fps: list[float]) -> int:
-    """Index of the run nearest the median throughput: it speaks for all."""
-    med = statistics.median(fps)
-    return min(range(len(fps)), key=lambda i: abs(fps[i] - med))
+        {"repeats": dirs, "summary": summary, "command": manifest.get("command")},
+        indent=2) + "\n")
+    # the run directory answers as its representative does: verdict.json, report.html,
+    # trace.json (the representative analysed again: N traces are not kept in memory)
+    trace = run_dir_reader.load(rep_dir)
+    metrics, _ = analyze_trace(trace, opts.delay_s)
+    write_run_outputs(v, run_dir, trace, metrics)
+    failed = next((m for _, m, _ in runs if m.get("failed")), None)
+    return _gate(_finish(v, failed or manifest, run_dir, a.json), statistics.median(fps), a)
 
 
 def _gate(code: int, fps: float | None, a: argparse.Namespace) -> int:
@@ -84,34 +84,9 @@ def _gate(code: int, fps: float | None, a: argparse.Namespace) -> int:
     return code or EXIT_GATE
 
 
-def repeat_summary(vs: list[Verdict]) -> dict[str, Any]:
-    fps = [v.throughput_fps or 0.0 for v in vs]
-    mean = statistics.fmean(fps)
-    sd = statistics.stdev(fps) if len(fps) > 1 else 0.0
-    kinds = [f"{v.bottleneck.kind}:{v.bottleneck.element}" for v in vs]
-    return {
-        "n": len(vs),
-        "throughput_fps": [round(x, 3) for x in fps],
-        "mean_fps": round(mean, 3),
-        "stdev_fps": round(sd, 3),
-        "min_fps": round(min(fps), 3),
-        "max_fps": round(max(fps), 3),
-        "cv": round(sd / mean, 4) if mean else None,
-        "bottlenecks": kinds,
-        "stable_verdict": len(set(kinds)) == 1,
-    }
-
-
-def _finish(v: Verdict, manifest: dict, run_dir: Path, as_json: bool,
-            summary: dict | None = None) -> int:
+def _finish(v: Verdict, manifest: dict, run_dir: Path, as_json: bool) -> int:
     emit(v, None, as_json)
     if not as_json:
-        if summary:
-            same = ("the same each time" if summary["stable_verdict"]
-                    else "varied: " + ", ".join(summary["bottlenecks"]))
-            print(f"Over {summary['n']} runs: {summary['mean_fps']:.1f} ± "
-                  f"{summary['stdev_fps']:.1f} fps (min {summary['min_fps']:.1f}, max "
-                  f"{summary['max_fps']:.1f}); verdict {same}")
         print(f"Run directory: {run_dir}")
     if manifest.get("failed"):
         print(f"pipesight: the target failed: {manifest.get('failure')}; what was captured is "
