@@ -131,6 +131,9 @@ class ElementRow:
     buffers_out_total: int = 0
     bytes_in_total: int = 0
     bytes_out_total: int = 0
+    # threads the element started (they share its streaming thread's name), charged to it
+    worker_threads: int = 0
+    worker_cpu_pct: float | None = None  # their CPU, in % of one core
 
 
 @dataclass

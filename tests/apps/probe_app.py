@@ -6,7 +6,7 @@ Probes busy-wait on the CPU: 3 ms on infer's src pad, 1 ms on q_post's sink pad 
 q1's streaming thread, one push after the other). The app writes the time it measured inside
 each probe to OUT.json, to compare with what pipesight's tracer saw from outside. --drop drops
 every other buffer in the src probe; --late adds the probes after the pipeline is PLAYING;
---buffers N: the source's buffers (120: about 0.5 s).
+--buffers N: the source's buffers (300: about 1.2 s, over the 0.5 s a verdict needs).
 """
 
 import json
@@ -20,7 +20,7 @@ from gi.repository import Gst  # noqa: E402
 
 Gst.init(None)
 out, drop, late = sys.argv[1], "--drop" in sys.argv, "--late" in sys.argv
-buffers = int(sys.argv[sys.argv.index("--buffers") + 1]) if "--buffers" in sys.argv else 120
+buffers = int(sys.argv[sys.argv.index("--buffers") + 1]) if "--buffers" in sys.argv else 300
 p = Gst.parse_launch(
     f"videotestsrc num-buffers={buffers} ! video/x-raw,width=160,height=120 ! queue name=q1 ! "
     "identity name=infer ! queue name=q_post ! fakesink name=sink sync=false")

@@ -27,6 +27,7 @@ from pipesight.metrics.throughput import (
     source_rates,
 )
 from pipesight.metrics.window import Window, WindowSize, choose_window
+from pipesight.metrics.workers import Worker, worker_threads
 from pipesight.trace import Trace
 
 
@@ -54,6 +55,7 @@ class Metrics:
     live: list[LiveFeed] = field(default_factory=list)  # live sources and what they delivered
     sink_clocks: dict[int, SinkClock] = field(default_factory=dict)
     stages: StageModel | None = None  # the model every prediction is made with
+    workers: list[Worker] = field(default_factory=list)  # threads elements started, charged
 
 
 def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
@@ -85,6 +87,7 @@ def _flow_metrics(trace: Trace, m: Metrics, w: Window) -> None:
     for q in handover_elements(trace):
         m.queues[q] = queue_fill(trace, w, q)
     m.cpu = cpu_summary(trace, w)
+    m.workers = worker_threads(trace, w, m.cpu, m.activity)
     m.callbacks = callback_use(trace, w)
     m.live = live_feeds(trace, w)
     m.sink_clocks = sink_clocks(trace, w)

@@ -15,7 +15,9 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
         return None, []
     ts, tid, cpu, wait = [], [], [], []
     names: dict[int, str] = {}
+    start_ticks: dict[int, int] = {}
     ncpu, interval, machine = 0, 0.1, 0
+    boot_minus_mono, clk_tck = None, 0
     sys_ts, sys_busy, sys_total = [], [], []
     bad = 0
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -37,10 +39,14 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
                 sys_total.append(d["total"])
             elif t == "thread":
                 names[int(d["tid"])] = str(d.get("name", ""))
+                if isinstance(d.get("start_ticks"), int):
+                    start_ticks[int(d["tid"])] = d["start_ticks"]
             elif t == "header":
                 ncpu = int(d.get("ncpu", 0))
                 interval = float(d.get("interval_s", 0.1))
                 machine = int(d.get("machine_cpus") or 0)
+                boot_minus_mono = d.get("boottime_minus_monotonic_ns")
+                clk_tck = int(d.get("clk_tck") or 0)
     notes = [f"{path.name}: skipped {bad} unreadable lines"] if bad else []
     if not ts:
         return None, notes
@@ -58,4 +64,16 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
         sys_ts=np.array(sys_ts, np.int64) - monotonic_offset_ns,
         sys_busy=np.array(sys_busy, np.int64),
         sys_total=np.array(sys_total, np.int64),
+        started=_started(start_ticks, boot_minus_mono, clk_tck, monotonic_offset_ns),
+        start_resolution_ns=1_000_000_000 // clk_tck if clk_tck > 0 else 0,
     ), notes
+
+
+def _started(ticks: dict[int, int], boot_minus_mono: object, clk_tck: int, offset: int
+             ) -> dict[int, int]:
+    """Each thread's start on the tracer clock (ticks since boot, the clocks' difference as
+    the sampler read them)."""
+    if not isinstance(boot_minus_mono, int) or clk_tck <= 0:
+        return {}
+    return {tid: n * 1_000_000_000 // clk_tck - boot_minus_mono - offset
+            for tid, n in ticks.items()}

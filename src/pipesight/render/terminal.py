@@ -61,6 +61,12 @@ def render(v: Verdict, console: Console | None = None) -> None:
         c.print(t)
         if len(v.elements) > MAX_ELEMENTS:
             c.print(f"[dim]… {len(v.elements) - MAX_ELEMENTS} more in verdict.json[/dim]")
+        for r in v.elements:
+            if r.worker_threads:
+                c.print(escape(f"{r.name} started {r.worker_threads} worker thread"
+                               f"{'s' if r.worker_threads > 1 else ''} of its own, using "
+                               f"{r.worker_cpu_pct:g}% of a core (charged to it; threads "
+                               "table in verdict.json)"))
     for gp in v.gpus:
         every = (f", every {gp['gap_spacing_ms']:.1f} ms" if gp.get("gap_spacing_ms") else "")
         c.print(escape(f"GPU {gp['device']}{' (' + gp['name'] + ')' if gp.get('name') else ''}: "
