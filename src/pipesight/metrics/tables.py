@@ -45,13 +45,15 @@ def element_rows(ctx: Lookup) -> list[ElementRow]:
             n_in = int(fl.count[inw & (fl.dst_element == eid)].sum())
             n_out = int(fl.count[inw & (fl.src_element == eid)].sum())
         t = act.main_thread(eid) if act else None
+        boundary = act is not None and eid in act.boundary
         share = None
         if act is not None and t is not None and (eid, t) in act.per:
             v = act.per[(eid, t)]
-            share = round((v.wall_ns - v.wait_ns) / W, 4)
+            # a hand-over's (a queue's, a muxer's) time off the CPU is handing over, woken
+            # threads taking the core: its share is its CPU, never a busy element's
+            share = round((v.cpu_ns if boundary else v.wall_ns - v.wait_ns) / W, 4)
         samp = act.samples.get(eid) if act else None
         csamp = act.cpu_samples.get(eid) if act else None
-        boundary = act is not None and eid in act.boundary
         have = samp is not None and samp.shape[0] > 0 and not boundary
         row_ids.append(eid)
         rows.append(ElementRow(
