@@ -9,7 +9,9 @@ all of them alike; medians.
 
     .venv/bin/python bench/knob_advice.py [--runs 5] [--json OUT] [NAME ...]
 
-Prints a markdown table for docs/benchmarks.md (machine, date, load in its header).
+Prints a markdown table for docs/benchmarks.md (machine, date, load in its header; for each
+variant the median of the cores the machine left idle while it ran: more threads can only
+help where a core is free).
 """
 
 from __future__ import annotations
@@ -82,13 +84,26 @@ def _profile(c: Case) -> tuple[object, list[tuple[str, str]]]:
     return v, changes
 
 
-def _fps(desc: str, frames: int) -> float:
+def _cpu_times() -> tuple[int, int]:
+    """The machine's (idle, total) clock ticks so far (/proc/stat's first line)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return v[3] + v[4], sum(v)
+
+
+def _fps(desc: str, frames: int) -> tuple[float, float]:
+    """Throughput, and the cores other processes left idle meanwhile (with the pipeline's
+    own use: what more threads could have had)."""
+    idle0, total0 = _cpu_times()
     r = subprocess.run(["gst-launch-1.0", *desc.split()], capture_output=True, text=True,
                        timeout=300)
+    idle1, total1 = _cpu_times()
     m = ENDED.search(r.stdout)
     if r.returncode != 0 or not m:
         raise RuntimeError(f"failed: {desc}: {r.stderr[-300:]}")
-    return frames / (int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)))
+    fps = frames / (int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)))
+    idle = (idle1 - idle0) / max(total1 - total0, 1) * (os.cpu_count() or 1)
+    return fps, idle
 
 
 def measure(c: Case, runs: int) -> list[dict]:
@@ -100,9 +115,12 @@ def measure(c: Case, runs: int) -> list[dict]:
                 predicted[label] = f.predicted_fps
     variants = [("as is", c.desc), *changes]
     got: dict[str, list[float]] = {label: [] for label, _ in variants}
+    idle: dict[str, list[float]] = {label: [] for label, _ in variants}
     for _ in range(runs):
         for label, desc in variants:
-            got[label].append(_fps(desc, c.frames))
+            fps, free = _fps(desc, c.frames)
+            got[label].append(fps)
+            idle[label].append(free)
     base = statistics.median(got["as is"])
     rows = []
     for label, _ in variants:
@@ -111,18 +129,22 @@ def measure(c: Case, runs: int) -> list[dict]:
                      f"{v.bottleneck.kind}:{v.bottleneck.element}",
                      "profiled_fps": v.throughput_fps, "predicted_fps": predicted.get(label),
                      "median_fps": round(med, 1), "runs": [round(x, 1) for x in got[label]],
+                     "best_fps": round(max(got[label]), 1),
+                     "idle_cores": round(statistics.median(idle[label]), 2),
                      "gain_pct": round(100 * (med - base) / base, 1)})
     return rows
 
 
 def table(rows: list[dict]) -> str:
     out = ["| pipeline | change | profiled fps → predicted (instrumented) | measured median "
-           "fps (uninstrumented) | vs as is | runs |", "|---|---|---|---|---|---|"]
+           "fps (uninstrumented) | vs as is | best run | cores idle meanwhile | runs |",
+           "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         pred = "-" if r["predicted_fps"] is None else \
             f"{r['profiled_fps']:.1f} → {r['predicted_fps']:.1f}"
         out.append(f"| {r['pipeline']} | {r['change']} | {pred} | {r['median_fps']:.1f} | "
-                   f"{r['gain_pct']:+.1f}% | {', '.join(f'{x:g}' for x in r['runs'])} |")
+                   f"{r['gain_pct']:+.1f}% | {r['best_fps']:.1f} | {r['idle_cores']:.2f} | "
+                   f"{', '.join(f'{x:g}' for x in r['runs'])} |")
     return "\n".join(out)
 
 

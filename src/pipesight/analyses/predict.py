@@ -143,7 +143,7 @@ def _split(ctx: Context, model: StageModel, t: int, v: ElementThreadTime,
     ratio = _ratio(model, t)
     fixes = []
     fq = ctx.feeding_queue(t)
-    queued = fq is not None and fq in ctx.upstream_of(ctx._anchor(v.element)[0], direct=True)
+    queued = fq is not None and fq in ctx.upstream_of(ctx.anchor(v.element)[0], direct=True)
     if up_ns / busy >= SHARED and not queued:
         work = model.work()
         work[t] = max(work.get(t, 0.0) - (mine + down_ns) * ratio, 0.0)

@@ -42,6 +42,8 @@ def _longer(ctx: Context) -> str:
     ended = str(run.get("ended_by") or "")
     if ended.startswith("stopped at --duration"):
         ways.append("a longer --duration")
+    elif ended.startswith("interrupted"):
+        ways.append("letting it run longer before stopping it")
     elif run:
         ways.append("more input: a longer file, a larger num-buffers on a test source, or a "
                     "looping source stopped with --duration")

@@ -106,7 +106,7 @@ class Lookup:
                     stack.append(p)
         return seen
 
-    def _anchor(self, eid: int) -> tuple[int, int]:
+    def anchor(self, eid: int) -> tuple[int, int]:
         """Where an element sits in the flow: itself, or for the application's probes on a
         pad, the pad's element and the side (-1 before it: a sink pad; +1 after it)."""
         topo = self.trace.topology
@@ -118,7 +118,7 @@ class Lookup:
 
     def is_upstream(self, x: int, eid: int) -> bool:
         """Whether buffers pass ``x`` before they reach ``eid`` (probes placed by their pad)."""
-        (ax, sx), (ae, se) = self._anchor(x), self._anchor(eid)
+        (ax, sx), (ae, se) = self.anchor(x), self.anchor(eid)
         return sx < se if ax == ae else ax in self.upstream_of(ae)
 
     def handover_words(self, eids: list[int], where: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipesight.metrics.batching import batchers, frames_per_buffer
-from pipesight.metrics.media import AudioRate, audio_rate, count_point, media_kind
+from pipesight.metrics.media import AudioRate, audio_rate, count_point, media_kind, pad_caps
 from pipesight.metrics.window import Window, sink_elements, source_elements
 from pipesight.trace import Trace
 
@@ -86,7 +86,7 @@ def sink_rates(trace: Trace, w: Window) -> list[Rate]:
         fpb, unit = frames_per_buffer(trace, w, point.element, up, found)
         frames = round(n * fpb) if fpb is not None else n
         media = (_incoming_media(trace, s) or media_kind(point.caps)) if point.at_sink else \
-            media_kind(trace.topology.pads[point.pad].caps)
+            media_kind(pad_caps(trace, point.pad))
         audio = audio_rate(trace, w, point) if media == "audio" else None
         out.append(
             Rate(
