@@ -18,6 +18,8 @@ APT_PACKAGES=(
   elfutils
   # the tests open report.html in headless Chromium
   chromium
+  # a real Prometheus server scrapes `pipesight watch` in the tests (run by them, on loopback)
+  prometheus
   # python
   python3 python3-venv python3-dev
   # PyGObject for `lab gpu --engine gst` and the CPU lab's apps (built by pip against these)
@@ -45,7 +47,7 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev,gst]'
+.venv/bin/python -m pip install -q -e '.[dev,gst,watch]'
 # PyTorch for the GPU lab's tests on the CPU: this exact version (a CPU wheel of it is in pip's
 # find-links on the development machines and CI)
 .venv/bin/python -m pip install -q torch==2.13.0

@@ -68,8 +68,14 @@ class ProcSampler:
         self._stop.set()
         self._thread.join(timeout=5)
 
+    # where samples go instead of self.out: set by `pipesight watch` to a bounded sink
+    sink: IO[str] | None = None
+
+    def _open(self) -> IO[str]:
+        return self.sink if self.sink is not None else open(self.out, "w")
+
     def _run(self) -> None:
-        with open(self.out, "w") as f:
+        with self._open() as f:
             self._header(f)
             n = 0
             while not self._stop.is_set():

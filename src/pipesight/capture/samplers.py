@@ -28,6 +28,12 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, name=f"pipesight-{self.name}",
                                         daemon=True)
 
+    # where samples go instead of self.out: set by `pipesight watch` to a bounded sink
+    sink: IO[str] | None = None
+
+    def _open(self) -> IO[str]:
+        return self.sink if self.sink is not None else open(self.out, "w")
+
     # subclasses: open() says whether the sampler can run (setting self.note if not)
     def open(self) -> bool:
         return True
@@ -53,7 +59,7 @@ class Sampler:
         import json
 
         t0 = time.thread_time_ns()
-        with open(self.out, "w") as f:
+        with self._open() as f:
             f.write(json.dumps({"t": "header", "sampler": self.name, "interval_s": self.interval,
                                 "clock": "monotonic", **self.header()}) + "\n")
             next_at = time.monotonic()

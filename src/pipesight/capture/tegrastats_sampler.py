@@ -97,7 +97,7 @@ class TegrastatsSampler(Sampler):
     # the base loop sleeps between samples; here the read itself waits, so do not sleep twice
     def _run(self) -> None:
         t0 = time.thread_time_ns()
-        with open(self.out, "w") as f:
+        with self._open() as f:
             f.write(json.dumps({"t": "header", "sampler": self.name, "interval_s": self.interval,
                                 "clock": "monotonic", **self.header()}) + "\n")
             try:

@@ -5,7 +5,8 @@ To add a command: write pipesight/commands/NAME.py and add NAME to COMMANDS.
 
 import argparse
 
-COMMANDS = ["profile", "analyze", "lab", "doctor", "report", "graph", "compare", "bench_model"]
+COMMANDS = ["profile", "analyze", "lab", "doctor", "report", "graph", "compare", "bench_model",
+            "watch"]
 
 
 class Parser(argparse.ArgumentParser):

@@ -37,6 +37,7 @@ from pipesight.tracer.layout import (
     PUSH_PRE,
     RECORD,
     RECORD_V2,
+    RING_FLAG,
 )
 
 # ids of different processes are kept apart by this stride
@@ -64,7 +65,13 @@ def read_events(path: Path) -> tuple[np.ndarray, dict[str, int], list[str]]:
     if size < HEADER_SIZE:
         raise UserError(f"{path}: too short to be a pipesight events file ({size} bytes)")
     with open(path, "rb") as f:
-        head = np.frombuffer(f.read(HEADER_SIZE)[: HEADER.itemsize], HEADER)[0]
+        raw = f.read(HEADER_SIZE)
+    head = np.frombuffer(raw[: HEADER.itemsize], HEADER)[0]
+    if int(head["magic"]) == MAGIC and int(head["flags"]) & RING_FLAG:
+        # a ring being consumed by `pipesight watch` (watch/ring.py)
+        raise UserError(f"{path}: a pipesight watch ring, not a finished trace: watch it with "
+                        f"`pipesight watch --attach {path.parent}`, or analyze the watch's run "
+                        "directory (it keeps the last interval)")
     version = int(head["version"])
     dtype = FORMATS.get(version)
     if int(head["magic"]) != MAGIC or dtype is None or int(head["record_size"]) != dtype.itemsize:

@@ -38,8 +38,10 @@ HEADER = np.dtype(
         ("capacity", "<u8"),
         ("pid", "<u4"),
         ("dropped", "<u4"),
+        ("flags", "<u4"),  # 0 in files written before ring mode
     ]
 )
+RING_FLAG = 1  # flags bit: a ring that `pipesight watch` consumes (tracer: PS_FLAG_RING)
 PUSH_PRE, PUSH_POST, LIST_PRE, LIST_POST, PULL_PRE, PULL_POST = 1, 2, 3, 4, 5, 6
 PROBE_PRE, PROBE_POST = 7, 8
 PRE_KINDS = (PUSH_PRE, LIST_PRE, PULL_PRE, PROBE_PRE)

@@ -11,6 +11,17 @@
  *   defs-PID.jsonl   rare records as JSON lines: pads, elements, properties,
  *                    threads, links, caps, state changes, bus messages
  *
+ * Ring mode (PIPESIGHT_RING_MB set, for `pipesight watch`): the events file is a ring of a
+ * fixed number of slots (a power of two) that a reader consumes while it is written; record
+ * index i goes to slot i mod slots and keeps its sequence number i + 1, so a reader tells a
+ * finished record (seq = i + 1) from one being written (0) or one of a later lap (larger).
+ * The header's flags say so (PS_FLAG_RING). Records that happen often but are not
+ * definitions (states, bus messages, caps, EOS, clock marks, later property readings) go to
+ * msgs-PID.jsonl instead, each numbered ("n"), rotated to msgs-PID.1.jsonl at half of
+ * PIPESIGHT_MSGS_MAX_KB, so that both files stay bounded however long the process runs. The
+ * events file is held with a shared flock while the process lives: a reader (or the next
+ * traced process) tells a finished process's ring by taking the lock.
+ *
  * The record layout is mirrored in pipesight/readers/pipesight_trace.py.
  *
  * Built with NVTX v3 headers (PS_HAVE_NVTX), it also puts marks carrying its own
@@ -27,7 +38,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -41,6 +55,7 @@
 /* 3: CPU time from CLOCK_THREAD_CPUTIME_ID, probe spans, a sequence number per record */
 #define PS_VERSION 3u
 #define PS_HEADER_SIZE 64u
+#define PS_FLAG_RING 1u         /* PsHeader.flags: the records are a ring (see above) */
 
 enum
 {
@@ -89,6 +104,7 @@ typedef struct
   guint64 capacity;             /* bytes available after the header */
   guint32 pid;
   guint32 dropped;              /* records lost because the file was full */
+  guint32 flags;                /* PS_FLAG_*; 0 in files written before ring mode */
 } PsHeader;
 
 typedef struct _PsTracer
@@ -110,6 +126,13 @@ static PsHeader *header = NULL;
 static guint8 *records = NULL;
 static int events_fd = -1;
 static guint64 map_size = 0;
+/* ring mode: slots - 1 (slots is a power of two), and the rotating file of frequent records */
+static gboolean ring_mode = FALSE;
+static guint64 ring_mask = 0;
+static FILE *msgs_file = NULL;
+static gchar *msgs_path = NULL, *msgs_old_path = NULL;
+static guint64 msgs_bytes = 0, msgs_cap = 4096ull * 1024ull, msgs_n = 0;
+static GQuark props_quark;
 static guint32 next_pad_id = 1;
 static guint32 next_element_id = 1;
 static GQuark pad_quark, element_quark;
@@ -120,6 +143,11 @@ static __thread GstClockTime last_reading = 0;
 static __thread gboolean have_reading = FALSE;
 static guint64 min_reading_ns = 20000;
 static __thread gboolean thread_announced = FALSE;
+/* GStreamer's task pool hands a thread from one streaming task to the next and renames it
+ * (a source removed, another added): the name is read again at most once a second */
+#define PS_NAME_CHECK_NS 1000000000ull
+static __thread GstClockTime name_checked = 0;
+static __thread char thread_name[16];
 static gboolean clock_announced = FALSE;
 
 static guint64
@@ -201,6 +229,38 @@ defs_write (GString * line)
   }
 }
 
+/* A record that recurs for as long as the pipeline runs (states, messages, caps, EOS, clock
+ * marks): in ring mode it goes to the rotating, numbered msgs file, else to the defs file.
+ * Under defs_lock. */
+static void
+volatile_write (GString * line)
+{
+  if (!msgs_file) {
+    defs_write (line);
+    return;
+  }
+  /* the number lets a reader count lines rotated away before it read them */
+  {
+    gchar *n = g_strdup_printf ("\"n\":%" G_GUINT64_FORMAT ",", ++msgs_n);
+    g_string_insert (line, 1, n);
+    g_free (n);
+  }
+  g_string_append_c (line, '\n');
+  fwrite (line->str, 1, line->len, msgs_file);
+  fflush (msgs_file);
+  msgs_bytes += line->len;
+  if (msgs_bytes >= msgs_cap / 2) {
+    FILE *f;
+    fclose (msgs_file);
+    msgs_file = NULL;
+    if (rename (msgs_path, msgs_old_path) == 0 && (f = fopen (msgs_path, "w")) != NULL)
+      msgs_file = f;
+    else                        /* cannot rotate: fall back to the defs file */
+      g_printerr ("pipesight tracer: cannot rotate %s\n", msgs_path);
+    msgs_bytes = 0;
+  }
+}
+
 static void
 announce_clock_locked (GstClockTime ts)
 {
@@ -223,10 +283,12 @@ announce_thread (GstClockTime ts)
 {
   char name[32] = { 0 };
   GString *l;
-  if (G_LIKELY (thread_announced))
+  prctl (PR_GET_NAME, name, 0, 0, 0);
+  name_checked = ts;
+  if (G_LIKELY (thread_announced) && strncmp (name, thread_name, sizeof thread_name) == 0)
     return;
   thread_announced = TRUE;
-  prctl (PR_GET_NAME, name, 0, 0, 0);
+  g_strlcpy (thread_name, name, sizeof thread_name);
   l = g_string_new ("{\"t\":\"thread\"");
   g_string_append_printf (l, ",\"tid\":%u,\"ts\":%" G_GUINT64_FORMAT ",\"name\":",
       current_tid (), (guint64) ts);
@@ -329,7 +391,13 @@ write_properties (GstElement * element, guint32 id, GstClockTime ts)
   g_free (specs);
   g_string_append (l, "}}");
   g_mutex_lock (&defs_lock);
-  defs_write (l);
+  /* the first reading describes the element (a definition); later ones (each time it goes
+   * from READY to PAUSED again) recur */
+  if (g_object_get_qdata (G_OBJECT (element), props_quark) == NULL) {
+    g_object_set_qdata (G_OBJECT (element), props_quark, GUINT_TO_POINTER (1));
+    defs_write (l);
+  } else
+    volatile_write (l);
   g_mutex_unlock (&defs_lock);
   g_string_free (l, TRUE);
 }
@@ -495,7 +563,7 @@ clock_mark (const char *why)
   g_string_append_printf (l, ",\"monotonic_ns\":%" G_GUINT64_FORMAT ",\"call_ns\":%"
       G_GUINT64_FORMAT ",\"why\":\"%s\",\"tid\":%u}", mono, after - mono, why, current_tid ());
   g_mutex_lock (&defs_lock);
-  defs_write (l);
+  volatile_write (l);
   g_mutex_unlock (&defs_lock);
   g_string_free (l, TRUE);
 }
@@ -593,14 +661,20 @@ emit_full (guint8 kind, GstClockTime ts, GstPad * pad, GstPad * peer, guint32 si
 
   if (G_UNLIKELY (!header))
     return;
-  if (G_UNLIKELY (!thread_announced))
+  if (G_UNLIKELY (!thread_announced || ts - name_checked >= PS_NAME_CHECK_NS))
     announce_thread (ts);
   off = __atomic_fetch_add (&header->used, sizeof (PsRecord), __ATOMIC_RELAXED);
-  if (G_UNLIKELY (off + sizeof (PsRecord) > header->capacity)) {
+  if (ring_mode) {
+    r = (PsRecord *) (records + ((off / sizeof (PsRecord)) & ring_mask) * sizeof (PsRecord));
+    /* the slot's earlier lap is being replaced: say so before any field changes, so that a
+     * reader never takes a record half old, half new for the old one */
+    __atomic_store_n (&r->seq, 0, __ATOMIC_RELAXED);
+    __atomic_thread_fence (__ATOMIC_RELEASE);
+  } else if (G_UNLIKELY (off + sizeof (PsRecord) > header->capacity)) {
     __atomic_fetch_add (&header->dropped, 1, __ATOMIC_RELAXED);
     return;
-  }
-  r = (PsRecord *) (records + off);
+  } else
+    r = (PsRecord *) (records + off);
   r->cpu_ns = G_MAXUINT64;
   r->vcsw = r->ivcsw = 0;
   if (!have_reading || ts - last_reading >= min_reading_ns) {
@@ -886,7 +960,7 @@ on_event_pre (GObject * self, GstClockTime ts, GstPad * pad, GstEvent * event)
   } else
     return;
   g_mutex_lock (&defs_lock);
-  defs_write (l);
+  volatile_write (l);
   g_mutex_unlock (&defs_lock);
   g_string_free (l, TRUE);
 }
@@ -930,7 +1004,7 @@ on_state_post (GObject * self, GstClockTime ts, GstElement * element,
       gst_element_state_get_name (GST_STATE_TRANSITION_NEXT (transition)),
       gst_element_state_change_return_get_name (result));
   g_mutex_lock (&defs_lock);
-  defs_write (l);
+  volatile_write (l);
   g_mutex_unlock (&defs_lock);
   g_string_free (l, TRUE);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
@@ -1004,7 +1078,7 @@ on_message_pre (GObject * self, GstClockTime ts, GstElement * element,
   }
   g_string_append_c (l, '}');
   g_mutex_lock (&defs_lock);
-  defs_write (l);
+  volatile_write (l);
   g_mutex_unlock (&defs_lock);
   g_string_free (l, TRUE);
 }
@@ -1018,14 +1092,15 @@ write_tracer_info (void)
   GString *l = g_string_new ("{\"t\":\"tracer\"");
   gst_version (&major, &minor, &micro, &nano);
   g_string_append_printf (l, ",\"format\":%u,\"gst\":\"%u.%u.%u\",\"built_gst\":\"%d.%d\","
-      "\"cpu_clock\":\"thread-cputime\",\"probes\":true,\"nvtx\":%s,\"pid\":%d}",
+      "\"cpu_clock\":\"thread-cputime\",\"probes\":true,\"nvtx\":%s,\"pid\":%d,"
+      "\"ring_slots\":%" G_GUINT64_FORMAT "}",
       PS_VERSION, major, minor, micro, GST_VERSION_MAJOR, GST_VERSION_MINOR,
 #ifdef PS_HAVE_NVTX
       "true",
 #else
       "false",
 #endif
-      (int) getpid ());
+      (int) getpid (), ring_mode ? ring_mask + 1 : (guint64) 0);
   g_mutex_lock (&defs_lock);
   defs_write (l);
   g_mutex_unlock (&defs_lock);
@@ -1042,8 +1117,9 @@ finish (void)
     clock_mark ("end");
   }
 #endif
-  /* at a clean exit, trim the file to what was written */
-  if (header && events_fd >= 0) {
+  /* at a clean exit, trim the file to what was written (never a ring: its reader may have it
+   * mapped, and every slot may hold a record) */
+  if (header && events_fd >= 0 && !ring_mode) {
     guint64 used = __atomic_load_n (&header->used, __ATOMIC_ACQUIRE);
     if (used > header->capacity)
       used = header->capacity;
@@ -1054,6 +1130,62 @@ finish (void)
   }
   if (defs_file)
     fflush (defs_file);
+  if (msgs_file)
+    fflush (msgs_file);
+}
+
+/* Ring mode: remove the files of traced processes that ended (their events file is not
+ * locked), all but the newest, so that a service that restarts again and again without a
+ * reader attached does not fill the disk. A reader keeps what it has open. */
+static void
+remove_ended_rings (const gchar * dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+  GPtrArray *ended;
+  gint64 newest = -1;
+  guint i, keep = G_MAXUINT;
+  if (!d)
+    return;
+  ended = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (d)) != NULL) {
+    int pid, fd;
+    struct stat st;
+    gchar *path;
+    if (sscanf (name, "events-%d.bin", &pid) != 1 || pid == (int) getpid ()
+        || !g_str_has_suffix (name, ".bin"))
+      continue;
+    path = g_build_filename (dir, name, NULL);
+    fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) == 0 && fstat (fd, &st) == 0) {
+      gint64 m = (gint64) st.st_mtime;
+      g_ptr_array_add (ended, g_strdup_printf ("%d", pid));
+      if (m > newest) {
+        newest = m;
+        keep = ended->len - 1;
+      }
+    }
+    if (fd >= 0)
+      close (fd);
+    g_free (path);
+  }
+  g_dir_close (d);
+  for (i = 0; i < ended->len; i++) {
+    static const char *patterns[] = { "events-%s.bin", "defs-%s.jsonl", "msgs-%s.jsonl",
+      "msgs-%s.1.jsonl"
+    };
+    guint k;
+    if (i == keep)
+      continue;
+    for (k = 0; k < G_N_ELEMENTS (patterns); k++) {
+      gchar *f = g_strdup_printf (patterns[k], (const gchar *) g_ptr_array_index (ended, i));
+      gchar *path = g_build_filename (dir, f, NULL);
+      unlink (path);
+      g_free (path);
+      g_free (f);
+    }
+  }
+  g_ptr_array_free (ended, TRUE);
 }
 
 static gboolean
@@ -1068,21 +1200,53 @@ open_outputs (void)
 
   if (!dir || !*dir)
     return FALSE;
+  const gchar *ring_s = g_getenv ("PIPESIGHT_RING_MB");
+  const gchar *msgs_s = g_getenv ("PIPESIGHT_MSGS_MAX_KB");
+  guint64 ring_mb = ring_s ? g_ascii_strtoull (ring_s, NULL, 10) : 0;
+
   if (capacity_mb == 0)
     capacity_mb = 2048;
   if (min_s)
     min_reading_ns = g_ascii_strtoull (min_s, NULL, 10) * 1000ull;
+  if (ring_mb > 0) {
+    guint64 slots = ring_mb * 1024ull * 1024ull / sizeof (PsRecord);
+    ring_mode = TRUE;
+    /* a power of two: the slot is the record index masked, not divided, on every push */
+    while (slots & (slots - 1))
+      slots &= slots - 1;
+    ring_mask = slots - 1;
+    capacity_mb = 0;
+    map_size = PS_HEADER_SIZE + slots * sizeof (PsRecord);
+    if (msgs_s && g_ascii_strtoull (msgs_s, NULL, 10) >= 1)
+      msgs_cap = g_ascii_strtoull (msgs_s, NULL, 10) * 1024ull;
+    remove_ended_rings (dir);
+  } else
+    map_size = PS_HEADER_SIZE + capacity_mb * 1024ull * 1024ull;
   path = g_strdup_printf ("%s/defs-%d.jsonl", dir, (int) getpid ());
   defs_file = fopen (path, "w");
   g_free (path);
   if (!defs_file)
     return FALSE;
+  if (ring_mode) {
+    msgs_path = g_strdup_printf ("%s/msgs-%d.jsonl", dir, (int) getpid ());
+    msgs_old_path = g_strdup_printf ("%s/msgs-%d.1.jsonl", dir, (int) getpid ());
+    unlink (msgs_old_path);
+    msgs_file = fopen (msgs_path, "w");
+    if (!msgs_file)
+      return FALSE;
+  }
   path = g_strdup_printf ("%s/events-%d.bin", dir, (int) getpid ());
+  /* a new file, not the old one truncated: a reader may still hold an ended process's ring of
+   * the same pid open */
+  if (ring_mode)
+    unlink (path);
   events_fd = open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   g_free (path);
   if (events_fd < 0)
     return FALSE;
-  map_size = PS_HEADER_SIZE + capacity_mb * 1024ull * 1024ull;
+  /* while this lock is held the process lives: readers take it to tell a finished ring */
+  if (ring_mode && flock (events_fd, LOCK_SH) != 0)
+    return FALSE;
   /* sparse: only the pages written take disk space */
   if (ftruncate (events_fd, map_size) != 0)
     return FALSE;
@@ -1099,6 +1263,7 @@ open_outputs (void)
   header->capacity = map_size - PS_HEADER_SIZE;
   header->pid = (guint32) getpid ();
   header->dropped = 0;
+  header->flags = ring_mode ? PS_FLAG_RING : 0;
   atexit (finish);
   return TRUE;
 }
@@ -1124,6 +1289,7 @@ ps_tracer_init (PsTracer * self)
   element_quark = g_quark_from_static_string ("pipesight-element-id");
   marker_quark = g_quark_from_static_string ("pipesight-probe-marker");
   orphan_quark = g_quark_from_static_string ("pipesight-orphan-pad");
+  props_quark = g_quark_from_static_string ("pipesight-props-written");
   if (!open_outputs ()) {
     g_printerr ("pipesight tracer: PIPESIGHT_TRACE_DIR unset or not writable; "
         "recording nothing\n");
