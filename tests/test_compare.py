@@ -123,7 +123,7 @@ def test_reverse_comparison_is_slower_and_gated(encoder, encoder_fixed_renamed):
     r = cli("compare", slow, fast, "--fail-if-slower", "10", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["gate"] == {"fail_if_slower_pct": 10.0, "failed": False, "reason": None}
+    assert d["gate"] == {"fail_if_slower_pct": 10.0, "failed": False, "reason": None, "note": None}
     assert d["status"] == "faster" and d["throughput"]["significant"]
     r = cli("compare", fast, slow, "--fail-if-slower", "10", "--json")
     assert r.returncode == EXIT_GATE and json.loads(r.stdout)["gate"]["failed"] is True

@@ -30,7 +30,7 @@ def _profile(tmp_path, *argv: str, duration: str | None = None) -> dict:
 def test_one_busy_thread_is_not_the_cpus(tmp_path):
     # the command: it got "Bottleneck: cpu (suspected)" from the tracer's CPU clock
     # lagging behind (92% "preempted") with one busy thread on two cores
-    v = _profile(tmp_path, "gst-launch-1.0", "videotestsrc", "num-buffers=300", "!", "jpegenc",
+    v = _profile(tmp_path, "gst-launch-1.0", "videotestsrc", "num-buffers=6000", "!", "jpegenc",
                  "!", "fakesink")
     assert v["bottleneck"]["kind"] != "cpu", v["bottleneck"]["summary"]
     assert not any(f["code"] == "cpu-saturated" for f in v["findings"])

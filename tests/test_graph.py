@@ -229,7 +229,7 @@ def test_fifty_identical_branches_fold(tmp_path: Path) -> None:
 def test_graph_coloured_by_a_profiled_run(tmp_path: Path) -> None:
     run = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "pipesight", "profile", "-o", str(run), "--",
-                        "gst-launch-1.0", "videotestsrc", "num-buffers=40", "!", "queue", "!",
+                        "gst-launch-1.0", "videotestsrc", "num-buffers=80", "!", "queue", "!",
                         "identity", "name=slow", "sleep-time=10000", "!", "fakesink"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

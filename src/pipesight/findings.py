@@ -21,7 +21,8 @@ BottleneckKind = Literal[
 # verdict: it names the bottleneck; secondary: another stage near its limit, consistent with
 # the verdict; explained: a consequence of the verdict (a thread that waits for a core when the
 # CPUs are the limit); disagrees: a signal the verdict could not rule out (the verdict says so
-# and lowers its confidence); not-judged: the command failed, so it was not weighed
+# and lowers its confidence); not-judged: the command failed or the window is too short to
+# judge, so it was not weighed
 Stance = Literal["verdict", "secondary", "explained", "disagrees", "not-judged"]
 # "rate": the rate to expect after the fix; "upper": at most this
 Bound = Literal["rate", "upper"]
@@ -130,6 +131,9 @@ class ElementRow:
     buffers_out_total: int = 0
     bytes_in_total: int = 0
     bytes_out_total: int = 0
+    # threads the element started (they share its streaming thread's name), charged to it
+    worker_threads: int = 0
+    worker_cpu_pct: float | None = None  # their CPU, in % of one core
 
 
 @dataclass
@@ -160,12 +164,15 @@ class Verdict:
     ceiling: dict[str, Any] | None = None
     headroom: float | None = None
     callbacks: list[dict[str, Any]] = field(default_factory=list)  # the app's Python callbacks
+    # an audio pipeline: its rate in samples per second and against real time
+    audio: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
             "throughput_fps": _round(self.throughput_fps),
             "throughput_unit": self.throughput_unit,
+            "audio": self.audio,
             "window": {"start_s": _round(self.window_start_s), "end_s": _round(self.window_end_s)},
             "bottleneck": asdict(self.bottleneck),
             "findings": [f.to_dict() for f in self.findings],

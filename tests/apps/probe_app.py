@@ -1,11 +1,12 @@
 """A PyGObject application with pad probes of known cost, for the probe-timing tests.
 
-    python probe_app.py OUT.json [--drop] [--late]
+    python probe_app.py OUT.json [--drop] [--late] [--buffers N]
 
 Probes busy-wait on the CPU: 3 ms on infer's src pad, 1 ms on q_post's sink pad (both run on
 q1's streaming thread, one push after the other). The app writes the time it measured inside
 each probe to OUT.json, to compare with what pipesight's tracer saw from outside. --drop drops
-every other buffer in the src probe; --late adds the probes after the pipeline is PLAYING.
+every other buffer in the src probe; --late adds the probes after the pipeline is PLAYING;
+--buffers N: the source's buffers (300: about 1.2 s, over the 0.5 s a verdict needs).
 """
 
 import json
@@ -19,8 +20,9 @@ from gi.repository import Gst  # noqa: E402
 
 Gst.init(None)
 out, drop, late = sys.argv[1], "--drop" in sys.argv, "--late" in sys.argv
+buffers = int(sys.argv[sys.argv.index("--buffers") + 1]) if "--buffers" in sys.argv else 300
 p = Gst.parse_launch(
-    "videotestsrc num-buffers=120 ! video/x-raw,width=160,height=120 ! queue name=q1 ! "
+    f"videotestsrc num-buffers={buffers} ! video/x-raw,width=160,height=120 ! queue name=q1 ! "
     "identity name=infer ! queue name=q_post ! fakesink name=sink sync=false")
 spent = {"src": 0.0, "sink": 0.0, "src_calls": 0, "sink_calls": 0}
 

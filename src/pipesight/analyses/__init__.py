@@ -24,6 +24,7 @@ from pipesight.analyses import (
     live,
     messages,
     run_status,
+    short_window,
     streams,
 )
 from pipesight.analyses.context import Context
@@ -33,7 +34,8 @@ Analysis = Callable[[Context], list[Finding]]
 
 CANDIDATES: list[Analysis] = [limits.analyze, live.analyze, cpu.analyze, gpu.analyze]
 OBSERVATIONS: list[Analysis] = [
-    run_status.analyze, messages.analyze, drops.analyze, latency.analyze, gpu_work.analyze,
+    run_status.analyze, short_window.analyze, messages.analyze, drops.analyze, latency.analyze,
+    gpu_work.analyze,
 ]
 # sampled counters: NVML, tegrastats, DeepStream's own FPS and latency prints
 CANDIDATES += [engines.analyze]

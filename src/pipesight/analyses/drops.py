@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipesight.analyses import knob_advice
 from pipesight.analyses.context import Context
 from pipesight.findings import Evidence, Finding
 
@@ -22,7 +23,9 @@ def analyze(ctx: Context) -> list[Finding]:
                 Evidence("buffers_out", q.buffers_out, "buffers", "queue-flow"),
                 Evidence("dropped", q.dropped, "buffers", "queue-flow"),
             ],
-            fix="Drops hide the bottleneck: it lies downstream of this queue.",
+            fix=" ".join(x for x in (
+                "Drops hide the bottleneck: it lies downstream of this queue.",
+                knob_advice.words(ctx, q.element, "max-size-buffers")) if x),
             confidence="confirmed",
         ))
     return out

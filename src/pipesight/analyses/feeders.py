@@ -17,27 +17,31 @@ def wants(t: ThreadCpu) -> float:
     return t.cpu_fraction + (t.wait_fraction or 0.0)
 
 
+def _known(ctx: Context) -> set[int]:
+    """Streaming threads, and the worker threads charged to an element (metrics/workers)."""
+    return {t.os_tid for t in ctx.trace.threads if t.os_tid is not None} | {
+        w.os_tid for w in ctx.metrics.workers}
+
+
 def feeder_thread(ctx: Context) -> ThreadCpu | None:
     """The busiest thread of the target that is no streaming thread, if it wanted at least
     FEEDER_BUSY of a core (running or waiting to run: on a busy machine it gets less)."""
     cpu = ctx.metrics.cpu
     if cpu is None:
         return None
-    streaming = {t.os_tid for t in ctx.trace.threads if t.os_tid is not None}
-    rest = [t for tid, t in cpu.threads.items() if tid not in streaming]
+    rest = [t for tid, t in cpu.threads.items() if tid not in _known(ctx)]
     best = max(rest, key=wants, default=None)
     return best if best is not None and wants(best) >= FEEDER_BUSY else None
 
 
 def busy_outside(ctx: Context) -> list[ThreadCpu]:
-    """Threads of the target that make no pad pushes yet use at least WORKER_BUSY of a core,
-    when together they use WORKERS_BUSY cores: an element's own worker threads (libav's frame
-    threads, an encoder's slices, a plugin's GPU feeder), or the application's."""
+    """Threads of the target that make no pad pushes and no element could be charged with
+    (metrics/workers) yet use at least WORKER_BUSY of a core, when together they use
+    WORKERS_BUSY cores: a library's thread pool, a plugin's GPU feeder, the application's."""
     cpu = ctx.metrics.cpu
     if cpu is None:
         return []
-    streaming = {t.os_tid for t in ctx.trace.threads if t.os_tid is not None}
     rest = [t for tid, t in cpu.threads.items()
-            if tid not in streaming and t.cpu_fraction >= WORKER_BUSY]
+            if tid not in _known(ctx) and t.cpu_fraction >= WORKER_BUSY]
     return sorted(rest, key=lambda t: -t.cpu_fraction) \
         if sum(t.cpu_fraction for t in rest) >= WORKERS_BUSY else []

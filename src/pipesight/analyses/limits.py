@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipesight.analyses import predict
+from pipesight.analyses import knob_advice, predict
 from pipesight.analyses.context import SATURATED, SUSPECT, Context
 from pipesight.analyses.feeders import busy_outside, feeder_thread, wants
 from pipesight.findings import Evidence, Finding, confidence
@@ -22,6 +22,7 @@ QUEUE_FULL = 0.5  # share of the window a queue spends at >= 90% of a limit
 QUEUE_EMPTY = 0.5
 PROC_BUSY = 0.85  # share of one core in the kernel's accounting
 RATE_MATCH = 0.05  # measured rate within 5% of the caps' framerate
+HANDOVER_ROLES = ("enqueue", "loop")
 
 
 def analyze(ctx: Context) -> list[Finding]:
@@ -33,9 +34,12 @@ def analyze(ctx: Context) -> list[Finding]:
         if tt.busy_fraction < SUSPECT:
             continue
         rows = [r for r in ctx.on_thread(t) if r.wall_ns - r.wait_ns > 0]
-        if not rows or _output_dropped(ctx, t):
+        # a hand-over (a queue, a muxer taking buffers to its own thread) is never the work
+        # that limits a thread: its CPU counts, but it stays the thread's other work
+        top = next((r for r in rows if r.role not in HANDOVER_ROLES), None)
+        if top is None or _output_dropped(ctx, t):
             continue
-        f = _classify(ctx, t, rows[0], rows)
+        f = _classify(ctx, t, top, rows)
         if f is not None:
             out.append(f)
     return out
@@ -150,31 +154,42 @@ def _element_bound(ctx: Context, t: int, top, rows, s: _Seen) -> Finding:
         s.signals.add("proc")
     how = "waiting, not computing: it may wait on a device (GPU, hardware engine), I/O or a lock" \
         if s.waits else "computing"
-    workers = busy_outside(ctx) if s.waits else []
-    if workers:
-        cores = sum(w.cpu_fraction for w in workers)
+    own_workers = [w for w in ctx.metrics.workers if w.element == e]
+    cores = sum(w.cpu_fraction for w in own_workers)
+    if own_workers:
+        s.ev.append(Evidence("worker_threads_cores", round(cores, 2), "cores", "proc"))
+        if s.waits:
+            s.signals.add("proc")
+            how = (f"waiting while its {len(own_workers)} worker threads use {cores:.1f} cores: "
+                   "work done on threads of its own")
+    elif s.waits and (others := busy_outside(ctx)):
+        cores = sum(w.cpu_fraction for w in others)
         s.ev.append(Evidence("threads_outside_streaming_cores", round(cores, 2), "cores",
                              "proc"))
         s.signals.add("proc")
-        how = (f"waiting while {len(workers)} threads that make no pad pushes use {cores:.1f} "
+        how = (f"waiting while {len(others)} threads that make no pad pushes use {cores:.1f} "
                "cores: work done on threads of its own")
     title = (f"{name} takes {_pct(s.own_ns / s.busy_ns):g}% of streaming thread "
              f"{ctx.thread_name(t)}, which is busy {_pct(tt.busy_fraction):g}% of the time "
              f"(mostly {how})")
+    if own_workers and not s.waits:
+        title += f"; its {len(own_workers)} worker threads use {cores:.1f} cores besides"
     if s.q_before_full and s.fq is not None:
-        title += f"; the queue in front of it ({ctx.name(s.fq)}) is full"
+        title += f"; {ctx.handover_words([s.fq], 'in front of')} is full"
     elif s.q_after_empty:
-        title += "; the queue after it runs empty"
+        title += f"; {ctx.handover_words(ctx.queues_fed_by(t), 'after')} runs empty"
     # other elements' work on the thread (not the queues handing buffers to or from it: a queue
     # before the element would not take that off)
-    others_ns = float(sum(r.wall_ns - r.wait_ns for r in rows
-                          if r is not top and r.role in ("process", "produce")))
-    fixes = predict.element_fixes(ctx, t, top, others_ns, s.waits,
-                                  sum(w.cpu_fraction for w in workers))
-    if workers:
-        fixes[0].text = (f"Make {name}'s work cheaper or give it more cores: it waits for its "
-                         "own worker threads (more threads, a cheaper setting, hardware "
-                         "offload).")
+    others = [r for r in rows if r is not top and r.role in ("process", "produce")]
+    worked = s.waits and cores > 0  # it waits for threads of its own
+    # its own knobs first: the change that names a property is the one to try first
+    fixes = predict.knob_fixes(ctx, t, top, knob_advice.advise(ctx, e)) + \
+        predict.element_fixes(ctx, t, top, others, s.waits, cores if worked else 0.0)
+    if worked:
+        generic = next(f for f in fixes if f.action in ("find-wait", "cheaper"))
+        generic.text = (f"Make {name}'s work cheaper or give it more cores: it waits for its "
+                        "own worker threads (more threads, a cheaper setting, hardware "
+                        "offload).")
     claim = f"{name} limits throughput"
     if ctx.trace.topology.is_probe(e):
         claim, title = _probe_words(ctx, e, name, s, title, fixes)
@@ -240,7 +255,7 @@ def _sink_sync(ctx, t, top, ev, signals, q_before_full) -> Finding:
         title = (f"{name} waits {_pct(wait_ns / ctx.window_ns()):g}% of the time for each "
                  "buffer's presentation time (sync), so the pipeline runs at the stream's rate, "
                  "not its maximum; no live source feeds it")
-        fixes = predict.sync_fixes(ctx, name)
+        fixes = predict.sync_fixes(ctx, top.element)
         claim, kind, code = (f"{name} paces the pipeline to the clock", "sink-sync",
                              "sink-sync-bound")
     return Finding(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from pipesight.analyses import knob_advice
 from pipesight.analyses.context import Context
 from pipesight.findings import Evidence, Finding
 
@@ -63,8 +64,15 @@ def analyze(ctx: Context) -> list[Finding]:
                 Evidence("processed", q["processed"], "buffers", "bus"),
                 Evidence("qos_messages", q["n"], "messages", "bus"),
             ],
-            fix=("Buffers reach the sink after their presentation time: the pipeline upstream is "
-                 "too slow for real time, or the sink's clock sync is not wanted (sync=false)."),
+            fix=" ".join(x for x in (
+                "Buffers reach the sink after their presentation time: the pipeline upstream is "
+                "too slow for real time, or the sink's clock sync is not wanted (sync=false).",
+                _qos_words(ctx, el)) if x),
             confidence="confirmed",
         ))
     return out
+
+
+def _qos_words(ctx: Context, name: str) -> str | None:
+    e = ctx.trace.topology.by_name(name)
+    return None if e is None else knob_advice.words(ctx, e.id, "qos")

@@ -9,7 +9,9 @@ it entirely is only an upper bound.
 
 from __future__ import annotations
 
+from pipesight.analyses import knob_advice
 from pipesight.analyses.context import Context
+from pipesight.analyses.knob_advice import Advice
 from pipesight.findings import Fix
 from pipesight.metrics.activity import ElementThreadTime
 from pipesight.metrics.stages import INTERFERENCE, Ceiling, StageModel
@@ -58,31 +60,22 @@ def _cpu_less(model: StageModel, ns: float) -> float | None:
     return max(model.cpu_per_frame_s - ns / 1e9 / model.frames, 0.0)
 
 
-def element_fixes(ctx: Context, t: int, v: ElementThreadTime, others_ns: float,
+def element_fixes(ctx: Context, t: int, v: ElementThreadTime, others: list[ElementThreadTime],
                   waits: bool, worker_cores: float = 0.0) -> list[Fix]:
-    """``others_ns``: other elements' busy time on thread t; ``worker_cores``: the CPU of
-    threads of its own it waits for."""
+    """``others``: other elements' time on thread t; ``worker_cores``: the CPU of threads of
+    its own it waits for."""
     model = ctx.metrics.stages
     name = ctx.name(v.element)
     if model is None:
         return [Fix("cheaper", f"Make {name} cheaper.", basis="no exact timing to predict from")]
     own = own_work(model, t, v)
-    busy = float(v.wall_ns - v.wait_ns) + others_ns
     fixes: list[Fix] = []
     if waits:
         fixes.append(Fix("find-wait", f"Find what {name} waits for (GPU synchronisation, a "
                          "device, a lock); a profile with --nsys shows GPU work.",
                          basis="the model cannot tell how much of the wait would go"))
-    elif busy > 0 and others_ns / busy >= SHARED:
-        work = model.work()
-        work[t] = max(work.get(t, 0.0) - own, 0.0)
-        c = model.ceiling(work, extra=[(name, own)])
-        fixes.append(Fix("queue-before", f"Put a queue before {name}: it shares streaming "
-                         f"thread {ctx.thread_name(t)} with other work "
-                         f"({100 * others_ns / busy:.0f}% of the thread's busy time).",
-                         _r(c.fps), "rate" if c.fps else None,
-                         _basis(c, f"{name} alone on a new thread: fps / its share of the "
-                                "window; the rest of the thread keeps the other work")))
+    else:
+        fixes += _split(ctx, model, t, v, others)
     if not waits:
         work = model.work()
         work[t] = max(work.get(t, 0.0) - CHEAPER * own, 0.0)
@@ -102,6 +95,75 @@ def element_fixes(ctx: Context, t: int, v: ElementThreadTime, others_ns: float,
                      if c.fps else
                      "nothing else bounds it: the rest of the pipeline costs too little to "
                      "measure a limit"))
+    return fixes
+
+
+def knob_fixes(ctx: Context, t: int, v: ElementThreadTime, advice: list[Advice]) -> list[Fix]:
+    """The element's own properties to change (analyses/knob_advice.py), each with the rate
+    the stage model gives: more threads split its time per buffer over them (at best: the
+    same CPU, spread), skipping inferences takes that share of its time and CPU away; a
+    setting's saving cannot be told beforehand."""
+    model = ctx.metrics.stages
+    name = ctx.name(v.element)
+    out = []
+    for a in advice:
+        f = Fix("set-property", a.text(name),
+                basis="the model cannot tell how much a setting saves: `pipesight compare` "
+                "measures it")
+        if model is not None and a.before and a.after and a.knob.effect in ("threads", "skip"):
+            keep = a.before / a.after  # of its time per buffer on the streaming thread
+            work = model.work()
+            work[t] = max(work.get(t, 0.0) - (1.0 - keep) * own_work(model, t, v), 0.0)
+            if a.knob.effect == "threads":
+                c = model.ceiling(work)
+                how = (f"its time per buffer split over {a.after} threads instead of "
+                       f"{a.before} (if it scaled perfectly), its CPU the same")
+            else:
+                c = model.ceiling(work, cpu_per_frame_s=_cpu_less(
+                    model, (1.0 - keep) * _computing_ns(model, t, v)))
+                how = f"its time and CPU on {a.before} buffer of every {a.after}"
+            f.predicted_fps, f.bound = _r(c.fps), "rate" if c.fps else None
+            f.basis = _basis(c, how)
+        out.append(f)
+    return out
+
+
+def _split(ctx: Context, model: StageModel, t: int, v: ElementThreadTime,
+           others: list[ElementThreadTime]) -> list[Fix]:
+    """A queue that gives the element a thread of its own, on the side where the other work
+    is: before it for work upstream on its thread (unless a queue is there already: that
+    advice was followed), after it for work downstream. The new thread takes the element and
+    what follows it; the old one keeps what comes before."""
+    name = ctx.name(v.element)
+    mine = float(v.wall_ns - v.wait_ns)
+    up_ns = sum(float(r.wall_ns - r.wait_ns) for r in others
+                if ctx.is_upstream(r.element, v.element))
+    down_ns = sum(float(r.wall_ns - r.wait_ns) for r in others) - up_ns
+    busy = mine + up_ns + down_ns
+    ratio = _ratio(model, t)
+    fixes = []
+    fq = ctx.feeding_queue(t)
+    queued = fq is not None and fq in ctx.upstream_of(ctx.anchor(v.element)[0], direct=True)
+    if up_ns / busy >= SHARED and not queued:
+        work = model.work()
+        work[t] = max(work.get(t, 0.0) - (mine + down_ns) * ratio, 0.0)
+        c = model.ceiling(work, extra=[(name, (mine + down_ns) * ratio)])
+        fixes.append(Fix("queue-before", f"Put a queue before {name}: it shares streaming "
+                         f"thread {ctx.thread_name(t)} with work upstream of it "
+                         f"({100 * up_ns / busy:.0f}% of the thread's busy time).",
+                         _r(c.fps), "rate" if c.fps else None,
+                         _basis(c, f"{name} and what follows it on a new thread; the thread "
+                                "keeps the work before it")))
+    if down_ns / busy >= SHARED:
+        work = model.work()
+        work[t] = max(work.get(t, 0.0) - down_ns * ratio, 0.0)
+        c = model.ceiling(work, extra=[(f"the work after {name}", down_ns * ratio)])
+        fixes.append(Fix("queue-after", f"Put a queue after {name}: it shares streaming "
+                         f"thread {ctx.thread_name(t)} with work downstream of it "
+                         f"({100 * down_ns / busy:.0f}% of the thread's busy time).",
+                         _r(c.fps), "rate" if c.fps else None,
+                         _basis(c, f"what follows {name} on a new thread; the thread keeps "
+                                f"{name} and the work before it")))
     return fixes
 
 
@@ -158,12 +220,13 @@ def unpaced(ctx: Context) -> Ceiling | None:
     return model.ceiling(model.work(), live=False)
 
 
-def sync_fixes(ctx: Context, sink: str) -> list[Fix]:
+def sync_fixes(ctx: Context, sink: int) -> list[Fix]:
     c = unpaced(ctx)
     fps = None if c is None else _r(c.fps)
-    return [Fix("sync-false", f"For a throughput run set sync=false on {sink} (e.g. fakesink "
-                "sync=false); keep sync=true only where frames must be shown in real time.",
-                fps, "rate" if fps else None,
+    text = knob_advice.words(ctx, sink, "sync") or (
+        f"For a throughput run set sync=false on {ctx.name(sink)} (e.g. fakesink sync=false); "
+        "keep sync=true only where frames must be shown in real time.")
+    return [Fix("sync-false", text, fps, "rate" if fps else None,
                 _basis(c, "every stage's time without the clock wait") if c else
                 "no exact timing to predict from")]
 

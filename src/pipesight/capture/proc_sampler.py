@@ -35,6 +35,16 @@ def _tasks(pid: int) -> list[int]:
         return []
 
 
+def _start_ticks(base: str) -> int | None:
+    """When the thread started, in clock ticks since boot (field 22 of its stat): a thread
+    takes its creator's name, so its start tells what its creator was doing."""
+    stat = _read(base + "/stat")
+    if not stat:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return int(fields[19]) if len(fields) > 19 else None
+
+
 class ProcSampler:
     """Background thread; start() then stop(). Costs one /proc read per thread per sample."""
 
@@ -85,9 +95,13 @@ class ProcSampler:
             ncpu = len(os.sched_getaffinity(self._pids[0] if self._pids else self.root))
         except OSError:
             ncpu = os.cpu_count() or 0
+        # thread start times are clock ticks since boot (/proc/TID/stat): the two clocks read
+        # together place them on the monotonic clock
+        boot, mono = time.clock_gettime_ns(time.CLOCK_BOOTTIME), time.monotonic_ns()
         f.write(json.dumps({"t": "header", "interval_s": self.interval, "ncpu": ncpu,
                             "machine_cpus": os.cpu_count(), "clock": "monotonic",
-                            "root_pid": self.root}) + "\n")
+                            "root_pid": self.root, "boottime_minus_monotonic_ns": boot - mono,
+                            "clk_tck": self.tick}) + "\n")
 
     def _refresh(self) -> None:
         seen, stack = [], [self.root]
@@ -129,7 +143,8 @@ class ProcSampler:
                     if tid == pid:
                         self.process_names.setdefault(pid, self._names[tid])
                     lines.append(json.dumps({"t": "thread", "pid": pid, "tid": tid,
-                                             "name": self._names[tid]}))
+                                             "name": self._names[tid],
+                                             "start_ticks": _start_ticks(base)}))
                 lines.append(f'{{"t":"s","ts":{now},"tid":{tid},"cpu":{cpu},"wait":{wait}}}')
         if lines:
             f.write("\n".join(lines) + "\n")

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from pipesight.workflows.answer import analyze_path
+    from pipesight.workflows.answer import answer
     from pipesight.workflows.outputs import emit
 
     path = Path(a.path)
@@ -33,15 +33,20 @@ def run(a: argparse.Namespace) -> int:
         from pipesight.readers.ceiling import read
 
         ceiling = read(a.ceiling)
-    trace, metrics, verdict, _ = analyze_path(path, a.delay, ceiling)
-    emit(verdict, path if path.is_dir() else None, as_json=a.json, trace=trace, metrics=metrics)
-    truncated = trace.extras.get("truncated")
+    ans = answer(path, a.delay, ceiling)
+    emit(ans.verdict, path if path.is_dir() else None, as_json=a.json, trace=ans.trace,
+         metrics=ans.metrics)
+    for note in ans.notes:
+        print(f"pipesight: {note}", file=sys.stderr)
+    truncated = ans.trace.extras.get("truncated")
     if truncated:
         print(f"pipesight: {truncated}: the input looks truncated; analysed as far as it goes",
               file=sys.stderr)
         return EXIT_INCOMPLETE
-    if trace.run.get("failed"):
-        print(f"pipesight: the profiled command failed ({trace.run.get('failure')}); analysed "
+    # a repeated run is incomplete when any of its repeats is
+    failed = next((v.run for v in ans.repeats or [ans.verdict] if v.run.get("failed")), None)
+    if failed is not None:
+        print(f"pipesight: the profiled command failed ({failed.get('failure')}); analysed "
               "as far as it goes", file=sys.stderr)
         return EXIT_INCOMPLETE
     return 0

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(a: argparse.Namespace) -> int:
     from pipesight.compare.diff import compare
     from pipesight.render import compare_json, compare_terminal
-    from pipesight.workflows.gates import EXIT_GATE, slower
+    from pipesight.workflows.gates import EXIT_GATE, Noise, slower
     from pipesight.workflows.sides import load_side
 
     if a.fail_if_slower is not None and not 0 <= a.fail_if_slower < 100:
@@ -45,12 +45,13 @@ def run(a: argparse.Namespace) -> int:
         side.label = unspool(side.label)
         side.notes = [unspool(n) for n in side.notes]
     c = compare(side_a, side_b, margin_pct=a.margin)
-    reason = None
+    reason = note = None
     if a.fail_if_slower is not None:
-        reason = slower(c.throughput.a, c.throughput.b, a.fail_if_slower,
-                        within_noise=not c.throughput.significant)
+        t = c.throughput
+        reason, note = slower(t.a, t.b, a.fail_if_slower, Noise(
+            c.noise_basis, t.threshold, t.significant, (c.a.runs, c.b.runs)))
         c.gate = {"fail_if_slower_pct": a.fail_if_slower, "failed": reason is not None,
-                  "reason": reason}
+                  "reason": reason, "note": note}
     if a.html:
         from pipesight.render.compare_page import page
 
@@ -64,6 +65,8 @@ def run(a: argparse.Namespace) -> int:
         compare_terminal.render(c)
         if a.html:
             print(f"Side by side: {a.html}")
+    if note is not None:
+        print(f"pipesight: gate passed: {note}", file=sys.stderr)
     if reason is not None:
         print(f"pipesight: gate failed: {reason}", file=sys.stderr)
         return EXIT_GATE

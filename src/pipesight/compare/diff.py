@@ -58,21 +58,23 @@ def compare(a: Side, b: Side, margin_pct: float | None = None) -> Comparison:
                                                          None, False)
     basis = "repeats" if a.repeats > 1 or b.repeats > 1 else "margin"
     c = Comparison(
-        a=_info(a), b=_info(b), throughput=tp, bottleneck=_bottleneck(a, b, m), rows=rows,
+        a=_info(a, tp.a), b=_info(b, tp.b), throughput=tp, bottleneck=_bottleneck(a, b, m),
+        rows=rows,
         matching=m, noise_basis=basis, margins=noise.default_margins(margin_pct),
         notes=list(a.notes) + list(b.notes),
     )
     if not (a.graph.has_links and b.graph.has_links):
         c.notes.append("elements were matched by name and type only: a verdict.json has no "
                        "links (compare run directories to match by position in the graph)")
-    c.prediction = prediction.check(a.verdict, b.verdict, m)
+    c.prediction = prediction.check(a.verdict, b.verdict, m, tp.b)
     c.status = status(c)
     c.sentence = sentence(c)
     return c
 
 
-def _info(s: Side) -> SideInfo:
-    return SideInfo(s.label, s.kind, s.repeats, s.verdict.get("throughput_fps"),
+def _info(s: Side, fps: float | None) -> SideInfo:
+    """``fps``: the throughput compared (over repeats, their mean)."""
+    return SideInfo(s.label, s.kind, s.repeats, fps,
                     values.window_s(s.verdict), dict(s.verdict.get("bottleneck") or {}),
                     s.trace is not None)
 

@@ -37,6 +37,7 @@ SPECS: dict[str, Spec] = {
     "thread_share_pct": Spec("share of its thread", "%", 0.0, 5.0, 0.5, None),
     "busy_pct": Spec("busy", "%", 0.0, 5.0, 0.5, None),
     "cpu_pct": Spec("CPU", "% of a core", 0.0, 5.0, 0.5, None),
+    "worker_cpu_pct": Spec("CPU of its worker threads", "% of a core", 0.0, 5.0, 0.5, None),
     "mean_fill_pct": Spec("mean fill", "%", 0.0, 10.0, 1.0, None),
     "full_pct": Spec("full", "% of time", 0.0, 10.0, 1.0, None),
     "empty_pct": Spec("empty", "% of time", 0.0, 10.0, 1.0, None),

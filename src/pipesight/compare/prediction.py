@@ -35,10 +35,12 @@ class PredictionCheck:
         return abs(self.predicted_fps - self.got_fps) <= RATE_OK * self.got_fps
 
 
-def check(va: dict[str, Any], vb: dict[str, Any], m: Matching) -> PredictionCheck | None:
+def check(va: dict[str, Any], vb: dict[str, Any], m: Matching, got: float | None = None
+          ) -> PredictionCheck | None:
+    """``got``: B's throughput (over repeats, their mean; default: B's verdict's)."""
     b = va.get("bottleneck") or {}
     fixes = [f for f in b.get("fixes") or [] if f.get("predicted_fps")]
-    got = vb.get("throughput_fps")
+    got = vb.get("throughput_fps") if got is None else got
     if not fixes or not got:
         return None
     by = {f["action"]: f for f in fixes}
@@ -69,8 +71,9 @@ def _applied(va: dict, vb: dict, m: Matching, have: set[str]) -> tuple[str | Non
         return None, ""
     if ra.get("type") != rb.get("type") and "remove" in have:
         return "remove", f"{el} was replaced ({ra.get('type')} by {rb.get('type')})"
-    if "queue-before" in have and _alone_in_b(el_b, rb, vb) and not _alone_in_b(el, ra, va):
-        return "queue-before", f"{el} runs on a thread of its own in B"
+    split = next((a for a in ("queue-before", "queue-after") if a in have), None)
+    if split and _alone_in_b(el_b, rb, vb) and not _alone_in_b(el, ra, va):
+        return split, f"{el} runs on a thread of its own in B"
     pa, pb = ra.get("mean_process_ms"), rb.get("mean_process_ms")
     if pa and pb and pb < 0.8 * pa and "remove" in have:
         return "remove", f"{el} got cheaper ({pa:.3g} to {pb:.3g} ms a buffer): at most"
@@ -88,7 +91,9 @@ def _alone_in_b(name: str, row: dict, v: dict) -> bool:
 
 def _what(p: PredictionCheck) -> str:
     el = p.element or "the bottleneck"
-    return {"queue-before": f"a queue before {el}", "remove": f"{el} costing nothing",
+    return {"queue-before": f"a queue before {el}", "queue-after": f"a queue after {el}",
+            "set-property": p.text.split(":", 1)[0].replace("Set ", "", 1),
+            "remove": f"{el} costing nothing",
             "cheaper": f"{el} at half its time", "sync-false": "sync=false",
             "not-live": "a source that is not live", "latency": "more latency"
             }.get(p.action, p.action)

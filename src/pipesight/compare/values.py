@@ -62,8 +62,11 @@ def extract(vd: dict[str, Any]) -> Values:
         _put(out, k, "p99_ms", r.get("p99_process_ms"))
         _put(out, k, "thread_share_pct", r.get("thread_share"), 100.0)
         _put(out, k, "fps", r.get("fps"))
+        _put(out, k, "worker_cpu_pct", r.get("worker_cpu_pct"))
     for t in _rows(vd, "threads"):
-        if isinstance(t.get("thread"), str):
+        # streaming threads only: worker and other threads are labelled by their kernel id,
+        # which no other run shares (an element's workers are compared in its own row)
+        if isinstance(t.get("thread"), str) and t.get("role", "streaming") == "streaming":
             _put(out, ("thread", t["thread"]), "busy_pct", t.get("busy_pct"))
             _put(out, ("thread", t["thread"]), "cpu_pct",
                  t.get("cpu_pct") if t.get("cpu_pct") is not None else t.get("proc_cpu_pct"))

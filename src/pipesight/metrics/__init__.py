@@ -13,18 +13,32 @@ from pipesight.metrics.gpu_host import HostGaps, host_gaps
 from pipesight.metrics.gpu_view import GpuView, compute_gpu
 from pipesight.metrics.latency import LatencyStat, element_latency, pipeline_latency
 from pipesight.metrics.live import LiveFeed, SinkClock, live_feeds, sink_clocks
+from pipesight.metrics.media import AudioRate
 from pipesight.metrics.queues import QueueFill, handover_elements, queue_fill
 from pipesight.metrics.stages import StageModel, stage_model, thread_rates
-from pipesight.metrics.throughput import Rate, pipeline_fps, sink_rates, source_rates
-from pipesight.metrics.window import Window, choose_window
+from pipesight.metrics.throughput import (
+    Rate,
+    counted_buffers,
+    counted_sinks,
+    pipeline_audio,
+    pipeline_fps,
+    rates_to_trust,
+    sink_rates,
+    source_rates,
+)
+from pipesight.metrics.window import Window, WindowSize, choose_window
+from pipesight.metrics.workers import Worker, worker_threads
 from pipesight.trace import Trace
 
 
 @dataclass
 class Metrics:
     window: Window | None
+    window_size: WindowSize | None = None  # what the window holds: seconds, buffers
     throughput_fps: float | None = None
-    throughput_unit: str = "frames"  # "buffers" where batches of an unknown size reach a sink
+    # "buffers" where batches of an unknown size reach a sink, or for audio
+    throughput_unit: str = "frames"
+    audio: AudioRate | None = None  # an audio pipeline: samples per second, real-time factor
     batchers: list[Batcher] = field(default_factory=list)  # elements that batch frames
     ceiling: CeilingCheck | None = None  # against the model alone, where a ceiling was given
     callbacks: list[CallbackUse] = field(default_factory=list)  # the app's Python callbacks
@@ -41,6 +55,7 @@ class Metrics:
     live: list[LiveFeed] = field(default_factory=list)  # live sources and what they delivered
     sink_clocks: dict[int, SinkClock] = field(default_factory=dict)
     stages: StageModel | None = None  # the model every prediction is made with
+    workers: list[Worker] = field(default_factory=list)  # threads elements started, charged
 
 
 def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
@@ -58,16 +73,21 @@ def compute(trace: Trace, delay_s: float = 0.0) -> Metrics:
 
 
 def _flow_metrics(trace: Trace, m: Metrics, w: Window) -> None:
-    m.sinks = sink_rates(trace, w)
+    rates = sink_rates(trace, w)
+    buffers, pad = counted_buffers(rates)
+    m.window_size = WindowSize(w.seconds, buffers, pad)
+    m.sinks = rates_to_trust(rates, w)
     m.sources = source_rates(trace, w)
     m.throughput_fps = pipeline_fps(m.sinks)
+    m.audio = pipeline_audio(m.sinks)
     m.batchers = batchers(trace, w)
-    if any(s.unit == "buffers" for s in m.sinks):
+    if any(s.unit == "buffers" for s in counted_sinks(m.sinks)):
         m.throughput_unit = "buffers"
     m.activity = compute_activity(trace, w)
     for q in handover_elements(trace):
         m.queues[q] = queue_fill(trace, w, q)
     m.cpu = cpu_summary(trace, w)
+    m.workers = worker_threads(trace, w, m.cpu, m.activity)
     m.callbacks = callback_use(trace, w)
     m.live = live_feeds(trace, w)
     m.sink_clocks = sink_clocks(trace, w)

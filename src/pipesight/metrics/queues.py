@@ -9,6 +9,7 @@ import numpy as np
 
 from pipesight.metrics.window import Window
 from pipesight.trace import Trace
+from pipesight.trace.flow import PUSH
 
 FULL = 0.9  # of a limit
 TIMELINE_POINTS = 400
@@ -63,9 +64,10 @@ def queue_fill(trace: Trace, w: Window, eid: int) -> QueueFill:
     into = push & (fl.dst_element == eid)
     outof = push & (fl.src_element == eid)
     idx = np.flatnonzero(into | outof)
-    order = idx[np.argsort(fl.ts[idx], kind="stable")]
+    at = arrivals(trace, eid, into)
+    order = idx[np.argsort(at[idx], kind="stable")]
     sign = np.where(into[order], 1, -1)
-    ts = fl.ts[order]
+    ts = at[order]
     cnt = fl.count[order]
     level = np.maximum(np.cumsum(sign * cnt), 0)
     blevel = np.maximum(np.cumsum(sign * fl.size[order]), 0)
@@ -93,6 +95,9 @@ def queue_fill(trace: Trace, w: Window, eid: int) -> QueueFill:
         fill = np.maximum(fill, blevel / lim["bytes"])
     if "time_ns" in lim:
         fill = np.maximum(fill, tlevel / lim["time_ns"])
+    # a queue takes a buffer while it is under its limits, so the last one in can carry its
+    # bytes or time past a limit: at or past one, it is full, not fuller
+    fill = np.minimum(fill, 1.0)
 
     # time-weighted over the window
     dur = _durations(ts, w)
@@ -124,6 +129,30 @@ def queue_fill(trace: Trace, w: Window, eid: int) -> QueueFill:
         series_t=st,
         series_level=sl,
     )
+
+
+def arrivals(trace: Trace, eid: int, into: np.ndarray) -> np.ndarray:
+    """When each buffer was in the queue: the flow's times, except for pushes into it that
+    blocked (it was full) where the buffer went in as the push returned. A push is recorded
+    as it starts, so a blocked producer would otherwise count its buffer as queued while it
+    waited for room."""
+    fl, fr = trace.flow, trace.frames
+    at = fl.ts.copy()
+    if fr is None or len(fr) == 0 or not into.any():
+        return at
+    mine = np.flatnonzero((fr.element == eid) & (fr.mode == PUSH) & (fr.blocked > 0))
+    if mine.shape[0] == 0:
+        return at
+    # a frame and the flow row of one push share their thread and start time
+    key_fr = fr.thread[mine].astype(np.int64) << 48 ^ fr.start[mine]
+    order = np.argsort(key_fr)
+    key_fr, ends = key_fr[order], fr.end[mine][order]
+    rows = np.flatnonzero(into)
+    key_fl = fl.thread[rows].astype(np.int64) << 48 ^ fl.ts[rows]
+    pos = np.minimum(np.searchsorted(key_fr, key_fl), key_fr.shape[0] - 1)
+    hit = key_fr[pos] == key_fl
+    at[rows[hit]] = ends[pos[hit]]
+    return at
 
 
 def _ffill(a: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from pipesight.trace import Trace
 # measured by bench/instrumentation_cost.py (docs/benchmarks.md): CPU time the pipesight tracer
 # adds per pad push (entry and return records), on the development machine
 TRACER_COST_NS_PER_CALL = 1_100
+OTHER_THREAD_CPU = 0.02  # of a core: a thread outside the pipeline's worth listing
 
 
 def element_rows(ctx: Lookup) -> list[ElementRow]:
@@ -44,13 +45,15 @@ def element_rows(ctx: Lookup) -> list[ElementRow]:
             n_in = int(fl.count[inw & (fl.dst_element == eid)].sum())
             n_out = int(fl.count[inw & (fl.src_element == eid)].sum())
         t = act.main_thread(eid) if act else None
+        boundary = act is not None and eid in act.boundary
         share = None
         if act is not None and t is not None and (eid, t) in act.per:
             v = act.per[(eid, t)]
-            share = round((v.wall_ns - v.wait_ns) / W, 4)
+            # a hand-over's (a queue's, a muxer's) time off the CPU is handing over, woken
+            # threads taking the core: its share is its CPU, never a busy element's
+            share = round((v.cpu_ns if boundary else v.wall_ns - v.wait_ns) / W, 4)
         samp = act.samples.get(eid) if act else None
         csamp = act.cpu_samples.get(eid) if act else None
-        boundary = act is not None and eid in act.boundary
         have = samp is not None and samp.shape[0] > 0 and not boundary
         row_ids.append(eid)
         rows.append(ElementRow(
@@ -84,6 +87,10 @@ def element_rows(ctx: Lookup) -> list[ElementRow]:
         if c is not None:
             r.buffers_in_total, r.buffers_out_total = c.buffers_in, c.buffers_out
             r.bytes_in_total, r.bytes_out_total = c.bytes_in, c.bytes_out
+        mine = [wk for wk in m.workers if wk.element == eid]
+        if mine:
+            r.worker_threads = len(mine)
+            r.worker_cpu_pct = round(100 * sum(wk.cpu_fraction for wk in mine), 1)
     rows.sort(key=lambda r: -(r.thread_share or 0))
     return rows
 
@@ -112,7 +119,46 @@ def thread_rows(ctx: Lookup) -> list[dict]:
             "proc_cpu_pct": None if pc is None else round(100 * pc, 1),
             "proc_run_queue_wait_pct": None if pw is None else round(100 * pw, 1),
             "top_element": ctx.name(top[0].element) if top else None,
+            "role": "streaming",
         })
+    return out + worker_rows(ctx)
+
+
+def worker_rows(ctx: Lookup) -> list[dict]:
+    """Threads an element started, charged to it (and the process's other threads that used
+    the CPU): no pad pushes, so no busy share; the kernel's CPU and run-queue wait. Labelled
+    with their kernel id, since a worker carries the name of the thread that started it."""
+    cpu = ctx.metrics.cpu
+    out = []
+    for wk in ctx.metrics.workers:
+        tc = cpu.threads.get(wk.os_tid) if cpu is not None else None
+        out.append({
+            "thread": f"{wk.name} (worker {wk.os_tid})",
+            "os_tid": wk.os_tid,
+            "owner": ctx.name(wk.element),
+            "busy_pct": None, "queue_wait_pct": None, "cpu_pct": None,
+            "proc_cpu_pct": round(100 * wk.cpu_fraction, 1),
+            "proc_run_queue_wait_pct": None if tc is None or tc.wait_fraction is None
+            else round(100 * tc.wait_fraction, 1),
+            "top_element": ctx.name(wk.element),
+            "role": "worker",
+            "started_by": ctx.thread_name(wk.thread),
+            "charged_because": wk.basis,
+        })
+    # the rest of the process's threads that used the CPU: the application's, a library's
+    # thread pool (named after the program), workers no element could be charged with
+    known = {t.os_tid for t in ctx.trace.threads} | {wk.os_tid for wk in ctx.metrics.workers}
+    for tc in sorted(cpu.threads.values() if cpu is not None else [],
+                     key=lambda t: -t.cpu_fraction):
+        if tc.os_tid not in known and tc.cpu_fraction >= OTHER_THREAD_CPU:
+            out.append({
+                "thread": f"{tc.name} ({tc.os_tid})", "os_tid": tc.os_tid, "owner": None,
+                "busy_pct": None, "queue_wait_pct": None, "cpu_pct": None,
+                "proc_cpu_pct": round(100 * tc.cpu_fraction, 1),
+                "proc_run_queue_wait_pct": None if tc.wait_fraction is None
+                else round(100 * tc.wait_fraction, 1),
+                "top_element": None, "role": "other",
+            })
     return out
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipesight.metrics.batching import batchers, frames_per_buffer
+from pipesight.metrics.media import AudioRate, audio_rate, count_point, media_kind, pad_caps
 from pipesight.metrics.window import Window, sink_elements, source_elements
 from pipesight.trace import Trace
 
@@ -20,14 +21,12 @@ class Rate:
     media: str | None  # "video", "audio", ... from caps, when known
     sources: tuple[int, ...] = ()  # source elements upstream
     buffers: int | None = None  # buffers, where each carries a batch of frames
-    unit: str = "frames"  # "buffers" where batches of an unknown size arrive
-
-
-def _media(caps: str | None) -> str | None:
-    if not caps:
-        return None
-    head = caps.split(",", 1)[0].split("(", 1)[0].strip()
-    return head.split("/", 1)[0] if "/" in head else None
+    # "buffers" where batches of an unknown size arrive, or audio (blocks of samples)
+    unit: str = "frames"
+    # where the rate was counted when not at the sink: the muxer's input pad (PAD label)
+    counted_at: str | None = None
+    sink_buffers: int | None = None  # what the sink itself received there (container pieces)
+    audio: AudioRate | None = None  # audio: samples per second and against real time
 
 
 def upstream_map(trace: Trace) -> dict[int, set[int]]:
@@ -62,7 +61,7 @@ def upstream_sources(up: dict[int, set[int]], eid: int, sources: set[int]) -> se
 
 def _incoming_media(trace: Trace, eid: int) -> str | None:
     for p in trace.topology.element_pads(eid, "sink"):
-        m = _media(p.caps)
+        m = media_kind(p.caps)
         if m:
             return m
     return None
@@ -72,8 +71,8 @@ MIN_WINDOW_S = 0.05  # shorter than this, a rate means nothing
 
 
 def sink_rates(trace: Trace, w: Window) -> list[Rate]:
-    if w.seconds < MIN_WINDOW_S:
-        return []
+    """Each sink's rate over the window (however short: `rates_to_trust` says when a rate
+    means something)."""
     fl = trace.flow
     inw = w.contains(fl.ts)
     sources = set(source_elements(trace))
@@ -82,19 +81,27 @@ def sink_rates(trace: Trace, w: Window) -> list[Rate]:
     out = []
     secs = max(w.seconds, 1e-9)
     for s in sink_elements(trace):
-        n = int(fl.count[inw & (fl.dst_element == s)].sum())
-        fpb, unit = frames_per_buffer(trace, w, s, up, found)
+        point = count_point(trace, s)
+        n = int(fl.count[inw & point.mask(trace)].sum())
+        fpb, unit = frames_per_buffer(trace, w, point.element, up, found)
         frames = round(n * fpb) if fpb is not None else n
+        media = (_incoming_media(trace, s) or media_kind(point.caps)) if point.at_sink else \
+            media_kind(pad_caps(trace, point.pad))
+        audio = audio_rate(trace, w, point) if media == "audio" else None
         out.append(
             Rate(
                 element=s,
                 name=trace.topology.name(s),
                 frames=frames,
                 fps=frames / secs,
-                media=_incoming_media(trace, s),
+                media=media,
                 sources=tuple(sorted(upstream_sources(up, s, sources))),
                 buffers=n if fpb != 1.0 else None,
-                unit=unit,
+                unit="buffers" if media == "audio" else unit,
+                counted_at=None if point.at_sink else trace.topology.pad_label(point.pad),
+                sink_buffers=None if point.at_sink else
+                int(fl.count[inw & (fl.dst_element == s)].sum()),
+                audio=audio,
             )
         )
     return out
@@ -109,22 +116,48 @@ def source_rates(trace: Trace, w: Window) -> list[Rate]:
         n = int(fl.count[inw & (fl.src_element == s)].sum())
         media = None
         for p in trace.topology.element_pads(s, "src"):
-            media = media or _media(p.caps)
+            media = media or media_kind(p.caps)
         out.append(Rate(s, trace.topology.name(s), n, n / secs, media, (s,)))
     return out
 
 
+def rates_to_trust(sinks: list[Rate], w: Window) -> list[Rate]:
+    return sinks if w.seconds >= MIN_WINDOW_S else []
+
+
+def counted_buffers(sinks: list[Rate]) -> tuple[int, str | None]:
+    """The buffers the window holds where the pipeline's rate is counted (the busiest such
+    pad, so that a side branch's sparse output does not decide), and where."""
+    best = max(counted_sinks(sinks), key=lambda s: s.buffers if s.buffers is not None
+               else s.frames, default=None)
+    if best is None:
+        return 0, None
+    return (best.buffers if best.buffers is not None else best.frames,
+            best.counted_at or best.name)
+
+
+def counted_sinks(sinks: list[Rate]) -> list[Rate]:
+    """The sinks the pipeline's rate is counted at: where some sinks take video, the others
+    (audio, metadata) are left out."""
+    return [s for s in sinks if s.media in ("video", "image")] or sinks
+
+
 def pipeline_fps(sinks: list[Rate]) -> float | None:
     """Frames per second of the pipeline: sinks fed by the same sources count once (a tee's
-    branches carry the same frames), sinks of different sources add up. Where some sinks take
-    video, the others (audio, metadata) are left out."""
+    branches carry the same frames), sinks of different sources add up."""
     if not sinks:
         return None
-    chosen = [s for s in sinks if s.media in ("video", "image")] or sinks
     groups: dict[tuple[int, ...], float] = {}
-    for s in chosen:
+    for s in counted_sinks(sinks):
         groups[s.sources] = max(groups.get(s.sources, 0.0), s.fps)
     return float(sum(groups.values()))
+
+
+def pipeline_audio(sinks: list[Rate]) -> AudioRate | None:
+    """An audio pipeline's rate in samples and against real time: of the sinks it is counted
+    at, the slowest against real time (each stream has to keep up on its own)."""
+    rates = [s.audio for s in counted_sinks(sinks) if s.audio is not None]
+    return min(rates, key=lambda a: a.realtime_factor) if rates else None
 
 
 def nominal_fps(trace: Trace, eid: int) -> float | None:

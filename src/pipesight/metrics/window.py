@@ -14,6 +14,7 @@ class Window:
     start: int  # ns, tracer time
     end: int
     basis: str  # how it was chosen, said in the report
+    delay_s: float = 0.0  # the warm-up left out before it (--delay, where it was applied)
 
     @property
     def seconds(self) -> float:
@@ -49,6 +50,34 @@ def source_elements(trace: Trace) -> list[int]:
 
 
 MIN_STEADY_S = 0.5  # a shorter steady state is too short to name a bottleneck
+# fewer buffers than this where the rate is counted: each buffer is too large a share of the
+# window (a buffer cut by its edge moves a rate or a share by over 10%) to name a bottleneck
+MIN_BUFFERS = 10
+
+
+@dataclass(frozen=True)
+class WindowSize:
+    """How much the window holds, against what a verdict needs."""
+
+    seconds: float
+    buffers: int  # buffers through the pad where the pipeline's rate is counted
+    pad: str | None  # that pad (or sink)
+
+    @property
+    def too_short(self) -> bool:
+        return self.seconds < MIN_STEADY_S or self.buffers < MIN_BUFFERS
+
+    def shortfall(self) -> str:
+        """What it lacks, in words."""
+        parts = []
+        if self.seconds < MIN_STEADY_S:
+            parts.append(f"{self.seconds:.2f} s (under {MIN_STEADY_S:g} s)")
+        else:
+            parts.append(f"{self.seconds:.2f} s")
+        where = f" at {self.pad}" if self.pad else ""
+        parts.append(f"{self.buffers} buffers{where}"
+                     + (f" (under {MIN_BUFFERS})" if self.buffers < MIN_BUFFERS else ""))
+        return " and ".join(parts)
 
 
 def choose_window(trace: Trace, delay_s: float = 0.0) -> Window | None:
@@ -78,4 +107,5 @@ def choose_window(trace: Trace, delay_s: float = 0.0) -> Window | None:
         if skip > start:
             start = skip
             basis = f"from {delay_s:g}s after the start to the last buffer reaching a sink"
+            return Window(start, end, basis, delay_s)
     return Window(start, end, basis)

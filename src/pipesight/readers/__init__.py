@@ -111,6 +111,11 @@ def _load(path: Path) -> tuple[Trace, str]:
     from pipesight.readers import run_dir
 
     if path.is_dir():
+        repeats = run_dir.repeat_dirs(path)
+        if repeats is not None:
+            raise UserError(f"{path}: a repeated run (profile --repeat); each repeat is a run "
+                            "directory of its own: "
+                            + ", ".join(str(p.relative_to(path)) for p in repeats))
         if run_dir.is_run_dir(path):
             return run_dir.load(path), "run directory"
         raise UserError(f"{path}: a directory, but not a pipesight run directory "

@@ -23,7 +23,9 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
         return None, []
     ts, tid, cpu, wait = [], [], [], []
     names: dict[int, str] = {}
+    start_ticks: dict[int, int] = {}
     ncpu, interval, machine = 0, 0.1, 0
+    boot_minus_mono, clk_tck = None, 0
     sys_ts, sys_busy, sys_total = [], [], []
     bad = 0
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -41,12 +43,18 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
                 sys_total.append(d["total"])
             elif t == "thread" and is_int(d.get("tid"), 0, MAX_U32):
                 names[d["tid"]] = text(d.get("name"))
+                if is_int(d.get("start_ticks")):
+                    start_ticks[d["tid"]] = d["start_ticks"]
             elif t == "header":
                 ncpu = d["ncpu"] if is_int(d.get("ncpu"), 0, MAX_CPUS) else 0
                 iv = d.get("interval_s")
                 interval = float(iv) if is_number(iv, 1e-4, 3600.0) else 0.1
                 mc = d.get("machine_cpus")
                 machine = mc if is_int(mc, 0, MAX_CPUS) else 0
+                bm = d.get("boottime_minus_monotonic_ns")
+                boot_minus_mono = bm if is_int(bm) else None
+                ct = d.get("clk_tck")
+                clk_tck = ct if is_int(ct, 0, 1_000_000) else 0
             else:
                 bad += 1
     notes = [f"{path.name}: skipped {bad} unreadable lines"] if bad else []
@@ -66,4 +74,16 @@ def read(path: Path, monotonic_offset_ns: int | None) -> tuple[CpuSamples | None
         sys_ts=np.array(sys_ts, np.int64) - monotonic_offset_ns,
         sys_busy=np.array(sys_busy, np.int64),
         sys_total=np.array(sys_total, np.int64),
+        started=_started(start_ticks, boot_minus_mono, clk_tck, monotonic_offset_ns),
+        start_resolution_ns=1_000_000_000 // clk_tck if clk_tck > 0 else 0,
     ), notes
+
+
+def _started(ticks: dict[int, int], boot_minus_mono: object, clk_tck: int, offset: int
+             ) -> dict[int, int]:
+    """Each thread's start on the tracer clock (ticks since boot, the clocks' difference as
+    the sampler read them)."""
+    if not isinstance(boot_minus_mono, int) or clk_tck <= 0:
+        return {}
+    return {tid: n * 1_000_000_000 // clk_tck - boot_minus_mono - offset
+            for tid, n in ticks.items()}

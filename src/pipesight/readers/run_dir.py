@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipesight.errors import UserError
@@ -25,6 +26,28 @@ def is_run_dir(path: Path) -> bool:
         (path / "manifest.json").is_file() or any((path / "trace").glob("events-*.bin"))
         or any(path.glob("events-*.bin"))
     )
+
+
+def repeat_dirs(path: Path) -> list[Path] | None:
+    """The repeats of a `profile --repeat N` directory (RUN/manifest.json's ``repeats``:
+    repeats/1 ... repeats/N), or None where ``path`` is no such directory."""
+    manifest = path / "manifest.json"
+    if not path.is_dir() or not manifest.is_file():
+        return None
+    try:
+        m = json.loads(manifest.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    reps = m.get("repeats") if isinstance(m, dict) else None
+    if not isinstance(reps, list):
+        return None
+    root = path.resolve()
+    out = []
+    for r in reps:
+        # only directories inside the run directory: a manifest does not send a reader away
+        if isinstance(r, str) and (path / r).resolve().is_relative_to(root):
+            out.append(path / r)
+    return out
 
 
 def load(path: Path) -> Trace:

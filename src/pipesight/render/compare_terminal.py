@@ -51,7 +51,7 @@ def render(c: Comparison, console: Console | None = None) -> None:
     for line in shape:
         con.print(escape(line))
     if c.gate:
-        con.print(escape(f"Gate: {c.gate['reason'] or 'passed'}"))
+        con.print(escape(f"Gate: {c.gate['reason'] or c.gate.get('note') or 'passed'}"))
     for n in c.notes:
         con.print(f"[dim]Note: {escape(n)}[/dim]")
 

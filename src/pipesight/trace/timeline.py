@@ -101,3 +101,6 @@ class CpuSamples:
     sys_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     sys_busy: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     sys_total: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # when each thread started (os tid -> ns on the tracer clock), to the kernel's tick
+    started: dict[int, int] = field(default_factory=dict)
+    start_resolution_ns: int = 0

@@ -8,6 +8,7 @@ from pipesight.analyses.sampled import samples_only_summary
 from pipesight.findings import Bottleneck, Finding, Verdict
 from pipesight.metrics import Metrics
 from pipesight.metrics.gpu_rows import gpu_rows
+from pipesight.metrics.media import AudioRate
 from pipesight.metrics.tables import (
     coverage,
     element_rows,
@@ -17,7 +18,7 @@ from pipesight.metrics.tables import (
     queue_rows,
     thread_rows,
 )
-from pipesight.metrics.window import MIN_STEADY_S
+from pipesight.metrics.throughput import Rate
 from pipesight.trace import Trace
 from pipesight.verdict.settle import settle
 
@@ -47,8 +48,8 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
         elements=element_rows(ctx),
         threads=thread_rows(ctx),
         queues=queue_rows(ctx),
-        sinks=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3), "media": s.media,
-                "buffers": s.buffers, "unit": s.unit} for s in metrics.sinks],
+        sinks=[sink_row(s) for s in metrics.sinks],
+        audio=audio_row(metrics.audio),
         sources=[{"element": s.name, "frames": s.frames, "fps": round(s.fps, 3),
                   "media": s.media} for s in metrics.sources],
         pads=pad_rows(trace, metrics),
@@ -74,6 +75,23 @@ def build_verdict(trace: Trace, metrics: Metrics) -> Verdict:
                     "share_of_window_pct": round(100 * u.wall_ns / ctx.window_ns(), 2)}
                    for u in metrics.callbacks[:20]],
     )
+
+
+def sink_row(s: Rate) -> dict:
+    row = {"element": s.name, "frames": s.frames, "fps": round(s.fps, 3), "media": s.media,
+           "buffers": s.buffers, "unit": s.unit}
+    if s.counted_at is not None:
+        row.update(counted_at=s.counted_at, sink_buffers=s.sink_buffers)
+    if s.audio is not None:
+        row["audio"] = audio_row(s.audio)
+    return row
+
+
+def audio_row(a: AudioRate | None) -> dict | None:
+    if a is None:
+        return None
+    return {"rate_hz": a.rate_hz, "samples_per_s": round(a.samples_per_s, 1),
+            "realtime_factor": round(a.realtime_factor, 4), "basis": a.basis}
 
 
 def ceiling_row(m: Metrics) -> dict | None:
@@ -118,11 +136,7 @@ def _unknown(ctx: Context) -> Bottleneck:
         return Bottleneck("unknown", None, None, "none", "No timing of the streaming threads "
                           "was recorded.")
     busiest = max(act.threads.values(), key=lambda t: t.busy_fraction, default=None)
-    w = ctx.metrics.window
-    if w is not None and w.seconds < MIN_STEADY_S:
-        why = (f"The run's steady state lasted only {w.seconds:.2f} s: too short to tell a "
-               "bottleneck. Run longer (--duration) or on more data.")
-    elif busiest is not None:
+    if busiest is not None:
         why = (f"No streaming thread is saturated (the busiest, {ctx.thread_name(busiest.thread)},"
                f" is busy {100 * busiest.busy_fraction:.0f}% of the time)"
                + ("; with stats-tracer timing only, shares are estimates" if act.basis ==

@@ -4,7 +4,8 @@ finding agree with it: a finding may never contradict the verdict.
 Each candidate that is not the verdict gets a stance (findings.Stance): another stage near its
 limit (secondary), a consequence of the verdict (explained), a signal the verdict could not
 rule out (disagrees: the verdict says so and its confidence drops), or not weighed because the
-command failed (not-judged). A failed run's verdict is the failure.
+command failed or the window is too short to judge (not-judged). A failed run's verdict is the
+failure; a window too short to judge names no stage.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipesight.analyses.context import Context
+from pipesight.analyses.short_window import CODE as SHORT_WINDOW
 from pipesight.findings import Bottleneck, Finding
 
 # verdicts that say the pipeline keeps up with (or is late for) a live source: they were only
@@ -58,6 +60,9 @@ def settle(ctx: Context, candidates: list[Finding], observations: list[Finding])
     failure = next((f for f in observations if f.code == "target-failed"), None)
     if failure is not None:
         return Settled(_failed(ctx, failure, ranked), ranked)
+    short = next((f for f in observations if f.code == SHORT_WINDOW), None)
+    if short is not None:
+        return Settled(_too_short(short, ranked), ranked)
     if not ranked:
         return Settled(None, ranked)
     top = ranked[0]
@@ -103,6 +108,17 @@ def _failed(ctx: Context, failure: Finding, ranked: list[Finding]) -> Bottleneck
                          + ("" if fps else " before any buffer moved, so what it measured says "
                             "nothing about the pipeline's work") + ".")
     return Bottleneck("failed", None, None, "confirmed", summary, code=failure.code)
+
+
+def _too_short(short: Finding, ranked: list[Finding]) -> Bottleneck:
+    """A window too short to judge: no stage is named; the candidates stay, not weighed."""
+    short.stance = "verdict"
+    for c in ranked:
+        c.stance = "not-judged"
+        _cap(c, "info")
+        c.detail = _join(c.detail, "Not weighed: the window is too short to judge.")
+    return Bottleneck("unknown", None, None, "none", f"{short.title}. {short.fix}",
+                      code=short.code)
 
 
 def _stance(ctx: Context, top: Finding, c: Finding) -> str:

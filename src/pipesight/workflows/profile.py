@@ -8,7 +8,6 @@ import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from pipesight.capture.environment import DEFAULT_TRACERS, LATENCY_TRACER
 from pipesight.capture.run_dir import prepare as prepare_run_dir
@@ -22,6 +21,7 @@ from pipesight.terminal_text import one_line
 from pipesight.workflows.answer import analyze_trace
 from pipesight.workflows.gates import EXIT_GATE, under_fps
 from pipesight.workflows.outputs import emit, write_run_outputs
+from pipesight.workflows.repeats import repeat_summary, representative
 
 EXIT_TARGET_FAILED = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
@@ -72,33 +72,34 @@ def profile(cmd: list[str], run_dir: Path, a: argparse.Namespace) -> int:
         v, manifest = run_once(cmd, run_dir, opts)
         return _gate(_finish(v, manifest, run_dir, a.json), v.throughput_fps, a)
     prepare_run_dir(run_dir, subdirs=False)
-    verdicts: list[tuple[Verdict, dict, Path]] = []
+    runs: list[tuple[Verdict, dict, Path]] = []
     for i in range(1, a.repeat + 1):
         sub = run_dir / "repeats" / str(i)
         if not a.json:
             print(f"pipesight: run {i} of {a.repeat} -> {one_line(sub)}", file=sys.stderr)
         v, m = run_once(cmd, sub, opts)
-        verdicts.append((v, m, sub))
+        runs.append((v, m, sub))
         if m.get("interrupted"):
             break  # Ctrl-C ends the series: the runs made so far are summarised
-    summary = repeat_summary([v for v, _, _ in verdicts])
-    fps = [v.throughput_fps or 0.0 for v, _, _ in verdicts]
-    v, manifest, _ = verdicts[representative(fps)]
+    verdicts = [v for v, _, _ in runs]
+    dirs = [str(p.relative_to(run_dir)) for _, _, p in runs]
+    summary = repeat_summary(verdicts, dirs)
+    fps = [v.throughput_fps or 0.0 for v in verdicts]
+    v, manifest, rep_dir = runs[representative(fps)]
     v.run["repeat"] = summary
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "manifest.json").write_text(json.dumps(
-        {"repeats": [str(p.relative_to(run_dir)) for _, _, p in verdicts], "summary": summary,
-         "command": manifest.get("command")}, indent=2) + "\n")
-    failed = next((m for _, m, _ in verdicts if m.get("failed")), None)
-    stopped = next((m for _, m, _ in verdicts if m.get("interrupted")), None)
-    return _gate(_finish(v, failed or stopped or manifest, run_dir, a.json, summary),
+        {"repeats": dirs, "summary": summary, "command": manifest.get("command")},
+        indent=2) + "\n")
+    # the run directory answers as its representative does: verdict.json, report.html,
+    # trace.json (the representative analysed again: N traces are not kept in memory)
+    trace = run_dir_reader.load(rep_dir)
+    metrics, _ = analyze_trace(trace, opts.delay_s)
+    write_run_outputs(v, run_dir, trace, metrics)
+    failed = next((m for _, m, _ in runs if m.get("failed")), None)
+    stopped = next((m for _, m, _ in runs if m.get("interrupted")), None)
+    return _gate(_finish(v, failed or stopped or manifest, run_dir, a.json),
                  statistics.median(fps), a)
-
-
-def representative(fps: list[float]) -> int:
-    """Index of the run nearest the median throughput: it speaks for all."""
-    med = statistics.median(fps)
-    return min(range(len(fps)), key=lambda i: abs(fps[i] - med))
 
 
 def _gate(code: int, fps: float | None, a: argparse.Namespace) -> int:
@@ -111,34 +112,9 @@ def _gate(code: int, fps: float | None, a: argparse.Namespace) -> int:
     return code or EXIT_GATE
 
 
-def repeat_summary(vs: list[Verdict]) -> dict[str, Any]:
-    fps = [v.throughput_fps or 0.0 for v in vs]
-    mean = statistics.fmean(fps)
-    sd = statistics.stdev(fps) if len(fps) > 1 else 0.0
-    kinds = [f"{v.bottleneck.kind}:{v.bottleneck.element}" for v in vs]
-    return {
-        "n": len(vs),
-        "throughput_fps": [round(x, 3) for x in fps],
-        "mean_fps": round(mean, 3),
-        "stdev_fps": round(sd, 3),
-        "min_fps": round(min(fps), 3),
-        "max_fps": round(max(fps), 3),
-        "cv": round(sd / mean, 4) if mean else None,
-        "bottlenecks": kinds,
-        "stable_verdict": len(set(kinds)) == 1,
-    }
-
-
-def _finish(v: Verdict, manifest: dict, run_dir: Path, as_json: bool,
-            summary: dict | None = None) -> int:
+def _finish(v: Verdict, manifest: dict, run_dir: Path, as_json: bool) -> int:
     emit(v, None, as_json)
     if not as_json:
-        if summary:
-            same = ("the same each time" if summary["stable_verdict"]
-                    else "varied: " + ", ".join(summary["bottlenecks"]))
-            print(f"Over {summary['n']} runs: {summary['mean_fps']:.1f} ± "
-                  f"{summary['stdev_fps']:.1f} fps (min {summary['min_fps']:.1f}, max "
-                  f"{summary['max_fps']:.1f}); verdict {same}")
         print(f"Run directory: {one_line(run_dir)}")
     if manifest.get("failed"):
         print(f"pipesight: the target failed: {one_line(manifest.get('failure'))}; what was "

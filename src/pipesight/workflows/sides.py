@@ -22,7 +22,8 @@ from pipesight.compare.side import Side
 from pipesight.errors import UserError
 from pipesight.findings import SCHEMA_VERSION
 from pipesight.readers import run_dir as run_dir_reader
-from pipesight.workflows.answer import analyze_path
+from pipesight.readers.run_dir import repeat_dirs
+from pipesight.workflows.answer import REPEATED, analyze_path, answer
 
 VERDICT_JSON = "verdict.json"
 
@@ -31,9 +32,8 @@ def load_side(path: Path) -> Side:
     if not path.exists():
         raise UserError(f"{path}: no such file or directory")
     if path.is_dir():
-        repeats = _repeat_dirs(path)
-        if repeats is not None:
-            return _load_repeats(path, repeats)
+        if repeat_dirs(path) is not None:
+            return _load_repeats(path)
         if run_dir_reader.is_run_dir(path):
             try:
                 return _analysed(path)
@@ -70,41 +70,23 @@ def _analysed(path: Path) -> Side:
     return side
 
 
-def _repeat_dirs(path: Path) -> list[Path] | None:
-    manifest = path / "manifest.json"
-    if not manifest.is_file():
-        return None
-    try:
-        m = json.loads(manifest.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    reps = m.get("repeats") if isinstance(m, dict) else None
-    if not isinstance(reps, list):
-        return None
-    return [path / r for r in reps if isinstance(r, str)]
-
-
-def _load_repeats(path: Path, dirs: list[Path]) -> Side:
-    from pipesight.workflows.profile import representative
-
-    sides, notes = [], []
-    for d in dirs:
-        try:
-            sides.append(_analysed(d))
-        except UserError as e:
-            notes.append(f"repeat {d.name} skipped: {e}")
-    if not sides:
-        raise UserError(f"{path}: a repeated run, but none of its repeats could be read")
-    rep = sides[representative([s.verdict.get("throughput_fps") or 0.0 for s in sides])]
-    bottlenecks = {(s.verdict["bottleneck"].get("kind"), s.verdict["bottleneck"].get("element"))
-                   for s in sides}
+def _load_repeats(path: Path) -> Side:
+    ans = answer(path)
+    vd = ans.verdict.to_dict()
+    runs = [vd if v is ans.verdict else v.to_dict() for v in ans.repeats]
+    notes = [f"{path}: {n}" for n in ans.notes]
+    here = next(i for i, v in enumerate(ans.repeats) if v is ans.verdict)
+    for d, v in zip(ans.repeat_dirs, ans.repeats, strict=True):
+        if v.run.get("failed"):
+            notes.append(f"{d}: the profiled command failed ({v.run.get('failure')})")
+    bottlenecks = {(r["bottleneck"].get("kind"), r["bottleneck"].get("element")) for r in runs}
     if len(bottlenecks) > 1:
         notes.append(f"{path}: the bottleneck differed between repeats: "
                      + ", ".join(f"{k} {e or ''}".strip() for k, e in sorted(
                          bottlenecks, key=str)))
-    return Side(str(path), "repeated run", rep.verdict, [s.verdict for s in sides], rep.graph,
-                rep.trace, rep.metrics, rep.analysed, rep.run_dir,
-                notes + [n for s in sides for n in s.notes])
+    return Side(str(path), REPEATED, vd, runs,
+                ElementGraph.from_topology(ans.trace.topology, vd), ans.trace, ans.metrics,
+                ans.verdict, ans.repeat_dirs[here], notes)
 
 
 def _read_verdict(path: Path) -> dict[str, Any] | None:
