@@ -34,6 +34,7 @@ from pipesight.readers import (
     proc_samples,
     py_callbacks,
     tegrastats,
+    watch_intervals,
 )
 from pipesight.readers.checks import MAX_I64
 from pipesight.trace import Trace
@@ -201,13 +202,42 @@ def test_manifest_keeps_only_values_of_the_right_type(value):
                                                                           "header", "x"]),
                           st.dictionaries(st.sampled_from(["ts", "tid", "cpu", "wait", "busy",
                                                            "total", "name", "ncpu",
-                                                           "interval_s", "machine_cpus"]),
+                                                           "interval_s", "machine_cpus",
+                                                           "start_ticks", "clk_tck",
+                                                           "boottime_minus_monotonic_ns"]),
                                           JSON, max_size=6)) | JSON, max_size=20))
 def test_proc_samples_of_any_json_lines(lines):
     p = _file("\n".join(json.dumps(x) for x in lines) + "\n", "proc.jsonl")
     cpu, _ = proc_samples.read(p, 0)
     if cpu is not None:
         assert cpu.ts.dtype == np.int64 and cpu.interval_s > 0 and cpu.ncpu >= 0
+
+
+BOTTLENECK = st.dictionaries(st.sampled_from(["kind", "element", "confidence"]),
+                             JSON | st.sampled_from(["element", "slow_a", "confirmed"]),
+                             max_size=3) | JSON
+
+
+@CI
+@given(st.lists(st.dictionaries(
+    st.sampled_from(["interval", "end_unix", "seconds", "throughput_fps", "throughput_unit",
+                     "bottleneck", "complete", "ended"]),
+    JSON | BOTTLENECK | st.integers(1, 50) | st.floats(0, 2e9), max_size=8) | JSON,
+    max_size=20))
+def test_watch_intervals_of_any_json_lines(lines):
+    from pipesight.render.watch_view import watch_view
+
+    d = _dir()
+    (d / "intervals.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    ivs, _ = watch_intervals.read(d)
+    assert [i.index for i in ivs] == sorted({i.index for i in ivs})
+    for i in ivs:
+        assert math.isfinite(i.end_unix) and i.seconds >= 0 and math.isfinite(i.seconds)
+        assert i.fps is None or (math.isfinite(i.fps) and i.fps >= 0)
+    view = watch_view(ivs)  # what report.html draws of them
+    assert (view is None) == (not ivs)
+    if view is not None and not view.more:
+        assert sum(r["intervals"] for r in view.rows) == len(ivs)  # each in one period
 
 
 @CI

@@ -6,8 +6,10 @@ export to an in-process receiver, and bad input (a taken port, an OTLP endpoint 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -214,6 +216,23 @@ def test_bottleneck_change_in_prometheus_sigint_keeps_the_last_interval(tmp_path
                        capture_output=True, text=True, timeout=120)
     assert c.returncode == 0, c.stderr
     assert "slow_a" in c.stdout and "slow_b" in c.stdout
+    # the report of the watch run: the bottleneck over time, as intervals.jsonl has it
+    r = subprocess.run([*PIPESIGHT, "report", str(run)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    html = (run / "report.html").read_text()
+    section = html[html.index('<section id="watch">'):]
+    section = section[:section.index("</section>")]
+    rows = re.findall(r"<tr><td>(\d+)</td><td>(\d+)</td><td>.*?<span class=\"mono\">([^<]*)"
+                      r"</span>.*?<td>(\d+)</td><td>\d*</td></tr>", section)
+    said = [b for _, _, b, _ in rows]
+    judged = [" ".join(x for x in (r["bottleneck"]["kind"], r["bottleneck"]["element"]) if x)
+              for r in recs]
+    assert said == [b for i, b in enumerate(judged) if i == 0 or judged[i - 1] != b], rows
+    assert said.index("element slow_a") < said.index("element slow_b")
+    assert sum(int(n) for *_, n in rows) == len(recs)
+    moves = sum(a != b for a, b in itertools.pairwise(judged))
+    assert f"the bottleneck moved {moves} time" in section
 
 
 @needs_gst

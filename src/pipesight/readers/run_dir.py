@@ -15,6 +15,7 @@ from pipesight.readers import (
     pipesight_trace,
     proc_samples,
     py_callbacks,
+    watch_intervals,
 )
 from pipesight.readers import manifest as manifest_reader
 from pipesight.trace import Trace
@@ -80,6 +81,8 @@ def load(path: Path) -> Trace:
             else:
                 gst_tracer_log.load_into(trace, log)
     _load_graphs(trace, path)
+    trace.intervals, notes = watch_intervals.read(path)
+    trace.notes.extend(notes)
     trace.samples = hw_samples.read_run(path, trace.run)
     _load_nsys(trace, path)
     clocks.align(trace)

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from pipesight import __version__
 from pipesight.render.evidence_labels import label
 from pipesight.render.graph_costs import NO_DATA, legend_stops
+from pipesight.render.watch_view import WatchView
 
 
 @dataclass
@@ -60,6 +61,7 @@ class ReportData:
     threads: list[ThreadChart] = field(default_factory=list)
     threads_more: int = 0
     notes: list[str] = field(default_factory=list)
+    watch: WatchView | None = None  # a watch run's bottleneck over time
 
 
 def _asset(name: str) -> str:
@@ -97,7 +99,7 @@ def render(data: ReportData) -> str:
         host=data.host,
         generated=data.generated, graphs=data.graphs, node_ids=data.node_ids,
         throughput=data.throughput, queues=data.queues, threads=data.threads,
-        gpu=data.gpu, sampled=data.sampled,
+        gpu=data.gpu, sampled=data.sampled, watch=data.watch,
         threads_more=data.threads_more, notes=data.notes, scale=legend_stops(),
         no_data=NO_DATA,
     )

@@ -23,6 +23,7 @@ from pipesight.render.graph_costs import GraphCosts
 from pipesight.render.html_report import Chart, GraphView, ReportData, ThreadChart
 from pipesight.render.pipeline_graph import PipelineGraph, build_graph
 from pipesight.render.svg_charts import OTHER, PALETTE, Layer, Line, line_chart, stacked_chart
+from pipesight.render.watch_view import watch_view
 from pipesight.trace import Trace
 
 MAX_LINES = 8  # series per chart
@@ -55,6 +56,7 @@ def report_data(trace: Trace, metrics: Metrics, verdict: Verdict,
         generated=datetime.now(timezone.utc).strftime("generated %Y-%m-%d %H:%M UTC"),
         notes=list(trace.notes),
     )
+    data.watch = watch_view(trace.intervals)
     costs = GraphCosts.from_verdict(vd)
     inputs, notes = graph_inputs(trace, vd)
     data.notes.extend(notes)

@@ -133,6 +133,35 @@ def stacked_chart(edges: np.ndarray, layers: Sequence[Layer], *, y_label: str = 
     return _svg(parts, width, height)
 
 
+@dataclass
+class Span:
+    label: str
+    x0: float  # seconds
+    x1: float
+    colour: str
+    title: str  # the tooltip: what the span was
+
+
+def strip_chart(spans: Sequence[Span], *, x_range: tuple[float, float], x_label: str,
+                width: int = W, height: int = 54) -> Markup:
+    """One band coloured span by span over time (a state: what limited the pipeline when)."""
+    f = _Frame(x_range[0], x_range[1], 0.0, 1.0, width, height)
+    parts = [f'<rect class="plot" x="{L}" y="{T}" width="{width - L - R}" '
+             f'height="{height - T - B}"/>']
+    for sp in spans:
+        x0, x1 = (float(v) for v in f.px(np.array([sp.x0, sp.x1])))
+        parts.append(f'<rect class="span" x="{x0:.1f}" y="{T}" width="{max(x1 - x0, 1.0):.1f}" '
+                     f'height="{height - T - B}" fill="{sp.colour}"><title>'
+                     f"{escape(sp.title)}</title></rect>")
+    for v in nice_ticks(f.x0, f.x1, 8):
+        x = float(f.px(np.array([v]))[0])
+        parts.append(f'<text class="tick" x="{x:.1f}" y="{height - B + 13}" '
+                     f'text-anchor="middle">{escape(_fmt(v))}</text>')
+    parts.append(f'<text class="axis" x="{width - R}" y="{height - 2}" text-anchor="end">'
+                 f"{escape(x_label)}</text>")
+    return _svg(parts, width, height)
+
+
 def _svg(parts: list[str], width: int, height: int) -> Markup:
     return Markup(f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" '
                   f'height="{height}" role="img">' + "".join(parts) + "</svg>")

@@ -13,6 +13,7 @@ from pipesight.trace.latency import LatencyRecords
 from pipesight.trace.samples import Samples
 from pipesight.trace.timeline import Callbacks, CpuSamples, Frames, Outside, ThreadInfo
 from pipesight.trace.topology import DotGraph, Topology
+from pipesight.trace.watch import Interval
 
 
 @dataclass
@@ -41,6 +42,8 @@ class Trace:
     inputs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what readers skipped or could not read
     run: dict[str, Any] = field(default_factory=dict)  # manifest.json, when from a run directory
+    # what `pipesight watch` judged interval by interval, for a watch run's directory
+    intervals: list[Interval] = field(default_factory=list)
     # optional parts filled by other readers (GPU, hardware samples, DeepStream prints)
     extras: dict[str, Any] = field(default_factory=dict)
 
