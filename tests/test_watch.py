@@ -207,6 +207,12 @@ def test_bottleneck_change_in_prometheus_sigint_keeps_the_last_interval(tmp_path
     v = json.loads(a.stdout)
     assert v["throughput_fps"] == pytest.approx(last["throughput_fps"], rel=1e-6)
     assert v["bottleneck"]["element"] == last["bottleneck"]["element"]
+    # an interval starts with the queues holding buffers: more leave than come in, and the
+    # level is counted from what they must have held, not from an empty queue
+    for q in v["queues"]:
+        assert q["max_level_buffers"] >= q["buffers_out"] - q["buffers_in"], q
+        if q["full_pct"] > 50:
+            assert q["mean_level_buffers"] > 1, q
     assert not list((run / "ring").iterdir()), "the finished process's ring is removed"
     assert len(list((run / "trace").glob("events-*.bin"))) == 1, "one window kept, no more"
     # two intervals' verdicts, compared: the sentence says where the bottleneck went

@@ -56,6 +56,14 @@ def _limits(props: dict) -> dict[str, int]:
     return lim
 
 
+def _from_unknown_start(net: np.ndarray) -> np.ndarray:
+    """Levels from the net count in minus out. A trace that starts while the queue already
+    holds buffers (a watch interval, a tracer attached mid-stream) sees more leave than came
+    in: the queue held at least as many as the deepest such deficit, so the level starts
+    there (the least it can have been) instead of at an empty queue."""
+    return net - min(int(net.min(initial=0)), 0)
+
+
 def queue_fill(trace: Trace, w: Window, eid: int) -> QueueFill:
     fl = trace.flow
     e = trace.topology.element(eid)
@@ -69,8 +77,8 @@ def queue_fill(trace: Trace, w: Window, eid: int) -> QueueFill:
     sign = np.where(into[order], 1, -1)
     ts = at[order]
     cnt = fl.count[order]
-    level = np.maximum(np.cumsum(sign * cnt), 0)
-    blevel = np.maximum(np.cumsum(sign * fl.size[order]), 0)
+    level = _from_unknown_start(np.cumsum(sign * cnt))
+    blevel = _from_unknown_start(np.cumsum(sign * fl.size[order]))
     lim_buffers = props.get("max-size-buffers")
     leaky_mode = props.get("leaky")
     dropped_at = np.zeros(level.shape[0], np.int64)
