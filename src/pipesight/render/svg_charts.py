@@ -73,13 +73,18 @@ class _Frame:
             txt = f"{100 * v:.0f}%" if y_pct else _fmt(v)
             out.append(f'<text class="tick" x="{L - 4}" y="{y + 3:.1f}" text-anchor="end">'
                        f"{escape(txt)}</text>")
+        out += self.x_axis(x_label)
+        out.append(f'<text class="axis" x="4" y="{T + 8}">{escape(y_label)}</text>')
+        return out
+
+    def x_axis(self, x_label: str) -> list[str]:
+        out = []
         for v in nice_ticks(self.x0, self.x1, 8):
             x = float(self.px(np.array([v]))[0])
             out.append(f'<text class="tick" x="{x:.1f}" y="{self.h - B + 13}" '
                        f'text-anchor="middle">{escape(_fmt(v))}</text>')
         out.append(f'<text class="axis" x="{self.w - R}" y="{self.h - 2}" text-anchor="end">'
                    f"{escape(x_label)}</text>")
-        out.append(f'<text class="axis" x="4" y="{T + 8}">{escape(y_label)}</text>')
         return out
 
 
@@ -153,13 +158,7 @@ def strip_chart(spans: Sequence[Span], *, x_range: tuple[float, float], x_label:
         parts.append(f'<rect class="span" x="{x0:.1f}" y="{T}" width="{max(x1 - x0, 1.0):.1f}" '
                      f'height="{height - T - B}" fill="{sp.colour}"><title>'
                      f"{escape(sp.title)}</title></rect>")
-    for v in nice_ticks(f.x0, f.x1, 8):
-        x = float(f.px(np.array([v]))[0])
-        parts.append(f'<text class="tick" x="{x:.1f}" y="{height - B + 13}" '
-                     f'text-anchor="middle">{escape(_fmt(v))}</text>')
-    parts.append(f'<text class="axis" x="{width - R}" y="{height - 2}" text-anchor="end">'
-                 f"{escape(x_label)}</text>")
-    return _svg(parts, width, height)
+    return _svg(parts + f.x_axis(x_label), width, height)
 
 
 def _svg(parts: list[str], width: int, height: int) -> Markup:
