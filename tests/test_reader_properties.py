@@ -34,6 +34,7 @@ from pipesight.readers import (
     proc_samples,
     py_callbacks,
     tegrastats,
+    trtexec_log,
     watch_intervals,
 )
 from pipesight.readers.checks import MAX_I64
@@ -388,6 +389,26 @@ def test_ceiling_number_finite_or_refused(text):
     except UserError:
         return
     assert math.isfinite(c.fps) and c.fps > 0
+
+
+NUMBERISH = st.from_regex(r"\A[0-9.eE+-]{1,12}\Z") | WILD_NUMBER_TEXT
+
+
+@CI
+@given(NUMBERISH, NUMBERISH, NUMBERISH)
+def test_trtexec_numbers_parsed_or_skipped(qps, pct, value):
+    """A damaged number in a trtexec summary ("Throughput:E3309.59 qps", found by the
+    campaign) is no number: the line does not count, nothing raises but UserError."""
+    text = (f"[I] Throughput: {qps} qps\n"
+            f"[I] Latency: min = {value} ms, percentile({pct}%) = {value} ms\n"
+            f"[I] Total Host Walltime: {value} s\n")
+    try:
+        run = trtexec_log.parse_text(text)
+    except UserError:
+        return
+    assert isinstance(run.throughput_qps, float)
+    for stats in run.latency_ms.values():
+        assert all(isinstance(k, str) and isinstance(v, float) for k, v in stats.items())
 
 
 # ---------------------------------------------------------------- Nsight Systems exports

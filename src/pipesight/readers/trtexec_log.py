@@ -21,17 +21,19 @@ from typing import Any
 from pipesight.errors import UserError
 
 _PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)*")  # "[06/17/2025-18:44:33] [I] " and the like
-_THROUGHPUT = re.compile(r"^Throughput:\s*([0-9.eE+-]+)\s*qps")
+# a decimal number as trtexec prints it; a damaged one ("E3309.59", "1.2.3") does not match
+_NUM = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+_THROUGHPUT = re.compile(rf"^Throughput:\s*{_NUM}\s*qps")
 _METRIC = re.compile(r"^(Latency|End-to-End Host Latency|Enqueue Time|H2D Latency|"
                      r"GPU Compute Time|D2H Latency):\s*(.*)$")
-_STAT = re.compile(r"(min|max|mean|median|percentile\(([0-9.]+)%\))\s*=\s*([0-9.eE+-]+)\s*ms")
+_STAT = re.compile(rf"(min|max|mean|median|percentile\({_NUM}%\))\s*=\s*{_NUM}\s*ms")
 _SHAPE_LINE = re.compile(r"^Input inference shapes?\s*:\s*(.*)$")
 _SHAPES_FLAG = re.compile(r"--(?:shapes|optShapes)=(\S+)")
 _BATCH_OPT = re.compile(r"^Batch:\s*(\S+)")
 _BATCH_FLAG = re.compile(r"--batch=(\d+)")
 _PRECISION = re.compile(r"^Precision:\s*(.+)$")
 _VERSION = re.compile(r"TensorRT\.trtexec \[TensorRT v(\d+)\]|^TensorRT version:\s*(\S+)")
-_WALLTIME = re.compile(r"^Total Host Walltime:\s*([0-9.eE+-]+)\s*s")
+_WALLTIME = re.compile(rf"^Total Host Walltime:\s*{_NUM}\s*s")
 _DEVICE = re.compile(r"^Selected Device:\s*(.+)$")
 
 
