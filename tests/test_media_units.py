@@ -46,7 +46,8 @@ def test_vorbis_in_ogg_is_counted_in_samples_against_real_time(tmp_path):
 
 
 def test_raw_audio_samples_come_from_its_bytes(tmp_path):
-    v, _ = profile(tmp_path / "run", "audiotestsrc", "num-buffers=4000", "samplesperbuffer=480",
+    # long enough for a window past the minimum a verdict needs (0.5 s), even at full speed
+    v, _ = profile(tmp_path / "run", "audiotestsrc", "num-buffers=40000", "samplesperbuffer=480",
                    "!", "audioconvert", "!", "audio/x-raw,format=S16LE,channels=2,rate=48000",
                    "!", "fakesink", "sync=false")
     a = v["audio"]

@@ -30,7 +30,8 @@ TWELVE = ["videotestsrc", "num-buffers=120", "!", "video/x-raw,width=320,height=
 
 
 def long_chain(n: int, slow_at: int) -> list[str]:
-    out = ["videotestsrc", "num-buffers=40", "!", "video/x-raw,width=64,height=48"]
+    # 5 ms a buffer at the slow one: 150 buffers make a window past the minimum (0.5 s)
+    out = ["videotestsrc", "num-buffers=150", "!", "video/x-raw,width=64,height=48"]
     for i in range(n):
         out += ["!", "identity"] + (["name=slow", "sleep-time=5000"] if i == slow_at else [])
     return [*out, "!", "fakesink"]
