@@ -16,7 +16,9 @@ shared by the threads) as a share of one core; target at most 1%.
 --soak MIN: instead, the same pipeline and watch for MIN minutes; after the first minute and at
 the end: the watch process's resident memory, the disk its run and ring folders take, its CPU
 and the traced pipeline's CPU per pad push over the minute before (target: the end within 10%
-of the first minute).
+of the first minute). An untraced twin of the pipeline runs beside it all along: a shared
+machine's load moves both, so the traced pipeline's cost is also given against the twin's
+(the ratio, and the difference: what tracing adds per push), each minute.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ def soak(minutes: float, interval: float, tdir: str, tmp: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     pipe = subprocess.Popen(LIVE, env=env)
+    twin = subprocess.Popen(LIVE)  # untraced: what the machine does to the pipeline alone
     time.sleep(1)
     watch = subprocess.Popen([*PIPESIGHT, "watch", "--attach", str(ring), "-o", str(run),
                               "--interval", str(interval), "--quiet", "--prometheus",
@@ -170,7 +173,7 @@ def soak(minutes: float, interval: float, tdir: str, tmp: Path) -> None:
     rows = []
     try:
         start = time.monotonic()
-        last = (start, proc_cpu(watch.pid), proc_cpu(pipe.pid))
+        last = (start, proc_cpu(watch.pid), proc_cpu(pipe.pid), proc_cpu(twin.pid))
         marks = [60.0 * k for k in range(1, int(minutes) + 1)]
         next_scrape = start + interval + 3  # once it serves
         while marks:
@@ -181,28 +184,33 @@ def soak(minutes: float, interval: float, tdir: str, tmp: Path) -> None:
                 next_scrape = now + 15
             if now - start >= marks[0]:
                 marks.pop(0)
-                t, wc, pc = now, proc_cpu(watch.pid), proc_cpu(pipe.pid)
+                t, wc, pc, tc = now, proc_cpu(watch.pid), proc_cpu(pipe.pid), proc_cpu(twin.pid)
                 secs = t - last[0]
+                per_push = 1e6 / secs / (1000 * PUSHES_PER_BUFFER)
                 rows.append((round((t - start) / 60), rss_mib(watch.pid), du(run, ring) / 2**20,
-                             100 * (wc - last[1]) / secs,
-                             (pc - last[2]) / secs / (1000 * PUSHES_PER_BUFFER) * 1e6))
-                last = (t, wc, pc)
+                             100 * (wc - last[1]) / secs, (pc - last[2]) * per_push,
+                             (tc - last[3]) * per_push))
+                last = (t, wc, pc, tc)
             time.sleep(0.5)
     finally:
         watch.send_signal(signal.SIGINT)
         watch.wait(60)
-        pipe.terminate()
-        pipe.wait(10)
+        for p in (pipe, twin):
+            p.terminate()
+            p.wait(10)
     lines = len((run / "intervals.jsonl").read_text().splitlines())
     print("| minute | watch RSS MiB | run + ring on disk MiB | watch CPU % of a core | "
-          "pipeline CPU per push µs |")
-    print("|---|---|---|---|---|")
-    for m, rss, disk, wcpu, per in rows:
+          "traced pipeline CPU per push µs | untraced twin µs | traced / twin | "
+          "traced − twin µs |")
+    print("|---|---|---|---|---|---|---|---|")
+    for m, rss, disk, wcpu, per, base in rows:
         if m in (1, rows[-1][0]) or m % 5 == 0:
-            print(f"| {m} | {rss:.1f} | {disk:.1f} | {wcpu:.2f} | {per:.2f} |")
+            print(f"| {m} | {rss:.1f} | {disk:.1f} | {wcpu:.2f} | {per:.2f} | {base:.2f} | "
+                  f"{per / base:.3f} | {per - base:.2f} |")
     first, end = rows[0], rows[-1]
     print(f"end / first minute: RSS {end[1] / first[1]:.3f}, disk {end[2] / first[2]:.3f}, "
-          f"pipeline CPU per push {end[4] / first[4]:.3f}; {lines} intervals judged")
+          f"pipeline CPU per push {end[4] / first[4]:.3f}, against its untraced twin "
+          f"{(end[4] / end[5]) / (first[4] / first[5]):.3f}; {lines} intervals judged")
 
 
 def main() -> int:
