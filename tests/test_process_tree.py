@@ -142,3 +142,31 @@ def test_run_dir_on_a_read_only_file_system(tmp_path):
                        timeout=120)
     assert r.returncode == 2, r.stderr
     assert "read-only file system" in one_line_error(r)
+
+
+def test_a_kernel_without_pidfds_still_stops_the_tree(monkeypatch):
+    """JetPack 4's kernel (4.9) has no pidfd_open: the tree is signalled by PID instead."""
+    import errno
+    import os
+    import signal
+
+    from pipesight.capture.tree import ProcessTree
+
+    def no_pidfd(_pid, *_a):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+    tree = ProcessTree()
+    tree.start(["sh", "-c", "sleep 60 & sleep 60"], dict(os.environ), subprocess.DEVNULL,
+               subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while len(tree.pids()) < 3 and time.monotonic() < deadline:  # sh and two sleeps
+            time.sleep(0.05)
+        pids = tree.pids()
+        assert len(pids) >= 3
+        assert sorted(tree.send(signal.SIGKILL)) == sorted(pids)
+        assert tree.wait_empty(10)
+        assert not any(_alive(p) for p in pids)
+    finally:
+        tree.close()

@@ -9,6 +9,7 @@ the tree, so a pid reused by an unrelated process is never signalled.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -208,7 +209,9 @@ class ProcessTree:
                 continue
             try:
                 fd = os.pidfd_open(pid)
-            except OSError:
+            except OSError as e:
+                if e.errno == errno.ENOSYS and self._kill(pid, sig):
+                    reached.append(pid)
                 continue
             try:
                 # the pidfd pins this very process: check it is still ours, then signal it
@@ -222,6 +225,19 @@ class ProcessTree:
             finally:
                 os.close(fd)
         return reached
+
+    def _kill(self, pid: int, sig: signal.Signals) -> bool:
+        """Without pidfds (kernels before 5.3, as JetPack 4's 4.9): the same check, then a
+        plain kill, which could reach a process that took a recycled PID in between."""
+        if not self._in_tree(pid):
+            return False
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            return False
+        self.signalled.add(pid, sig)
+        self.signalled.names.setdefault(pid, comm(pid))
+        return True
 
     def _in_tree(self, pid: int) -> bool:
         p = pid
