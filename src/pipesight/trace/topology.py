@@ -124,7 +124,8 @@ class Topology:
         out: list[int] = []
         e = self.elements.get(eid)
         seen: set[int] = set()
-        while e is not None and e.parent is not None and e.parent not in seen:
+        # a parent the trace never defined (a damaged or cut definitions file) ends the chain
+        while e is not None and e.parent in self.elements and e.parent not in seen:
             seen.add(e.parent)
             out.append(e.parent)
             e = self.elements.get(e.parent)
