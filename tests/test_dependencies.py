@@ -34,7 +34,8 @@ KNOWN = {"gi": "PyGObject", "torch": "torch", "pynvml": "nvidia-ml-py",
          "PyNvVideoCodec": "PyNvVideoCodec", "onnxruntime": "onnxruntime-gpu",
          "markupsafe": "MarkupSafe", "jinja2": "Jinja2", "numpy": "numpy", "rich": "rich",
          "pytest": "pytest", "tomli": "tomli", "hypothesis": "hypothesis",
-         "prometheus_client": "prometheus-client", "opentelemetry": "opentelemetry-sdk"}
+         "prometheus_client": "prometheus-client", "opentelemetry": "opentelemetry-sdk",
+         "atheris": "atheris"}
 _EXTRA_HINT = re.compile(r"pipesight\[([a-z0-9_-]+)\]")
 
 
