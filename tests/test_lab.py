@@ -63,3 +63,20 @@ def test_the_fix_is_faster_when_measured_here(scenario):
     planted = runner.uninstrumented_fps(scenario, fixed=False, frames=frames)
     fixed = runner.uninstrumented_fps(scenario, fixed=True, frames=frames)
     assert fixed > 1.25 * planted, f"{scenario.name}: {planted:.1f} -> {fixed:.1f} fps"
+
+
+def test_lab_run_prints_the_verdict_not_the_pipelines_chatter():
+    """The lab's pipeline is pipesight's own: its gst-launch-1.0 output is kept in the run
+    directory, not shown (a user's command's output is: tests/test_terminal_session.py)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    r = subprocess.run([sys.executable, "-m", "pipesight", "lab", "run", "encoder"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Bottleneck: element" in r.stdout
+    assert "Setting pipeline to" not in r.stdout + r.stderr
+    run_dir = Path(re.search(r"Run directory: (\S+)", r.stdout).group(1))
+    assert "Setting pipeline to PAUSED" in (run_dir / "stdout.log").read_text()

@@ -53,6 +53,9 @@ class CaptureOptions:
     tracers: list[str] = field(default_factory=lambda: list(DEFAULT_TRACERS))
     sample_interval_s: float = 0.1
     quiet: bool = False  # neither the command's output nor pipesight's notes on the terminal
+    # the command's output shown as it comes (kept in the run directory either way); off for
+    # the lab's own pipelines, whose gst-launch-1.0 chatter is not the user's program speaking
+    show_output: bool = True
     # a live progress line on stdout (a terminal): its text, asked twice a second with the run
     # directory and the seconds since the start
     progress: Callable[[Path, float], str] | None = None
@@ -191,7 +194,7 @@ class _Run:
         o = self.opts
         # both on pipesight's stderr: its stdout holds its own answer alone (the verdict, or
         # JSON), whoever reads it
-        echo = None if o.quiet else sys.stderr
+        echo = None if o.quiet or not o.show_output else sys.stderr
         for fd, log, to in ((out_r, "stdout.log", echo), (err_r, "stderr.log", echo)):
             p = Pump(fd, self.dir / log, to.buffer if to is not None else None, self.screen)
             p.start()

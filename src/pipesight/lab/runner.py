@@ -102,7 +102,8 @@ def run(s: Scenario, out: Path | None = None, renamed: bool = False, fixed: bool
     names = renamed_names(s) if renamed else default_names(s)
     argv = command(s, names, fixed, variant)
     run_dir = out or Path(tempfile.mkdtemp(prefix=f"pipesight-lab-{s.name}-")) / "run"
-    opts = CaptureOptions(duration_s=duration_s or s.duration_s, delay_s=s.delay_s)
+    opts = CaptureOptions(duration_s=duration_s or s.duration_s, delay_s=s.delay_s,
+                          show_output=False)
     v, _ = run_once(argv, run_dir, opts)
     expected = None
     if s.expect_element:
