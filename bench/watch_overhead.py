@@ -109,8 +109,11 @@ def part1(runs: int, tdir: str, tmp: Path) -> dict[str, float]:
     return out
 
 
-def part2(seconds: float, interval: float, tdir: str, tmp: Path, per_push_us: float) -> None:
-    ring, run = tmp / "ring2", tmp / "run"
+def watched(ring: Path, run: Path, interval: float, tdir: str, twin: bool = False
+            ) -> tuple[subprocess.Popen, subprocess.Popen | None, subprocess.Popen, int]:
+    """The live pipeline traced into ``ring`` (and, with ``twin``, an untraced copy of it),
+    and `pipesight watch --attach` on the ring with a Prometheus endpoint: the processes and
+    the endpoint's port."""
     env = {**os.environ, "GST_PLUGIN_PATH": tdir, "GST_TRACERS": "pipesight",
            "PIPESIGHT_TRACE_DIR": str(ring), "PIPESIGHT_RING_MB": "64"}
     ring.mkdir()
@@ -118,10 +121,16 @@ def part2(seconds: float, interval: float, tdir: str, tmp: Path, per_push_us: fl
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     pipe = subprocess.Popen(LIVE, env=env)
+    copy = subprocess.Popen(LIVE) if twin else None  # what the machine does to it alone
     time.sleep(1)
     watch = subprocess.Popen([*PIPESIGHT, "watch", "--attach", str(ring), "-o", str(run),
                               "--interval", str(interval), "--quiet", "--prometheus",
                               f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
+    return pipe, copy, watch, port
+
+
+def part2(seconds: float, interval: float, tdir: str, tmp: Path, per_push_us: float) -> None:
+    pipe, _, watch, port = watched(tmp / "ring2", tmp / "run", interval, tdir)
     try:
         time.sleep(interval + 3)  # imports, the first interval
         c0, p0, t0 = proc_cpu(watch.pid), proc_cpu(pipe.pid), time.monotonic()
@@ -158,18 +167,8 @@ def du(*dirs: Path) -> int:
 
 def soak(minutes: float, interval: float, tdir: str, tmp: Path) -> None:
     ring, run = tmp / "ring3", tmp / "run3"
-    env = {**os.environ, "GST_PLUGIN_PATH": tdir, "GST_TRACERS": "pipesight",
-           "PIPESIGHT_TRACE_DIR": str(ring), "PIPESIGHT_RING_MB": "64"}
-    ring.mkdir()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    pipe = subprocess.Popen(LIVE, env=env)
-    twin = subprocess.Popen(LIVE)  # untraced: what the machine does to the pipeline alone
-    time.sleep(1)
-    watch = subprocess.Popen([*PIPESIGHT, "watch", "--attach", str(ring), "-o", str(run),
-                              "--interval", str(interval), "--quiet", "--prometheus",
-                              f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
+    pipe, twin, watch, port = watched(ring, run, interval, tdir, twin=True)
+    assert twin is not None
     rows = []
     try:
         start = time.monotonic()

@@ -218,8 +218,7 @@ class ProcessTree:
                 if self._in_tree(pid):
                     signal.pidfd_send_signal(fd, sig)
                     reached.append(pid)
-                    self.signalled.add(pid, sig)
-                    self.signalled.names.setdefault(pid, comm(pid))
+                    self._sent(pid, sig)
             except OSError:
                 pass
             finally:
@@ -235,9 +234,12 @@ class ProcessTree:
             os.kill(pid, sig)
         except OSError:
             return False
+        self._sent(pid, sig)
+        return True
+
+    def _sent(self, pid: int, sig: signal.Signals) -> None:
         self.signalled.add(pid, sig)
         self.signalled.names.setdefault(pid, comm(pid))
-        return True
 
     def _in_tree(self, pid: int) -> bool:
         p = pid

@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp = sub.add_parser("report", help="write the offline HTML report of a run",
                         description="Analyze a run directory (or a trace file) and write its "
                         "self-contained HTML report: verdict, pipeline graph coloured by cost, "
-                        "timelines, tables.")
+                        "timelines, tables; for a `pipesight watch` run, also the bottleneck "
+                        "over time.")
     rp.add_argument("path", metavar="PATH", help="run directory or trace file")
     rp.add_argument("-o", "--output", metavar="FILE",
                     help="HTML file to write (default: PATH/report.html for a run directory, "

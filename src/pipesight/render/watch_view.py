@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from pipesight.metrics.watch_periods import changes, periods
+from pipesight.metrics.watch_periods import Period, changes, periods
 from pipesight.render.svg_charts import OTHER, PALETTE, Line, Span, line_chart, strip_chart
 from pipesight.trace.watch import Interval
 
@@ -75,7 +75,7 @@ def watch_view(intervals: list[Interval]) -> WatchView | None:
     )
 
 
-def _tooltip(p: Any, unit: str) -> str:
+def _tooltip(p: Period, unit: str) -> str:
     fps = "" if p.mean_fps is None else f", {p.mean_fps:.1f} {unit}"
     return (f"{p.start_s:.0f}–{p.end_s:.0f} s: {p.bottleneck}"
             f"{f' ({p.confidence})' if p.confidence else ''}{fps}, "
