@@ -156,10 +156,19 @@ def test_plugin_that_fails_to_load(tmp_path):
 def test_a_log_file_made_elsewhere(tmp_path):
     """doctor FILE on a plain GST_DEBUG=3 log with gst-launch-1.0's output in it."""
     env = {**os.environ, "GST_DEBUG": "3", "GST_DEBUG_NO_COLOR": "1"}
-    r = subprocess.run(["gst-launch-1.0", "videotestsrc", "num-buffers=5", "!", "tee", "name=t"],
-                       capture_output=True, text=True, env=env, timeout=30)
     f = tmp_path / "run.log"
-    f.write_text(r.stdout + r.stderr)
+    with f.open("w") as log:
+        p = subprocess.Popen(["gst-launch-1.0", "videotestsrc", "num-buffers=5", "!", "tee",
+                              "name=t"], stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            # gst-launch-1.0 itself sometimes hangs here on a busy machine (the error arrives
+            # while it waits for preroll and it then waits for one that never comes); a user
+            # would stop it by hand and keep the log it wrote, which is what doctor reads
+            p.kill()
+            p.wait()
+    assert "not-linked" in f.read_text()
     v = doctor_json(str(f))
     assert finding(v, "not-linked")["subject"] == "videotestsrc0"
     text = doctor(str(f))
