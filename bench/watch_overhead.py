@@ -170,6 +170,12 @@ def soak(minutes: float, interval: float, tdir: str, tmp: Path) -> None:
     pipe, twin, watch, port = watched(ring, run, interval, tdir, twin=True)
     assert twin is not None
     rows = []
+    # rows are printed as they come: a soak of hours shows its progress, and what it measured
+    # before an interruption is not lost
+    print("| minute | watch RSS MiB | run + ring on disk MiB | watch CPU % of a core | "
+          "traced pipeline CPU per push µs | untraced twin µs | traced / twin | "
+          "traced − twin µs |")
+    print("|---|---|---|---|---|---|---|---|", flush=True)
     try:
         start = time.monotonic()
         last = (start, proc_cpu(watch.pid), proc_cpu(pipe.pid), proc_cpu(twin.pid))
@@ -190,6 +196,10 @@ def soak(minutes: float, interval: float, tdir: str, tmp: Path) -> None:
                              100 * (wc - last[1]) / secs, (pc - last[2]) * per_push,
                              (tc - last[3]) * per_push))
                 last = (t, wc, pc, tc)
+                m, rss, disk, wcpu, per, base = rows[-1]
+                if m == 1 or m % 5 == 0 or not marks:
+                    print(f"| {m} | {rss:.1f} | {disk:.1f} | {wcpu:.2f} | {per:.2f} | "
+                          f"{base:.2f} | {per / base:.3f} | {per - base:.2f} |", flush=True)
             time.sleep(0.5)
     finally:
         watch.send_signal(signal.SIGINT)
@@ -198,14 +208,6 @@ def soak(minutes: float, interval: float, tdir: str, tmp: Path) -> None:
             p.terminate()
             p.wait(10)
     lines = len((run / "intervals.jsonl").read_text().splitlines())
-    print("| minute | watch RSS MiB | run + ring on disk MiB | watch CPU % of a core | "
-          "traced pipeline CPU per push µs | untraced twin µs | traced / twin | "
-          "traced − twin µs |")
-    print("|---|---|---|---|---|---|---|---|")
-    for m, rss, disk, wcpu, per, base in rows:
-        if m in (1, rows[-1][0]) or m % 5 == 0:
-            print(f"| {m} | {rss:.1f} | {disk:.1f} | {wcpu:.2f} | {per:.2f} | {base:.2f} | "
-                  f"{per / base:.3f} | {per - base:.2f} |")
     first, end = rows[0], rows[-1]
     print(f"end / first minute: RSS {end[1] / first[1]:.3f}, disk {end[2] / first[2]:.3f}, "
           f"pipeline CPU per push {end[4] / first[4]:.3f}, against its untraced twin "
