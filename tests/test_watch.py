@@ -506,8 +506,6 @@ def test_sources_coming_and_going_keep_series_bounded(tmp_path):
         w.send_signal(signal.SIGINT)
         w.communicate(timeout=40)
     assert w.returncode == 0
-    import re
-
     for m in scrapes:
         for dim in ("element", "thread"):
             values = {v for k in m for v in re.findall(rf'{dim}="([^"]*)"', k)}
@@ -518,3 +516,9 @@ def test_sources_coming_and_going_keep_series_bounded(tmp_path):
     assert max(counts[1:]) <= counts[0] * 1.5, counts
     recs = intervals(run)
     assert recs[-1]["interval"] >= 10 and all(r["complete"] for r in recs)
+    # the definitions of departed branches are forgotten (the tracer says when an element is
+    # finalized): the last window defines the live branches only, not every one there was
+    cams = [int(d["name"][3:]) for f in (run / "trace").glob("defs-*.jsonl")
+            for d in map(json.loads, f.read_text().splitlines())
+            if d.get("t") == "element" and re.fullmatch(r"cam\d+", str(d.get("name")))]
+    assert max(cams) >= 10 and len(cams) <= 5, cams

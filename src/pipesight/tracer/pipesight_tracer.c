@@ -18,7 +18,8 @@
  * The header's flags say so (PS_FLAG_RING). Records that happen often but are not
  * definitions (states, bus messages, caps, EOS, clock marks, later property readings) go to
  * msgs-PID.jsonl instead, each numbered ("n"), rotated to msgs-PID.1.jsonl at half of
- * PIPESIGHT_MSGS_MAX_KB, so that both files stay bounded however long the process runs. The
+ * PIPESIGHT_MSGS_MAX_KB, so that both files stay bounded however long the process runs; a
+ * "gone" definition says when an element or pad was finalized. The
  * events file is held with a shared flock while the process lives: a reader (or the next
  * traced process) tells a finished process's ring by taking the lock.
  *
@@ -986,6 +987,35 @@ on_bin_add_post (GObject * self, GstClockTime ts, GstBin * bin,
   g_string_free (l, TRUE);
 }
 
+/* Ring mode: an element or a pad was finalized. Ids are never reused (they are counters kept
+ * in qdata), so this is not about telling objects apart: it lets a reader that runs for weeks
+ * forget the definitions of what has gone (sources coming and going) instead of keeping them
+ * all. The object is being finalized: its qdata is still there, its name and lock are not. */
+static void
+on_object_destroyed (GObject * self, GstClockTime ts, GstObject * object)
+{
+  const gchar *kind;
+  guint32 id;
+  GString *l;
+  if (GST_IS_ELEMENT (object)) {
+    kind = "element";
+    id = GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (object), element_quark));
+  } else if (GST_IS_PAD (object)) {
+    kind = "pad";
+    id = GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (object), pad_quark));
+  } else
+    return;
+  if (!id)
+    return;
+  l = g_string_new ("{\"t\":\"gone\"");
+  g_string_append_printf (l, ",\"ts\":%" G_GUINT64_FORMAT ",\"%s\":%u}", (guint64) ts, kind,
+      id);
+  g_mutex_lock (&defs_lock);
+  defs_write (l);
+  g_mutex_unlock (&defs_lock);
+  g_string_free (l, TRUE);
+}
+
 static void
 on_state_post (GObject * self, GstClockTime ts, GstElement * element,
     GstStateChange transition, GstStateChangeReturn result)
@@ -1312,6 +1342,9 @@ ps_tracer_init (PsTracer * self)
       G_CALLBACK (on_state_post));
   gst_tracing_register_hook (tracer, "element-post-message-pre",
       G_CALLBACK (on_message_pre));
+  if (ring_mode)
+    gst_tracing_register_hook (tracer, "object-destroyed",
+        G_CALLBACK (on_object_destroyed));
 }
 
 /* The oldest GStreamer this build may run on: the headers it was compiled against,

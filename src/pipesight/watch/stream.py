@@ -35,6 +35,8 @@ class Definitions:
     mono_offset: int | None = None  # CLOCK_MONOTONIC - tracer time, for this process
     last_n: int = 0
     lost: int = 0  # recurring records rotated away before they were read
+    gone: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, id): ts finalized
+    forgotten: int = 0  # definitions dropped for elements and pads that have gone
 
     def add(self, d: dict[str, Any]) -> None:
         n = d.pop("n", None)
@@ -55,10 +57,41 @@ class Definitions:
             self.structure.append(d)
         elif t in TIMED:
             self.recent.append(d)
+        elif t == "gone":
+            for kind in ("element", "pad"):
+                if isinstance(d.get(kind), int):
+                    self.gone[(kind, d[kind])] = int(d.get("ts", 0))
 
     def forget_before(self, ts: int) -> None:
         while self.recent and int(self.recent[0].get("ts", 0)) < ts:
             self.recent.popleft()
+        # an object's records all come before it is finalized: no window from ts on needs it
+        done = [k for k, when in self.gone.items() if when < ts]
+        if done:
+            for k in done:
+                del self.gone[k]
+            self._forget({i for k, i in done if k == "element"}, {i for k, i in done if k == "pad"})
+
+    def _forget(self, elements: set[int], pads: set[int]) -> None:
+        def needed(d: dict[str, Any]) -> bool:
+            t = d.get("t")
+            if t == "element":
+                return d.get("id") not in elements
+            if t in ("pad", "padparent"):
+                return d.get("id") not in pads
+            if t == "link":
+                return d.get("src") not in pads and d.get("sink") not in pads
+            if t in ("parent", "props"):
+                return d.get("element") not in elements
+            return True
+
+        before = len(self.structure)
+        self.structure = [d for d in self.structure if needed(d)]
+        self.forgotten += before - len(self.structure)
+        for e in elements:
+            self.props.pop(e, None)
+        for p in pads:
+            self.caps.pop(p, None)
 
     def records_for(self, start_ts: int, end_ts: int) -> list[dict[str, Any]]:
         """The defs lines of a window: every definition, then the latest caps and properties,
