@@ -3,7 +3,9 @@ mutates the valid inputs of bench/fuzz_seeds.py toward code they have not reache
 each input goes through `pipesight analyze` / `doctor` in-process, judged like the campaign's
 (bench/fuzz_campaign.py: no internal error, no traceback, stderr only pipesight's one-line
 messages). The random campaign covers run directories and Nsight exports; this one covers the
-text inputs, where a mutation can find its way into a parser's corners.
+text inputs, where a mutation can find its way into a parser's corners, and one file at a
+time of a run directory (the tracer's binary events file, its definitions, the /proc
+samples), the rest of the run left as profile wrote it.
 
     pip install 'pipesight[fuzz]'
     python bench/fuzz_coverage.py --seconds 900 --out /tmp/pipesight-cov
@@ -31,8 +33,28 @@ FAMILIES: list[tuple[str, str]] = [
     ("tracer-log", "gst.log"), ("tegrastats", "tegrastats.txt"), ("deepstream", "perf.log"),
     ("ds-config", "config_infer.txt"), ("dot", "pipeline.dot"), ("gst-debug", "debug.log"),
     ("ceiling", "trtexec.log"),
+    # one file of a run directory replaced by the input, the rest as profile wrote it
+    ("run-events", "trace/events-*.bin"), ("run-defs", "trace/defs-*.jsonl"),
+    ("run-proc", "samples/proc.jsonl"),
 ]
 MAX_LEN = 65536
+
+
+def small_run(seeds: dict[str, list[Path]], where: Path) -> Path:
+    """The run directory the run families' inputs go into: the first seed run with its events
+    file cut to what one input may hold (as a crash leaves it: the reader takes the records
+    that are whole), so that each input is judged in a fraction of a second. The run
+    families' seeds are each seed run's own file of that kind."""
+    if not where.exists():
+        shutil.copytree(seeds["run"][0], where, ignore=shutil.ignore_patterns(
+            "report.html", "trace.json", "verdict.json"))
+        ev = next(where.glob("trace/events-*.bin"))
+        ev.write_bytes(ev.read_bytes()[: MAX_LEN - 1])
+    for fam, pattern in FAMILIES:
+        if fam.startswith("run-"):
+            seeds[fam] = [f for run in (where, *seeds["run"][1:])
+                          for f in sorted(run.glob(pattern))[:1]]
+    return where
 
 
 def argv_for(fam: str, f: Path, tegra: Path) -> list[str]:
@@ -56,13 +78,21 @@ def make_corpus(seeds: dict[str, list[Path]], corpus: Path) -> int:
     return n
 
 
-def one_input(data: bytes, scratch: Path, tegra: Path, cli, judge) -> str | None:
-    """What is wrong with pipesight's answer to this input, or None."""
+def one_input(data: bytes, scratch: Path, tegra: Path, base_run: Path, cli, judge) -> str | None:
+    """What is wrong with pipesight's answer to this input, or None. ``base_run``: the run
+    directory that the run families' inputs go into."""
     if not data:
         return None
     fam, name = FAMILIES[data[0] % len(FAMILIES)]
-    f = scratch / name
-    f.write_bytes(data[1:])
+    if fam.startswith("run-"):
+        f = scratch / "run"
+        shutil.rmtree(f, ignore_errors=True)
+        shutil.copytree(base_run, f, ignore=shutil.ignore_patterns(
+            "report.html", "trace.json", "verdict.json"))
+        next(f.glob(name)).write_bytes(data[1:])
+    else:
+        f = scratch / name
+        f.write_bytes(data[1:])
     argv = argv_for(fam, f, tegra)
     out, err = io.StringIO(), io.StringIO()
     try:
@@ -85,7 +115,7 @@ def main() -> int:
     import fuzz_seeds
 
     seeds = fuzz_seeds.make(a.out / "seeds")
-    tegra = seeds["tegrastats"][0]
+    tegra, base_run = seeds["tegrastats"][0], small_run(seeds, a.out / "base-run")
     if not a.child and a.replay is None:
         return _drive(a, seeds)
     import atheris
@@ -98,11 +128,12 @@ def main() -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix="pipesight-cov-"))
     if a.replay is not None:
-        print(one_input(a.replay.read_bytes(), scratch, tegra, cli, judge) or "no problem")
+        problem = one_input(a.replay.read_bytes(), scratch, tegra, base_run, cli, judge)
+        print(problem or "no problem")
         return 0
 
     def test_one_input(data: bytes) -> None:
-        problem = one_input(data, scratch, tegra, cli, judge)
+        problem = one_input(data, scratch, tegra, base_run, cli, judge)
         if problem:
             raise RuntimeError(problem)  # libFuzzer keeps the input as crash-*
 
