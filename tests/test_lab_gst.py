@@ -202,16 +202,16 @@ def test_profile_sees_the_elements_pads_and_threads(tmp_path: Path, mode: str) -
 def test_profile_duration_stops_it_with_eos_and_it_reports_fps(tmp_path: Path) -> None:
     """pipesight profile stops a command with SIGINT; the lab turns it into EOS, drains, exits 0
     and prints its FPS (frames, after the warm-up)."""
-    # the stop comes long after the start (importing torch, building the model) on a busy
-    # machine, and long before the lab's own --duration
+    # the stop comes long after the start (importing torch, building the model: over 12 s on
+    # this 2-core VM with two other jobs running) and long before the lab's own --duration
     run, _ = _profile(tmp_path, "tuned", "--warmup", "0.5", "--duration", "600", "--json",
-                      duration=12)
+                      duration=20)
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["exit_code"] == 0 and not manifest["failed"]
     res = json.loads((run / "stdout.log").read_text())
     assert res["engine"] == "gst" and res["mode"] == "tuned" and res["fps"] > 0
     assert res["frames"] == res["batches"] * 4
-    assert 0.5 < res["window_s"] < 12
+    assert 0.5 < res["window_s"] < 20
     assert res["fps_counts"].startswith("frames")
 
 
