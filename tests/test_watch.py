@@ -423,6 +423,34 @@ def test_interval_log_is_bounded(tmp_path):
     assert last["interval"] == 1999
 
 
+@needs_gst
+def test_judging_an_interval_does_not_read_the_interval_log(tmp_path):
+    """The interval log grows with the run (up to 16 MB); judging each interval must not read
+    it back (only a report draws it), or watching would cost more the longer it runs. Every
+    file the watch process opens is seen through Python's audit hook."""
+    run, seen = tmp_path / "run", tmp_path / "opened.txt"
+    code = ("import sys\n"
+            f"seen = open({str(seen)!r}, 'w')\n"
+            "def hook(ev, args):\n"
+            "    if ev == 'open' and str(args[0]).endswith(('intervals.jsonl',\n"
+            "                                               'intervals.1.jsonl')):\n"
+            "        seen.write(f'{args[0]} {args[1]}\\n'); seen.flush()\n"
+            "sys.addaudithook(hook)\n"
+            "from pipesight.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    w = subprocess.Popen([sys.executable, "-c", code, "watch", "-o", str(run), "--interval", "1",
+                          "--quiet", "--", *FAST], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(intervals(run)) >= 3, 60)
+    finally:
+        w.send_signal(signal.SIGINT)
+        w.communicate(timeout=40)
+    opened = [ln.rsplit(" ", 1) for ln in seen.read_text().splitlines()]
+    assert len([m for _p, m in opened if "a" in m]) >= 3, opened  # one append per interval
+    assert all("a" in m for _p, m in opened), opened
+
+
 def test_the_dashboard_asks_only_for_metrics_watch_exports():
     import re
 

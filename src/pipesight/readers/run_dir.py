@@ -51,7 +51,9 @@ def repeat_dirs(path: Path) -> list[Path] | None:
     return out
 
 
-def load(path: Path) -> Trace:
+def load(path: Path, intervals: bool = True) -> Trace:
+    """``intervals``: read a watch run's interval log too (what its report draws); watch
+    itself judges each interval without it, since the log grows with the run."""
     trace = Trace()
     manifest = path / "manifest.json"
     if manifest.is_file():
@@ -81,8 +83,9 @@ def load(path: Path) -> Trace:
             else:
                 gst_tracer_log.load_into(trace, log)
     _load_graphs(trace, path)
-    trace.intervals, notes = watch_intervals.read(path)
-    trace.notes.extend(notes)
+    if intervals:
+        trace.intervals, notes = watch_intervals.read(path)
+        trace.notes.extend(notes)
     trace.samples = hw_samples.read_run(path, trace.run)
     _load_nsys(trace, path)
     clocks.align(trace)

@@ -204,8 +204,9 @@ class Watch:
 
     # ---- judging ------------------------------------------------------------------------------
     def judge(self, start: int, end: int, ended: dict[str, Any] | None = None) -> dict | None:
+        from pipesight.readers import run_dir
         from pipesight.render import json_out
-        from pipesight.workflows.answer import analyze_path
+        from pipesight.workflows.answer import analyze_trace
 
         self.index += 1
         parts = [p for s in self.streams.values() if (p := s.cut(end, start)) is not None]
@@ -241,7 +242,10 @@ class Watch:
                    for name, sink in self.sinks.items()}
         manifest = self.manifest(start, end, info, ended)
         window.write(self.run, parts, samples, manifest, self._stderr_tail())
-        trace, metrics, verdict, _ = analyze_path(self.run)
+        # without RUN/intervals.jsonl: read every interval, it would cost more the longer
+        # the watch runs (up to its 16 MB cap)
+        trace = run_dir.load(self.run, intervals=False)
+        metrics, verdict = analyze_trace(trace)
         json_out.write(verdict, self.run / "verdict.json")
         self._keep_verdict()
         v = verdict.to_dict()
