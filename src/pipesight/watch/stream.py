@@ -36,7 +36,6 @@ class Definitions:
     last_n: int = 0
     lost: int = 0  # recurring records rotated away before they were read
     gone: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, id): ts finalized
-    forgotten: int = 0  # definitions dropped for elements and pads that have gone
 
     def add(self, d: dict[str, Any]) -> None:
         n = d.pop("n", None)
@@ -85,9 +84,7 @@ class Definitions:
                 return d.get("element") not in elements
             return True
 
-        before = len(self.structure)
         self.structure = [d for d in self.structure if needed(d)]
-        self.forgotten += before - len(self.structure)
         for e in elements:
             self.props.pop(e, None)
         for p in pads:
